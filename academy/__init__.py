@@ -1,0 +1,103 @@
+"""Village Agent Academy — 村级代办员学习与技能测评平台."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, request
+from werkzeug.routing import BaseConverter, ValidationError
+
+from academy import config as config_module
+from academy.extensions import babel, csrf, db, login_manager, migrate
+
+MAX_DB_INT = 2**31 - 1
+
+
+class IdConverter(BaseConverter):
+    """A positive database id; anything else (or an id too big for INTEGER) is a 404."""
+
+    regex = r"[1-9][0-9]{0,9}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_DB_INT:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_module.Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = config_module.database_url(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_db_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_module.secret_key(app.instance_path)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+    app.url_map.converters["id"] = IdConverter
+    logging.basicConfig(level=logging.INFO)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from academy import cli, errors, web
+
+    errors.register(app)
+    web.register(app)
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from academy import dbsetup
+
+    db.init_app(app)
+    dbsetup.configure_engines(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from academy.auth import services as auth_services
+
+    login_manager.user_loader(auth_services.load_user)
+    app.extensions["ratelimiter"] = _make_ratelimiter(app)
+
+
+def _make_ratelimiter(app: Flask):
+    from academy.ratelimit import MemoryBackend, RateLimiter, RedisBackend
+
+    url = app.config.get("REDIS_URL")
+    backend = RedisBackend(url) if url else MemoryBackend()
+    return RateLimiter(backend)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from academy.audit.views import bp as audit_bp
+    from academy.auth.views import bp as auth_bp
+    from academy.catalogue.views import bp as catalogue_bp
+    from academy.main.views import bp as main_bp
+    from academy.regions.views import bp as regions_bp
+    from academy.roster.views import bp as roster_bp
+
+    for bp in (main_bp, auth_bp, regions_bp, roster_bp, catalogue_bp, audit_bp):
+        app.register_blueprint(bp)
+
+    @app.context_processor
+    def _large_type():
+        return {"large_type": request.cookies.get("large_type") == "1"}

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import EqualTo, Regexp
+
+from academy.auth.models import Role
+from academy.forms import length_between, max_length, optional, required
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[required("请输入用户名。"), max_length(40)])
+    password = PasswordField("密码", validators=[required("请输入密码。"), max_length(128)])
+    remember = BooleanField("在这台设备上保持登录")
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("当前密码", validators=[required("请输入当前密码。")])
+    new = PasswordField("新密码", validators=[required("请输入新密码。"), length_between(8, 128)])
+    confirm = PasswordField(
+        "再次输入新密码",
+        validators=[
+            required("请再次输入新密码。"),
+            EqualTo("new", message="两次输入的新密码不一致。"),
+        ],
+    )
+
+
+USERNAME = Regexp(r"^[A-Za-z0-9_.-]+$", message="用户名只能包含字母、数字、下划线、点和连字符。")
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "", "None") else None
+    except (TypeError, ValueError):
+        return None
+
+
+class UserForm(FlaskForm):
+    username = StringField(
+        "用户名", validators=[required("请输入用户名。"), length_between(3, 40), USERNAME]
+    )
+    display_name = StringField("姓名", validators=[required("请输入姓名。"), max_length(40)])
+    role = SelectField("角色", choices=Role.choices(), validators=[required("请选择角色。")])
+    township_id = SelectField(
+        "所属镇街（镇街负责人必填）", coerce=_int_or_none, validate_choice=True
+    )
+    agent_id = StringField("关联代办员编号（代办员必填）", validators=[optional()])
+    password = PasswordField(
+        "初始密码", validators=[required("请设置初始密码。"), length_between(8, 128)]
+    )
+
+    def agent_id_value(self) -> int | None:
+        return _int_or_none(self.agent_id.data)
+
+    def validate_agent_id(self, field):
+        from wtforms.validators import ValidationError
+
+        if field.data and _int_or_none(field.data) is None:
+            raise ValidationError("代办员编号应为数字。")
+
+
+class EditUserForm(UserForm):
+    username = None  # not editable
+    password = None
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "新密码", validators=[required("请输入新密码。"), length_between(8, 128)]
+    )

@@ -1,0 +1,182 @@
+"""Accounts: loading, authenticating with throttling, password and account changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+
+from academy.audit.services import record
+from academy.auth.models import Role, User
+from academy.auth.rules import password_problems
+from academy.db import utcnow
+from academy.errors_domain import DomainError
+from academy.extensions import db
+
+
+def load_user(user_id: str) -> User | None:
+    try:
+        uid, version = (int(part) for part in user_id.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(User, uid)
+    if user is None or user.session_version != version or not user.active:
+        return None
+    return user
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    error: str | None = None
+    locked: bool = False
+
+
+def _limiter():
+    return current_app.extensions["ratelimiter"]
+
+
+def authenticate(username: str, password: str, remote_addr: str) -> LoginResult:
+    cfg = current_app.config
+    name_key = "login:user:" + username.strip().lower()
+    ip_key = "login:ip:" + (remote_addr or "?")
+    limiter = _limiter()
+    wait = max(
+        limiter.is_blocked(name_key, cfg["LOGIN_MAX_FAILURES"]),
+        limiter.is_blocked(ip_key, cfg["LOGIN_MAX_FAILURES_PER_IP"]),
+    )
+    if wait:
+        minutes = max(1, (wait + 59) // 60)
+        return LoginResult(
+            None, f"登录失败次数过多，账号已暂时锁定，请 {minutes} 分钟后再试。", locked=True
+        )
+    user = db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.username) == username.strip().lower())
+    )
+    if user is None or not user.check_password(password):
+        limiter.hit(name_key, cfg["LOGIN_WINDOW_SECONDS"])
+        limiter.hit(ip_key, cfg["LOGIN_WINDOW_SECONDS"])
+        return LoginResult(None, "用户名或密码不正确。")
+    if not user.active:
+        return LoginResult(None, "该账号已停用，请联系县级管理员。")
+    limiter.reset(name_key)
+    user.last_login_at = utcnow()
+    return LoginResult(user)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current):
+        raise DomainError("当前密码不正确。", field="current")
+    problems = password_problems(new, user.username)
+    if problems:
+        raise DomainError(problems[0], field="new")
+    user.set_password(new)
+    user.session_version += 1
+    record(user, "user.password_changed", user, "修改了自己的密码")
+    db.session.flush()
+
+
+def username_taken(username: str, exclude_id: int | None = None) -> bool:
+    stmt = sa.select(User.id).where(sa.func.lower(User.username) == username.strip().lower())
+    if exclude_id:
+        stmt = stmt.where(User.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def create_user(
+    actor: User | None,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role,
+    township_id: int | None = None,
+    agent_id: int | None = None,
+) -> User:
+    if username_taken(username):
+        raise DomainError("该用户名已被使用。", field="username")
+    problems = password_problems(password, username)
+    if problems:
+        raise DomainError(problems[0], field="password")
+    _check_role_links(role, township_id, agent_id)
+    user = User(
+        username=username.strip(),
+        display_name=display_name.strip(),
+        role=role,
+        township_id=township_id if role == Role.TOWNSHIP_HEAD else None,
+        agent_id=agent_id if role == Role.AGENT else None,
+    )
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    record(actor, "user.created", user, f"创建账号 {user.username}（{role.label}）")
+    return user
+
+
+def _check_role_links(role: Role, township_id: int | None, agent_id: int | None) -> None:
+    if role == Role.TOWNSHIP_HEAD and not township_id:
+        raise DomainError("镇街负责人必须指定所属镇街。", field="township_id")
+    if role == Role.AGENT:
+        if not agent_id:
+            raise DomainError("代办员账号必须关联花名册中的人员。", field="agent_id")
+        clash = db.session.scalar(sa.select(User.id).where(User.agent_id == agent_id))
+        if clash:
+            raise DomainError("该代办员已有账号。", field="agent_id")
+
+
+def update_user(
+    actor: User,
+    user: User,
+    *,
+    display_name: str,
+    role: Role,
+    township_id: int | None,
+    agent_id: int | None,
+) -> None:
+    if user.id == actor.id and role != user.role:
+        raise DomainError("不能修改自己的角色。", field="role")
+    if role == Role.AGENT and agent_id != user.agent_id:
+        _check_role_links(role, township_id, agent_id)
+    elif role == Role.TOWNSHIP_HEAD:
+        _check_role_links(role, township_id, None)
+    changes = {}
+    for field, value in (
+        ("display_name", display_name.strip()),
+        ("role", role),
+        ("township_id", township_id if role == Role.TOWNSHIP_HEAD else None),
+        ("agent_id", agent_id if role == Role.AGENT else None),
+    ):
+        if getattr(user, field) != value:
+            changes[field] = [str(getattr(user, field)), str(value)]
+            setattr(user, field, value)
+    if changes:
+        user.session_version += 1
+        record(actor, "user.updated", user, f"修改账号 {user.username}", changes)
+    db.session.flush()
+
+
+def set_active(actor: User, user: User, active: bool) -> None:
+    if user.id == actor.id and not active:
+        raise DomainError("不能停用自己的账号。")
+    if user.active == active:
+        return
+    user.active = active
+    user.session_version += 1
+    record(
+        actor,
+        "user.activated" if active else "user.deactivated",
+        user,
+        f"{'启用' if active else '停用'}账号 {user.username}",
+    )
+    db.session.flush()
+
+
+def reset_password(actor: User, user: User, new_password: str) -> None:
+    problems = password_problems(new_password, user.username)
+    if problems:
+        raise DomainError(problems[0], field="password")
+    user.set_password(new_password)
+    user.session_version += 1
+    record(actor, "user.password_reset", user, f"重置账号 {user.username} 的密码")
+    db.session.flush()

@@ -1,0 +1,115 @@
+"""`flask` commands: database set-up, content check/sync, demo data, users."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+
+from academy.extensions import db
+
+content_cli = AppGroup(
+    "content", help="校验与同步内容文件（courses/、question_banks/、simulations/）。"
+)
+users_cli = AppGroup("users", help="账号管理。")
+
+
+@content_cli.command("check")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="内容根目录（默认为项目目录）。",
+)
+def content_check(root: Path | None) -> None:
+    """Validate every content file; print all problems as `path: field: reason`."""
+    from academy.content import content_root
+    from academy.content.loader import load_content
+
+    bundle = load_content(root or content_root())
+    for problem in sorted(bundle.problems):
+        click.echo(str(problem))
+    if bundle.problems:
+        click.echo(f"共发现 {len(bundle.problems)} 个问题。", err=True)
+        sys.exit(1)
+    docs = sum(len(v) for v in bundle.documents.values())
+    click.echo(f"内容校验通过：事项 {len(bundle.items)} 项，其他内容文件 {docs} 个。")
+
+
+@content_cli.command("sync")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None)
+def content_sync(root: Path | None) -> None:
+    """Upsert content by slug (idempotent; never deletes learner history)."""
+    from academy.content import content_root
+    from academy.content.loader import load_content
+    from academy.content.sync import sync_content
+
+    bundle = load_content(root or content_root())
+    if bundle.problems:
+        for problem in sorted(bundle.problems):
+            click.echo(str(problem))
+        click.echo(f"内容有 {len(bundle.problems)} 个问题，未做任何更改。", err=True)
+        sys.exit(1)
+    report = sync_content(bundle)
+    db.session.commit()
+    for line in report.lines():
+        click.echo(line)
+    if not report.changed:
+        click.echo("数据库已是最新，无需更改。")
+
+
+@users_cli.command("create-admin")
+@click.argument("username")
+@click.option("--name", "display_name", default="县级管理员")
+@click.password_option("--password")
+def create_admin(username: str, display_name: str, password: str) -> None:
+    """Create a county admin account (for a fresh production database)."""
+    from academy.auth.models import Role
+    from academy.auth.services import create_user
+    from academy.errors_domain import DomainError
+
+    try:
+        create_user(
+            None, username=username, display_name=display_name, password=password, role=Role.ADMIN
+        )
+    except DomainError as err:
+        click.echo(f"未创建：{err.message}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"已创建管理员账号 {username}。")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(content_cli)
+    app.cli.add_command(users_cli)
+
+    @app.cli.command("init-db")
+    def init_db() -> None:
+        """Create or upgrade the database schema to the latest migration."""
+        from flask_migrate import upgrade
+
+        upgrade()
+        click.echo("数据库已升级到最新版本。")
+
+    @app.cli.command("seed-demo")
+    @click.option("--seed", default=2026, show_default=True, help="随机种子（结果可复现）。")
+    def seed_demo(seed: int) -> None:
+        """Load the demo county (新昌县), its roster and demo accounts. Runs once."""
+        from academy.catalogue.models import ServiceItem
+        from academy.demo.seed import DemoAlreadyLoaded, seed_demo_data
+
+        if not db.session.scalar(sa.select(sa.func.count()).select_from(ServiceItem)):
+            click.echo("请先运行 flask content sync 载入事项目录。", err=True)
+            sys.exit(1)
+        try:
+            summary = seed_demo_data(seed=seed)
+        except DemoAlreadyLoaded:
+            click.echo("演示数据已存在，未重复载入。")
+            return
+        db.session.commit()
+        for line in summary:
+            click.echo(line)

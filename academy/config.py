@@ -1,0 +1,68 @@
+"""Configuration, read from environment variables with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """A per-installation secret key, created once and kept under instance/."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept the plain ``postgresql://`` form and use psycopg 3 for it."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled from DATABASE_URL in create_app
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    WTF_CSRF_TIME_LIMIT = 8 * 3600  # an exam or a long form must not expire mid-way
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PER_PAGE = 20
+    # Login throttling: after LOGIN_MAX_FAILURES failed logins within
+    # LOGIN_WINDOW_SECONDS the account name (and the client address) is locked for that window.
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "30"))
+    LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
+    CONTENT_ROOT = os.environ.get("CONTENT_ROOT")  # defaults to the project folder
+    ONBOARDING_DAYS = int(os.environ.get("ONBOARDING_DAYS", "30"))
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    WTF_CSRF_ENABLED = False  # tests that check CSRF turn it back on
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    REDIS_URL = None
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_MAX_FAILURES_PER_IP = 1000
+
+
+def database_url(app_instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return normalise_db_url(url)
+    return "sqlite:///" + str(Path(app_instance_path) / "academy.db")
+
+
+def secret_key(app_instance_path: str) -> str:
+    return os.environ.get("SECRET_KEY") or _instance_secret(Path(app_instance_path))

@@ -1,0 +1,135 @@
+"""Walk the content folders, validate every file and collect all problems at once.
+
+Folders (relative to the content root):
+  courses/catalogue.yaml      the service-item catalogue
+  courses/*.yaml              course modules (one per item; see courses/README.md)
+  question_banks/*.yaml       question banks (see question_banks/README.md)
+  simulations/*.yaml          simulation cases (see simulations/README.md)
+
+Each folder kind is a registered validator; a new kind of content registers one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from academy.content.catalogue import SLUG_RE, ItemSpec, parse_catalogue
+from academy.content.problems import Problem
+from academy.content.yamlio import load_yaml
+
+CATALOGUE_FILE = "courses/catalogue.yaml"
+FOLDERS = ("courses", "question_banks", "simulations")
+
+
+@dataclass
+class ContentBundle:
+    root: Path
+    items: list[ItemSpec] = field(default_factory=list)
+    documents: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def item_slugs(self) -> set[str]:
+        return {i.slug for i in self.items}
+
+
+Validator = Callable[[str, Any, ContentBundle], list[Problem]]
+VALIDATORS: dict[str, Validator] = {}
+
+
+def content_validator(folder: str):
+    def register(fn: Validator) -> Validator:
+        VALIDATORS[folder] = fn
+        return fn
+
+    return register
+
+
+def _check_document(
+    display: str, data: Any, bundle: ContentBundle, required: tuple[str, ...]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        return [Problem(display, "(文件)", "文件顶层应为映射（键: 值）")]
+    for key in required:
+        if key not in data or data[key] in (None, ""):
+            problems.append(Problem(display, key, "缺少必填字段"))
+    slug = data.get("slug")
+    if slug is not None and (not isinstance(slug, str) or not SLUG_RE.match(slug)):
+        problems.append(Problem(display, "slug", "应为小写英文字母、数字和连字符组成的标识"))
+    items = data.get("items", [])
+    if "item" in data:
+        items = [data["item"]]
+    if not isinstance(items, list):
+        problems.append(Problem(display, "items", "应为事项标识（slug）的列表"))
+    else:
+        for i, ref in enumerate(items):
+            if ref not in bundle.item_slugs:
+                problems.append(
+                    Problem(
+                        display,
+                        f"items[{i}]" if "item" not in data else "item",
+                        f"事项 “{ref}” 不在目录 {CATALOGUE_FILE} 中",
+                    )
+                )
+    return problems
+
+
+@content_validator("courses")
+def _validate_module(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
+    return _check_document(display, data, bundle, ("slug", "item", "title"))
+
+
+@content_validator("question_banks")
+def _validate_bank(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
+    return _check_document(display, data, bundle, ("slug", "title"))
+
+
+@content_validator("simulations")
+def _validate_case(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
+    return _check_document(display, data, bundle, ("slug", "title"))
+
+
+def _natural_key(path: Path):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
+def load_content(root: Path) -> ContentBundle:
+    """Read and validate everything under ``root``; problems are collected, not raised."""
+    bundle = ContentBundle(root=root)
+    catalogue_path = root / CATALOGUE_FILE
+    if not catalogue_path.exists():
+        bundle.problems.append(Problem(CATALOGUE_FILE, "(文件)", "缺少事项目录文件"))
+    else:
+        data, problems = load_yaml(catalogue_path, CATALOGUE_FILE)
+        bundle.problems.extend(problems)
+        if not problems:
+            bundle.items, problems = parse_catalogue(data, CATALOGUE_FILE)
+            bundle.problems.extend(problems)
+    for folder in FOLDERS:
+        base = root / folder
+        docs: list[tuple[str, dict]] = []
+        bundle.documents[folder] = docs
+        if not base.is_dir():
+            continue
+        seen_slugs: dict[str, str] = {}
+        for path in sorted([*base.rglob("*.yaml"), *base.rglob("*.yml")], key=_natural_key):
+            display = path.relative_to(root).as_posix()
+            if display == CATALOGUE_FILE:
+                continue
+            data, problems = load_yaml(path, display)
+            if not problems:
+                problems = VALIDATORS[folder](display, data, bundle)
+            if not problems:
+                slug = data["slug"]
+                if slug in seen_slugs:
+                    problems = [Problem(display, "slug", f"与 {seen_slugs[slug]} 重复")]
+                else:
+                    seen_slugs[slug] = display
+                    docs.append((display, data))
+            bundle.problems.extend(problems)
+    return bundle

@@ -1,0 +1,53 @@
+"""Strict YAML reading: syntax errors and duplicate keys become Problems with a line number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from academy.content.problems import Problem
+
+
+class _StrictLoader(yaml.SafeLoader):
+    pass
+
+
+def _mapping_no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"重复的键 “{key}”（第 {seen[key]} 行已出现）", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_no_duplicates
+)
+
+
+def load_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return None, [Problem(display, "(文件)", "不是 UTF-8 编码的文本文件")]
+    except OSError as err:
+        return None, [Problem(display, "(文件)", f"无法读取：{err.strerror}")]
+    try:
+        return yaml.load(text, Loader=_StrictLoader), []
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"第 {mark.line + 1} 行" if mark else "(文件)"
+        reason = err.problem or str(err)
+        return None, [Problem(display, where, f"YAML 格式错误：{reason}")]
+    except yaml.YAMLError as err:
+        return None, [Problem(display, "(文件)", f"YAML 格式错误：{err}")]
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)

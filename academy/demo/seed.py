@@ -1,0 +1,361 @@
+"""Deterministic demo data: 新昌县 with its townships, ~260 villages, ~600 agents with turnover.
+
+The structure (who, where, which items) depends only on the random seed; dates are
+placed relative to the day the command runs so that "recent" departures stay recent.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+
+from academy.auth.models import Role, User
+from academy.catalogue.models import ItemScope, ServiceItem
+from academy.extensions import db
+from academy.regions.models import County, StationTier, Township, TownshipKind, Village, VillageKind
+from academy.roster.models import Agent, AgentKind, Education, Gender, LeaveReason, Posting
+from academy.roster.rules import id_check_char
+
+DATA_FILE = Path(__file__).with_name("xinchang.yaml")
+DEMO_PASSWORD = "demo2026"
+
+HEAD_USERNAMES = {
+    "羽林街道": "yulin",
+    "南明街道": "nanming",
+    "七星街道": "qixing",
+    "澄潭街道": "chengtan",
+    "沃洲镇": "wozhou",
+    "儒岙镇": "ruao",
+    "回山镇": "huishan",
+    "镜岭镇": "jingling",
+    "小将镇": "xiaojiang",
+    "沙溪镇": "shaxi",
+    "城南乡": "chengnan",
+    "东茗乡": "dongming",
+}
+SURNAMES = "俞吕王陈张梁石丁杨潘竺黄何徐李章蔡董袁赵周胡钱孙梅盛裘"
+GIVEN = [
+    "建国",
+    "国平",
+    "海燕",
+    "丽君",
+    "伟军",
+    "小红",
+    "美芳",
+    "志强",
+    "立新",
+    "晓燕",
+    "春燕",
+    "秋萍",
+    "玉英",
+    "红霞",
+    "永明",
+    "建华",
+    "惠芬",
+    "月娥",
+    "金土",
+    "松林",
+    "雪芬",
+    "益民",
+    "巧玲",
+    "文杰",
+    "佳丽",
+    "锦涛",
+    "静",
+    "敏",
+    "芳",
+    "勇",
+    "军",
+    "燕",
+    "萍",
+    "杰",
+    "斌",
+    "华",
+]
+EDU_WEIGHTS = [
+    (Education.PRIMARY, 8),
+    (Education.JUNIOR, 30),
+    (Education.SENIOR, 32),
+    (Education.COLLEGE, 20),
+    (Education.BACHELOR, 10),
+]
+LEAVE_WEIGHTS = [
+    (LeaveReason.RESIGNED, 45),
+    (LeaveReason.REPLACED, 25),
+    (LeaveReason.RETIRED, 15),
+    (LeaveReason.OTHER, 10),
+    (LeaveReason.DECEASED, 5),
+]
+ITEM_SHARE = {StationTier.MODEL: 1.0, StationTier.STANDARD: 0.65, StationTier.BASIC: 0.3}
+
+
+class DemoAlreadyLoaded(Exception):
+    pass
+
+
+def _weighted(rng: random.Random, pairs):
+    values, weights = zip(*pairs, strict=True)
+    return rng.choices(values, weights=weights, k=1)[0]
+
+
+class _People:
+    def __init__(self, rng: random.Random, today: date) -> None:
+        self.rng, self.today = rng, today
+        self.used_ids: set[str] = set()
+        self.used_phones: set[str] = set()
+
+    def make(self) -> Agent:
+        rng = self.rng
+        gender = rng.choice([Gender.MALE, Gender.FEMALE])
+        birth_year = rng.randint(self.today.year - 68, self.today.year - 22)
+        while True:
+            born = date(birth_year, 1, 1) + timedelta(days=rng.randint(0, 364))
+            seq = rng.randint(0, 99) * 10 + (
+                rng.choice([1, 3, 5, 7, 9])
+                if gender == Gender.MALE
+                else rng.choice([0, 2, 4, 6, 8])
+            )
+            first17 = f"330624{born:%Y%m%d}{seq:03d}"
+            id_number = first17 + id_check_char(first17)
+            if id_number not in self.used_ids:
+                self.used_ids.add(id_number)
+                break
+        while True:
+            phone = (
+                rng.choice(["135", "137", "138", "139", "150", "158", "159", "187", "188", "199"])
+                + f"{rng.randint(0, 99_999_999):08d}"
+            )
+            if phone not in self.used_phones:
+                self.used_phones.add(phone)
+                break
+        education = _weighted(rng, EDU_WEIGHTS)
+        if birth_year < self.today.year - 55 and education in (
+            Education.COLLEGE,
+            Education.BACHELOR,
+        ):
+            education = Education.JUNIOR
+        return Agent(
+            name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+            phone=phone,
+            id_number=id_number,
+            birth_year=birth_year,
+            gender=gender,
+            education=education,
+        )
+
+
+def _days_ago(today: date, lo: int, hi: int, rng: random.Random) -> date:
+    return today - timedelta(days=rng.randint(lo, hi))
+
+
+def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
+    if db.session.scalar(sa.select(County.id).where(County.name == "新昌县")):
+        raise DemoAlreadyLoaded()
+    today = today or date.today()
+    rng = random.Random(seed)
+    data = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
+    items = list(
+        db.session.scalars(
+            sa.select(ServiceItem).where(ServiceItem.retired.is_(False)).order_by(ServiceItem.id)
+        )
+    )
+
+    county = County(name=data["county"]["name"], code=data["county"].get("code"))
+    db.session.add(county)
+    villages: list[Village] = []
+    townships: list[Township] = []
+    for position, t in enumerate(data["townships"]):
+        township = Township(
+            county=county,
+            name=t["name"],
+            kind=TownshipKind.from_label(t["kind"]),
+            code=t.get("code"),
+            position=position,
+        )
+        townships.append(township)
+        for v in t["villages"]:
+            kind = VillageKind.from_label(v["kind"])
+            tier = StationTier.from_label(v["tier"])
+            scope = ItemScope.VILLAGE if kind == VillageKind.VILLAGE else ItemScope.COMMUNITY
+            eligible = [i for i in items if scope.value in i.scopes]
+            offered = [
+                i
+                for i in eligible
+                if tier == StationTier.MODEL or i.frequency >= 4 or rng.random() < ITEM_SHARE[tier]
+            ]
+            villages.append(
+                Village(
+                    township=township,
+                    name=v["name"],
+                    kind=kind,
+                    tier=tier,
+                    area=v.get("area"),
+                    items=offered,
+                )
+            )
+    db.session.add_all(villages)
+    db.session.flush()
+
+    people = _People(rng, today)
+    postings: list[Posting] = []
+
+    def post(
+        agent: Agent,
+        village: Village,
+        kind: AgentKind,
+        joined: date,
+        left: date | None = None,
+        reason: LeaveReason | None = None,
+        note: str | None = None,
+    ):
+        p = Posting(
+            agent=agent,
+            village=village,
+            kind=kind,
+            joined_on=joined,
+            left_on=left,
+            leave_reason=reason,
+            leave_note=note,
+        )
+        postings.append(p)
+        return p
+
+    uncovered = set(rng.sample(range(len(villages)), k=8))
+    for index, village in enumerate(villages):
+        # 简朴型 stations are often run by the secretary alone.
+        full_time = {StationTier.MODEL: 2, StationTier.STANDARD: 1, StationTier.BASIC: 0}[
+            village.tier
+        ]
+        if village.tier != StationTier.MODEL and rng.random() < 0.3:
+            full_time += 1
+        # Past agents who left this village (turnover history).
+        for _ in range(rng.choice([0, 0, 0, 1, 1])):
+            agent = people.make()
+            joined = _days_ago(today, 900, 2400, rng)
+            left = min(today - timedelta(days=1), joined + timedelta(days=rng.randint(120, 800)))
+            post(
+                agent,
+                village,
+                rng.choice([AgentKind.FULL_TIME, AgentKind.FULL_TIME, AgentKind.VOLUNTEER]),
+                joined,
+                left,
+                _weighted(rng, LEAVE_WEIGHTS),
+            )
+        if index in uncovered:
+            # Both the agent and the secretary left recently: a gap the township must fill.
+            agent = people.make()
+            joined = _days_ago(today, 400, 1500, rng)
+            post(
+                agent,
+                village,
+                AgentKind.FULL_TIME,
+                joined,
+                _days_ago(today, 5, 80, rng),
+                LeaveReason.RESIGNED,
+            )
+            agent = people.make()
+            post(
+                agent,
+                village,
+                AgentKind.FALLBACK,
+                joined,
+                _days_ago(today, 5, 80, rng),
+                LeaveReason.REPLACED,
+                "村两委换届",
+            )
+            continue
+        # 村(社)书记 as 兜底代办员.
+        post(people.make(), village, AgentKind.FALLBACK, _days_ago(today, 200, 1800, rng))
+        for _ in range(full_time):
+            post(people.make(), village, AgentKind.FULL_TIME, _days_ago(today, 10, 1600, rng))
+        if village.tier != StationTier.BASIC and rng.random() < 0.25:
+            post(people.make(), village, AgentKind.VOLUNTEER, _days_ago(today, 10, 700, rng))
+
+    # Transfers within a township, and a few agents who left and came back.
+    by_township: dict[int, list[Village]] = {}
+    for v in villages:
+        by_township.setdefault(id(v.township), []).append(v)
+    movers = rng.sample(
+        [p for p in postings if p.left_on is None and p.kind == AgentKind.FULL_TIME], k=20
+    )
+    for p in movers[:14]:
+        options = [v for v in by_township[id(p.village.township)] if v is not p.village]
+        target = rng.choice(options)
+        on = min(today - timedelta(days=3), p.joined_on + timedelta(days=rng.randint(90, 500)))
+        if on <= p.joined_on:
+            continue
+        p.left_on, p.leave_reason, p.leave_note = (
+            on,
+            LeaveReason.TRANSFERRED,
+            f"调往{target.township.name}{target.name}",
+        )
+        post(p.agent, target, p.kind, on)
+    for p in movers[14:]:
+        if p.joined_on > today - timedelta(days=200):
+            continue
+        # Re-insert an earlier spell that ended, then the current one is the return.
+        first_join = p.joined_on - timedelta(days=rng.randint(500, 900))
+        first_left = p.joined_on - timedelta(days=rng.randint(60, 300))
+        post(
+            p.agent,
+            p.village,
+            p.kind,
+            first_join,
+            first_left,
+            LeaveReason.OTHER,
+            "外出务工，后返乡重新到岗",
+        )
+
+    db.session.add_all(postings)
+    db.session.flush()
+
+    accounts = _demo_users(townships, postings)
+    agents = {p.agent for p in postings}
+    active = sum(1 for p in postings if p.left_on is None)
+    return [
+        f"已载入演示数据：{county.name}，镇街 {len(townships)} 个，村社 {len(villages)} 个，",
+        f"代办员 {len(agents)} 人（在岗任职 {active} 条，历史任职 {len(postings) - active} 条），",
+        f"演示账号 {accounts} 个，密码均为 {DEMO_PASSWORD}（见 README）。",
+    ]
+
+
+def _demo_users(townships: list[Township], postings: list[Posting]) -> int:
+    template = User(username="-", display_name="-", role=Role.ADMIN)
+    template.set_password(DEMO_PASSWORD)
+    password_hash = template.password_hash  # one hash for all demo accounts: seeding stays fast
+
+    users = [
+        User(username="admin", display_name="县政务服务办管理员", role=Role.ADMIN),
+        User(username="expert", display_name="俞晓红（县人社局专家）", role=Role.EXPERT),
+        User(username="expert-yibao", display_name="吕建平（县医保局专家）", role=Role.EXPERT),
+        User(username="expert-gongan", display_name="陈立新（县公安局专家）", role=Role.EXPERT),
+    ]
+    for t in townships:
+        users.append(
+            User(
+                username=f"head-{HEAD_USERNAMES.get(t.name, t.id)}",
+                display_name=f"{t.name}便民服务中心负责人",
+                role=Role.TOWNSHIP_HEAD,
+                township=t,
+            )
+        )
+    active_full_time = [p for p in postings if p.left_on is None and p.kind == AgentKind.FULL_TIME]
+    meizhu = next(p for p in active_full_time if p.village.name == "梅渚村")
+    users.append(
+        User(username="agent", display_name=meizhu.agent.name, role=Role.AGENT, agent=meizhu.agent)
+    )
+    for n, p in enumerate([p for p in active_full_time if p is not meizhu][::40][:10], start=1):
+        users.append(
+            User(
+                username=f"agent{n:02d}", display_name=p.agent.name, role=Role.AGENT, agent=p.agent
+            )
+        )
+    for u in users:
+        u.password_hash = password_hash
+    db.session.add_all(users)
+    db.session.flush()
+    return len(users)

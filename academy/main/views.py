@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from collections import Counter
+
+import sqlalchemy as sa
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload, selectinload
+
+from academy.auth.models import Role
+from academy.catalogue.models import ItemCategory, ServiceItem
+from academy.extensions import db
+from academy.regions.models import Village
+from academy.roster import queries
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/home")
+@login_required
+def home():
+    role = current_user.role
+    if role in (Role.ADMIN, Role.TOWNSHIP_HEAD):
+        summaries = queries.township_summaries(current_user)
+        return render_template(
+            "main/home_manager.html",
+            summaries=summaries,
+            totals={
+                "villages": sum(s.villages for s in summaries),
+                "agents": sum(s.active_agents for s in summaries),
+                "uncovered": sum(s.uncovered for s in summaries),
+            },
+            uncovered=queries.uncovered_villages(current_user, limit=20),
+            departures=queries.recent_departures(current_user),
+        )
+    if role == Role.EXPERT:
+        counts = Counter(
+            db.session.scalars(
+                sa.select(ServiceItem.category).where(ServiceItem.retired.is_(False))
+            )
+        )
+        return render_template(
+            "main/home_expert.html", counts=counts, categories=list(ItemCategory)
+        )
+    agent = current_user.agent
+    posting = agent.current_posting if agent else None
+    village = None
+    if posting:
+        village = db.session.scalar(
+            sa.select(Village)
+            .options(joinedload(Village.township), selectinload(Village.items))
+            .where(Village.id == posting.village_id)
+        )
+    return render_template("main/home_agent.html", agent=agent, posting=posting, village=village)

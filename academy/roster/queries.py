@@ -1,0 +1,134 @@
+"""Read-side queries of the roster, scoped by the policy. Fixed number of queries per page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from academy.auth.models import User
+from academy.auth.policy import scope_by_township, scope_villages
+from academy.extensions import db
+from academy.regions.models import Township, Village
+from academy.roster.models import Agent, AgentKind, Posting
+
+
+@dataclass
+class TownshipSummary:
+    township: Township
+    villages: int
+    active_agents: int
+    uncovered: int  # villages with no active agent
+
+    @property
+    def coverage(self) -> float:
+        return 0.0 if not self.villages else (self.villages - self.uncovered) / self.villages
+
+
+def township_summaries(user: User) -> list[TownshipSummary]:
+    active = (
+        sa.select(Posting.village_id, sa.func.count(Posting.id).label("n"))
+        .where(Posting.left_on.is_(None))
+        .group_by(Posting.village_id)
+        .subquery()
+    )
+    stmt = (
+        sa.select(
+            Township,
+            sa.func.count(Village.id),
+            sa.func.coalesce(sa.func.sum(active.c.n), 0),
+            sa.func.count(Village.id).filter(active.c.n.is_(None)),
+        )
+        .outerjoin(Village, Village.township_id == Township.id)
+        .outerjoin(active, active.c.village_id == Village.id)
+        .group_by(Township.id)
+        .order_by(Township.position, Township.id)
+    )
+    stmt = scope_by_township(stmt, user, Township.id)
+    return [TownshipSummary(t, v, int(a), u) for t, v, a, u in db.session.execute(stmt)]
+
+
+def uncovered_villages(user: User, limit: int = 50) -> list[Village]:
+    has_agent = sa.select(Posting.id).where(
+        Posting.village_id == Village.id, Posting.left_on.is_(None)
+    )
+    stmt = (
+        scope_villages(
+            sa.select(Village).options(joinedload(Village.township)).where(~has_agent.exists()),
+            user,
+        )
+        .order_by(Village.township_id, Village.name)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def recent_departures(user: User, days: int = 90, limit: int = 10) -> list[Posting]:
+    since = date.today() - timedelta(days=days)
+    stmt = (
+        sa.select(Posting)
+        .join(Village)
+        .options(
+            joinedload(Posting.agent), joinedload(Posting.village).joinedload(Village.township)
+        )
+        .where(Posting.left_on >= since)
+        .order_by(Posting.left_on.desc(), Posting.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(scope_villages(stmt, user)))
+
+
+@dataclass
+class RosterFilter:
+    q: str = ""
+    village_id: int | None = None
+    kind: AgentKind | None = None
+    status: str = "active"  # active | left | all
+
+
+def roster_statement(user: User, f: RosterFilter) -> sa.Select:
+    stmt = (
+        sa.select(Posting)
+        .join(Posting.agent)
+        .join(Posting.village)
+        .options(
+            joinedload(Posting.agent), joinedload(Posting.village).joinedload(Village.township)
+        )
+    )
+    stmt = scope_villages(stmt, user)
+    if f.q:
+        like = f"%{f.q.strip()}%"
+        stmt = stmt.where(
+            sa.or_(Agent.name.like(like), Agent.phone.like(like), Village.name.like(like))
+        )
+    if f.village_id:
+        stmt = stmt.where(Posting.village_id == f.village_id)
+    if f.kind:
+        stmt = stmt.where(Posting.kind == f.kind)
+    if f.status == "active":
+        stmt = stmt.where(Posting.left_on.is_(None))
+    elif f.status == "left":
+        stmt = stmt.where(Posting.left_on.is_not(None))
+    order = (
+        [Posting.left_on.desc(), Posting.id.desc()]
+        if f.status == "left"
+        else [Village.township_id, Village.name, Agent.name, Posting.id]
+    )
+    return stmt.order_by(*order)
+
+
+def agent_visible_to(user: User, agent_id: int) -> Agent | None:
+    """An agent is visible if any of their postings lies in the user's scope."""
+    in_scope = scope_villages(
+        sa.select(Posting.id).join(Village).where(Posting.agent_id == Agent.id), user
+    )
+    stmt = (
+        sa.select(Agent)
+        .options(
+            selectinload(Agent.postings).joinedload(Posting.village).joinedload(Village.township)
+        )
+        .where(Agent.id == agent_id, in_scope.exists())
+    )
+    return db.session.scalar(stmt)

@@ -1,0 +1,72 @@
+"""Pure rules of the roster: identity checks and posting transitions. No database."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+
+
+def id_check_char(first17: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11]
+
+
+def id_number_problem(value: str, today: date | None = None) -> str | None:
+    """Why an 18-digit 居民身份证号码 is invalid (GB 11643), or None if it is valid."""
+    value = value.strip().upper()
+    if not re.fullmatch(r"\d{17}[\dX]", value):
+        return "身份证号应为18位，前17位为数字，最后一位为数字或X。"
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return "身份证号中的出生日期不是有效日期。"
+    if born.year < 1900 or born > (today or date.today()):
+        return "身份证号中的出生日期不合理。"
+    if id_check_char(value[:17]) != value[17]:
+        return "身份证号校验位不正确，请核对是否有输错的数字。"
+    return None
+
+
+def birth_year_from_id(value: str) -> int:
+    return int(value.strip()[6:10])
+
+
+def phone_problem(value: str) -> str | None:
+    value = value.strip().replace(" ", "")
+    if MOBILE_RE.match(value) or LANDLINE_RE.match(value):
+        return None
+    return "电话号码格式不正确：手机号为11位（以1开头），座机如 0575-86012345。"
+
+
+def normalise_phone(value: str) -> str:
+    return value.strip().replace(" ", "")
+
+
+def birth_year_problem(year: int | None, today: date | None = None) -> str | None:
+    if year is None:
+        return None
+    this_year = (today or date.today()).year
+    if not (this_year - 90 <= year <= this_year - 16):
+        return f"出生年份应在 {this_year - 90} 到 {this_year - 16} 之间。"
+    return None
+
+
+def departure_problem(joined_on: date, left_on: date, today: date) -> str | None:
+    if left_on < joined_on:
+        return f"离岗日期不能早于到岗日期（{joined_on:%Y-%m-%d}）。"
+    if left_on > today:
+        return "离岗日期不能晚于今天；请在实际离岗后登记。"
+    return None
+
+
+def joining_problem(joined_on: date, today: date, last_left_on: date | None) -> str | None:
+    if joined_on > today:
+        return "到岗日期不能晚于今天。"
+    if last_left_on is not None and joined_on < last_left_on:
+        return f"到岗日期不能早于上一次离岗日期（{last_left_on:%Y-%m-%d}）。"
+    return None

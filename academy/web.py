@@ -1,0 +1,31 @@
+"""Request lifecycle: one commit per successful request, security headers."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+
+from academy.extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.after_request
+    def _commit(response: Response) -> Response:
+        # The handler commits once at the end; services only flush. Error
+        # responses (and anything an error handler produced) are rolled back.
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; frame-ancestors 'self'",
+        )
+        return response
