@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from wtforms import validators
+import wtforms
+from wtforms import SelectChoice, validators
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from academy.roster import rules as roster_rules
 
@@ -48,3 +50,31 @@ def apply_domain_error(form, err) -> bool:
         return False
     field.errors = [*list(field.errors), err.message]
     return True
+
+
+def _as_choices(value):
+    """Turn ``(value, label)`` pairs into WTForms SelectChoice objects (3.3+ style)."""
+    if value is None or callable(value) or isinstance(value, dict):
+        return value
+    return [c if isinstance(c, SelectChoice) else SelectChoice(*c) for c in value]
+
+
+def _pair_choices(base):
+    class Field(base):
+        def __init__(self, *args, choices=None, **kwargs):
+            super().__init__(*args, choices=_as_choices(choices), **kwargs)
+
+        choices = property(
+            base.choices.fget, lambda self, value: base.choices.fset(self, _as_choices(value))
+        )
+
+    Field.__name__ = base.__name__
+    return Field
+
+
+SelectField = _pair_choices(wtforms.SelectField)
+
+
+class MultiCheckboxField(_pair_choices(wtforms.SelectMultipleField)):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

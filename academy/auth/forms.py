@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import EqualTo, Regexp
 
 from academy.auth.models import Role
-from academy.forms import length_between, max_length, optional, required
+from academy.forms import SelectField, length_between, max_length, optional, required
 
 
 class LoginForm(FlaskForm):

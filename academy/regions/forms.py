@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms import IntegerField, StringField
 from wtforms.validators import NumberRange, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from academy.forms import max_length, optional, required
+from academy.forms import MultiCheckboxField, SelectField, max_length, optional, required
 from academy.regions.models import StationTier, TownshipKind, VillageKind
 
 
@@ -19,11 +18,6 @@ class TownshipForm(FlaskForm):
     position = IntegerField(
         "排序", default=0, validators=[optional(), NumberRange(0, 999, message="排序应为 0–999。")]
     )
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class VillageForm(FlaskForm):

@@ -1,0 +1,159 @@
+"""Small factories for tests. Each returns a flushed object."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from academy.auth.models import Role, User
+from academy.catalogue.models import ItemCategory, ServiceItem
+from academy.extensions import db
+from academy.regions.models import County, StationTier, Township, TownshipKind, Village, VillageKind
+from academy.roster.models import Agent, AgentKind, Posting
+
+PASSWORD = "secret123"
+_seq = itertools.count(1)
+_HASH: dict[str, str] = {}
+
+
+def _n() -> int:
+    return next(_seq)
+
+
+def county(name: str = "测试县") -> County:
+    c = County(name=f"{name}{_n()}")
+    db.session.add(c)
+    db.session.flush()
+    return c
+
+
+def township(c: County, name: str | None = None) -> Township:
+    t = Township(county=c, name=name or f"测试镇{_n()}", kind=TownshipKind.TOWN)
+    db.session.add(t)
+    db.session.flush()
+    return t
+
+
+def item(
+    name: str | None = None, category: ItemCategory = ItemCategory.REGISTRATION, frequency: int = 3
+) -> ServiceItem:
+    n = _n()
+    i = ServiceItem(
+        slug=f"item-{n}",
+        name=name or f"测试事项{n}",
+        category=category,
+        department="县人力社保局",
+        channels=["on_site"],
+        one_visit=True,
+        time_limit="即时办结",
+        legal_days=None,
+        fee="免费",
+        frequency=frequency,
+        scopes=["village"],
+        summary="测试用事项。",
+    )
+    db.session.add(i)
+    db.session.flush()
+    return i
+
+
+def village(
+    t: Township,
+    name: str | None = None,
+    tier: StationTier = StationTier.STANDARD,
+    items: list[ServiceItem] | None = None,
+) -> Village:
+    v = Village(
+        township=t,
+        name=name or f"测试村{_n()}",
+        kind=VillageKind.VILLAGE,
+        tier=tier,
+        items=items or [],
+    )
+    db.session.add(v)
+    db.session.flush()
+    return v
+
+
+def agent(
+    v: Village,
+    name: str | None = None,
+    kind: AgentKind = AgentKind.FULL_TIME,
+    joined_on: date | None = None,
+) -> Agent:
+    n = _n()
+    a = Agent(name=name or f"代办员{n}", phone=f"138{n:08d}")
+    p = Posting(
+        agent=a, village=v, kind=kind, joined_on=joined_on or date.today() - timedelta(days=100)
+    )
+    db.session.add_all([a, p])
+    db.session.flush()
+    return a
+
+
+def user(
+    role: Role,
+    username: str | None = None,
+    township: Township | None = None,
+    agent: Agent | None = None,
+    active: bool = True,
+) -> User:
+    u = User(
+        username=username or f"{role.value}{_n()}",
+        display_name=f"{role.label}{_n()}",
+        role=role,
+        township=township,
+        agent=agent,
+        active=active,
+    )
+    if PASSWORD not in _HASH:
+        u.set_password(PASSWORD)
+        _HASH[PASSWORD] = u.password_hash
+    u.password_hash = _HASH[PASSWORD]
+    db.session.add(u)
+    db.session.flush()
+    return u
+
+
+@dataclass
+class World:
+    county: County
+    east: Township
+    west: Township
+    east_village: Village
+    east_village2: Village
+    west_village: Village
+    item: ServiceItem
+    east_agent: Agent
+    west_agent: Agent
+    admin: User
+    expert: User
+    east_head: User
+    west_head: User
+    agent_user: User
+
+
+def build_world() -> World:
+    c = county()
+    east, west = township(c, "东镇"), township(c, "西镇")
+    it = item("城乡居民养老保险参保登记")
+    ev, ev2 = village(east, "东一村", items=[it]), village(east, "东二村")
+    wv = village(west, "西一村", items=[it])
+    ea, wa = agent(ev, "张东"), agent(wv, "李西")
+    return World(
+        county=c,
+        east=east,
+        west=west,
+        east_village=ev,
+        east_village2=ev2,
+        west_village=wv,
+        item=it,
+        east_agent=ea,
+        west_agent=wa,
+        admin=user(Role.ADMIN, "admin-t"),
+        expert=user(Role.EXPERT, "expert-t"),
+        east_head=user(Role.TOWNSHIP_HEAD, "head-east", township=east),
+        west_head=user(Role.TOWNSHIP_HEAD, "head-west", township=west),
+        agent_user=user(Role.AGENT, "agent-t", agent=ea),
+    )
