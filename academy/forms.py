@@ -62,6 +62,8 @@ def _as_choices(value):
 def _pair_choices(base):
     class Field(base):
         def __init__(self, *args, choices=None, **kwargs):
+            kwargs.setdefault("invalid_choice_message", "请从列表中选择一项。")
+            kwargs.setdefault("invalid_value_message", "请从列表中选择一项。")
             super().__init__(*args, choices=_as_choices(choices), **kwargs)
 
         choices = property(

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from academy import create_app
@@ -50,6 +51,13 @@ def app(request, tmp_path_factory, worker_id):
             "CONTENT_ROOT": content_root,
         }
     )
+
+    @app.before_request
+    def _fresh_request_state():
+        # Tests keep one app context open across requests (for the shared session);
+        # in production every request has its own, so forget the previous user.
+        g.pop("_login_user", None)
+
     with app.app_context():
         db.create_all()
     yield app
@@ -86,8 +94,13 @@ def client(app, db_session):
 
 @pytest.fixture
 def world(db_session) -> factories.World:
-    """Two townships with villages, items, agents and one user per role."""
-    return factories.build_world()
+    """Two townships with villages, items, agents and one user per role.
+
+    Committed (to the test's savepoint) so that a request that rolls back keeps it.
+    """
+    world = factories.build_world()
+    db_session.commit()
+    return world
 
 
 @pytest.fixture

@@ -70,7 +70,8 @@ def change_password():
         except DomainError as err:
             apply_domain_error(form, err)
         else:
-            login_user(current_user)  # refresh the session id with the new version
+            # Keep this session valid under the new session version.
+            login_user(current_user._get_current_object())
             flash("密码已修改。", "success")
             return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form)

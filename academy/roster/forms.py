@@ -12,10 +12,6 @@ from academy.roster.models import AgentKind, Education, Gender, LeaveReason
 DATE_MESSAGE = "请输入有效日期，格式如 2026-03-01。"
 
 
-def _none_if_blank(value):
-    return value or None
-
-
 class PersonForm(FlaskForm):
     name = StringField("姓名", validators=[required("请填写姓名。"), max_length(40)])
     phone = StringField(
@@ -26,11 +22,9 @@ class PersonForm(FlaskForm):
         "出生年份（选填）",
         validators=[optional(), NumberRange(1900, 2100, message="请输入四位数的出生年份。")],
     )
-    gender = SelectField(
-        "性别", choices=[("", "（不填）"), *Gender.choices()], filters=[_none_if_blank]
-    )
+    gender = SelectField("性别", choices=[("", "（不填）"), *Gender.choices()], default="")
     education = SelectField(
-        "文化程度", choices=[("", "（不填）"), *Education.choices()], filters=[_none_if_blank]
+        "文化程度", choices=[("", "（不填）"), *Education.choices()], default=""
     )
 
 
