@@ -224,7 +224,10 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
         postings.append(p)
         return p
 
-    uncovered = set(rng.sample(range(len(villages)), k=8))
+    # Eight villages without any active agent, two of them in the demo head's 澄潭街道.
+    chengtan = [i for i, v in enumerate(villages) if v.township.name == "澄潭街道" and not v.area]
+    others = [i for i in range(len(villages)) if i not in chengtan]
+    uncovered = set(rng.sample(chengtan, k=2) + rng.sample(others, k=6))
     for index, village in enumerate(villages):
         # 简朴型 stations are often run by the secretary alone.
         full_time = {StationTier.MODEL: 2, StationTier.STANDARD: 1, StationTier.BASIC: 0}[
@@ -235,8 +238,8 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
         # Past agents who left this village (turnover history).
         for _ in range(rng.choice([0, 0, 0, 1, 1])):
             agent = people.make()
-            joined = _days_ago(today, 900, 2400, rng)
-            left = min(today - timedelta(days=1), joined + timedelta(days=rng.randint(120, 800)))
+            left = _days_ago(today, 3, 700, rng)
+            joined = left - timedelta(days=rng.randint(120, 1500))
             post(
                 agent,
                 village,
