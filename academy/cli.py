@@ -46,6 +46,7 @@ def content_sync(root: Path | None) -> None:
     """Upsert content by slug (idempotent; never deletes learner history)."""
     from academy.content import content_root
     from academy.content.loader import load_content
+    from academy.content.problems import ContentInvalid
     from academy.content.sync import sync_content
 
     bundle = load_content(root or content_root())
@@ -54,7 +55,14 @@ def content_sync(root: Path | None) -> None:
             click.echo(str(problem))
         click.echo(f"内容有 {len(bundle.problems)} 个问题，未做任何更改。", err=True)
         sys.exit(1)
-    report = sync_content(bundle)
+    try:
+        report = sync_content(bundle)
+    except ContentInvalid as err:
+        db.session.rollback()
+        for problem in sorted(err.problems):
+            click.echo(str(problem))
+        click.echo(f"内容有 {len(err.problems)} 个问题，未做任何更改。", err=True)
+        sys.exit(1)
     db.session.commit()
     for line in report.lines():
         click.echo(line)

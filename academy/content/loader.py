@@ -31,6 +31,9 @@ class ContentBundle:
     items: list[ItemSpec] = field(default_factory=list)
     documents: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # Slugs written in the catalogue, valid or not: a reference to an item that is
+    # present but invalid is not reported a second time.
+    written_slugs: set = field(default_factory=set)
 
     @property
     def item_slugs(self) -> set[str]:
@@ -68,13 +71,12 @@ def _check_document(
         problems.append(Problem(display, "items", "应为事项标识（slug）的列表"))
     else:
         for i, ref in enumerate(items):
-            if ref not in bundle.item_slugs:
+            where = f"items[{i}]" if "item" not in data else "item"
+            if not isinstance(ref, str):
+                problems.append(Problem(display, where, "应为事项标识（slug）文本"))
+            elif ref not in bundle.item_slugs and ref not in bundle.written_slugs:
                 problems.append(
-                    Problem(
-                        display,
-                        f"items[{i}]" if "item" not in data else "item",
-                        f"事项 “{ref}” 不在目录 {CATALOGUE_FILE} 中",
-                    )
+                    Problem(display, where, f"事项 “{ref}” 不在目录 {CATALOGUE_FILE} 中")
                 )
     return problems
 
@@ -110,6 +112,12 @@ def load_content(root: Path) -> ContentBundle:
         if not problems:
             bundle.items, problems = parse_catalogue(data, CATALOGUE_FILE)
             bundle.problems.extend(problems)
+            raw_items = data.get("items") if isinstance(data, dict) else None
+            bundle.written_slugs = {
+                i["slug"]
+                for i in raw_items or []
+                if isinstance(i, dict) and isinstance(i.get("slug"), str)
+            }
     for folder in FOLDERS:
         base = root / folder
         docs: list[tuple[str, dict]] = []

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from academy.catalogue.models import ServiceItem
-from academy.content.loader import ContentBundle
-from academy.content.problems import ContentInvalid
+from academy.content.loader import CATALOGUE_FILE, ContentBundle
+from academy.content.problems import ContentInvalid, Problem
 from academy.extensions import db
 
 
@@ -48,6 +48,15 @@ def sync_content(bundle: ContentBundle) -> SyncReport:
         raise ContentInvalid(bundle.problems)
     report = SyncReport()
     existing = {i.slug: i for i in db.session.scalars(sa.select(ServiceItem))}
+    _check_names(bundle, existing)
+    # Names are unique: park renamed items under a temporary name first, so that two
+    # items may swap names in one sync.
+    specs = {spec.slug: spec for spec in bundle.items}
+    renamed = [i for slug, i in existing.items() if slug in specs and i.name != specs[slug].name]
+    for item in renamed:
+        item.name = f"~{item.slug}"[:80]
+    if renamed:
+        db.session.flush()
     wanted = set()
     for spec in bundle.items:
         wanted.add(spec.slug)
@@ -57,7 +66,7 @@ def sync_content(bundle: ContentBundle) -> SyncReport:
             db.session.add(ServiceItem(**values))
             report.created.append(spec.slug)
             continue
-        changed = False
+        changed = item in renamed
         for key, value in values.items():
             if getattr(item, key) != value:
                 setattr(item, key, value)
@@ -75,3 +84,24 @@ def sync_content(bundle: ContentBundle) -> SyncReport:
             report.retired.append(slug)
     db.session.flush()
     return report
+
+
+def _check_names(bundle: ContentBundle, existing: dict[str, ServiceItem]) -> None:
+    """A name still held by an item this sync does not rename is a problem, not a crash."""
+    specs = {spec.slug: spec for spec in bundle.items}
+    holders = {i.name: i for i in existing.values()}
+    problems = []
+    for index, spec in enumerate(bundle.items):
+        holder = holders.get(spec.name)
+        if holder is None or holder.slug == spec.slug or holder.slug in specs:
+            continue
+        problems.append(
+            Problem(
+                CATALOGUE_FILE,
+                f"items[{index}]({spec.slug}).name",
+                f"名称与数据库中已停用的事项 {holder.slug} 相同；如果只是修改了 slug，"
+                f"请改回原来的 slug “{holder.slug}”，以保留学习记录",
+            )
+        )
+    if problems:
+        raise ContentInvalid(problems)

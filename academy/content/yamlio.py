@@ -17,7 +17,17 @@ class _StrictLoader(yaml.SafeLoader):
 def _mapping_no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            raise yaml.constructor.ConstructorError(
+                None, None, "不支持 YAML 合并键（<<），请直接写出各字段", key_node.start_mark
+            )
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "键必须是文本或数字，不能是列表或映射", key_node.start_mark
+            ) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"重复的键 “{key}”（第 {seen[key]} 行已出现）", key_node.start_mark

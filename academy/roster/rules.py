@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+LANDLINE_RE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}$")
+
+
+def normalise_text(value: str) -> str:
+    """Full-width digits and letters (common with Chinese input methods) to ASCII, trimmed."""
+    return unicodedata.normalize("NFKC", value).strip()
 
 
 def id_check_char(first17: str) -> str:
@@ -18,8 +24,8 @@ def id_check_char(first17: str) -> str:
 
 def id_number_problem(value: str, today: date | None = None) -> str | None:
     """Why an 18-digit 居民身份证号码 is invalid (GB 11643), or None if it is valid."""
-    value = value.strip().upper()
-    if not re.fullmatch(r"\d{17}[\dX]", value):
+    value = normalise_id_number(value)
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", value):
         return "身份证号应为18位，前17位为数字，最后一位为数字或X。"
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
@@ -32,19 +38,23 @@ def id_number_problem(value: str, today: date | None = None) -> str | None:
     return None
 
 
+def normalise_id_number(value: str) -> str:
+    return normalise_text(value).upper()
+
+
 def birth_year_from_id(value: str) -> int:
-    return int(value.strip()[6:10])
+    return int(normalise_id_number(value)[6:10])
 
 
 def phone_problem(value: str) -> str | None:
-    value = value.strip().replace(" ", "")
+    value = normalise_phone(value)
     if MOBILE_RE.match(value) or LANDLINE_RE.match(value):
         return None
     return "电话号码格式不正确：手机号为11位（以1开头），座机如 0575-86012345。"
 
 
 def normalise_phone(value: str) -> str:
-    return value.strip().replace(" ", "")
+    return normalise_text(value).replace(" ", "")
 
 
 def birth_year_problem(year: int | None, today: date | None = None) -> str | None:

@@ -35,7 +35,9 @@ def _check_person(data: PersonData, today: date, exclude_agent_id: int | None = 
         problem = rules.id_number_problem(data.id_number, today)
         if problem:
             raise DomainError(problem, field="id_number")
-        stmt = sa.select(Agent.id).where(Agent.id_number == data.id_number.strip().upper())
+        stmt = sa.select(Agent.id).where(
+            Agent.id_number == rules.normalise_id_number(data.id_number)
+        )
         if exclude_agent_id:
             stmt = stmt.where(Agent.id != exclude_agent_id)
         if db.session.scalar(stmt):
@@ -61,7 +63,7 @@ def enrol_agent(
     problem = rules.joining_problem(joined_on, today, None)
     if problem:
         raise DomainError(problem, field="joined_on")
-    id_number = data.id_number.strip().upper() if data.id_number else None
+    id_number = rules.normalise_id_number(data.id_number) if data.id_number else None
     birth_year = data.birth_year or (rules.birth_year_from_id(id_number) if id_number else None)
     agent = Agent(
         name=data.name.strip(),
@@ -189,7 +191,7 @@ def update_person(actor, agent: Agent, data: PersonData, today: date | None = No
     new_values = {
         "name": data.name.strip(),
         "phone": rules.normalise_phone(data.phone),
-        "id_number": data.id_number.strip().upper() if data.id_number else None,
+        "id_number": rules.normalise_id_number(data.id_number) if data.id_number else None,
         "birth_year": data.birth_year,
         "gender": data.gender,
         "education": data.education,

@@ -17,6 +17,7 @@ def _login(page, base, username):
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url("**/home")
 
 
 def test_large_type_toggle_persists_across_pages(live_server, phone):
