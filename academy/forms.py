@@ -80,3 +80,18 @@ SelectField = _pair_choices(wtforms.SelectField)
 class MultiCheckboxField(_pair_choices(wtforms.SelectMultipleField)):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+def service_call(form, fn, *args, **kwargs):
+    """Run a use-case for a validated form: ``(True, result)``, or ``(False, None)`` after
+    showing its DomainError on the matching field (or as a flash message)."""
+    from flask import flash
+
+    from academy.errors_domain import DomainError
+
+    try:
+        return True, fn(*args, **kwargs)
+    except DomainError as err:
+        if not apply_domain_error(form, err):
+            flash(err.message, "error")
+        return False, None

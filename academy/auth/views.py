@@ -18,7 +18,7 @@ from academy.auth.models import Role, User
 from academy.auth.policy import roles_required
 from academy.errors_domain import DomainError
 from academy.extensions import db
-from academy.forms import apply_domain_error
+from academy.forms import apply_domain_error, service_call
 from academy.pagination import paginate
 from academy.regions.models import Township
 
@@ -113,20 +113,18 @@ def user_new():
     form = UserForm()
     _township_choices(form)
     if form.validate_on_submit():
-        try:
-            user = services.create_user(
-                current_user,
-                username=form.username.data,
-                display_name=form.display_name.data,
-                password=form.password.data,
-                role=Role(form.role.data),
-                township_id=form.township_id.data,
-                agent_id=form.agent_id_value(),
-            )
-        except DomainError as err:
-            if not apply_domain_error(form, err):
-                flash(err.message, "error")
-        else:
+        ok, user = service_call(
+            form,
+            services.create_user,
+            current_user,
+            username=form.username.data,
+            display_name=form.display_name.data,
+            password=form.password.data,
+            role=Role(form.role.data),
+            township_id=form.township_id.data,
+            agent_id=form.agent_id_value(),
+        )
+        if ok:
             flash(f"已创建账号 {user.username}。", "success")
             return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=None)
@@ -149,19 +147,17 @@ def user_edit(user_id: int):
         form.agent_id.data = str(user.agent_id or "")
     _township_choices(form)
     if form.validate_on_submit():
-        try:
-            services.update_user(
-                current_user,
-                user,
-                display_name=form.display_name.data,
-                role=Role(form.role.data),
-                township_id=form.township_id.data,
-                agent_id=form.agent_id_value(),
-            )
-        except DomainError as err:
-            if not apply_domain_error(form, err):
-                flash(err.message, "error")
-        else:
+        ok, _ = service_call(
+            form,
+            services.update_user,
+            current_user,
+            user,
+            display_name=form.display_name.data,
+            role=Role(form.role.data),
+            township_id=form.township_id.data,
+            agent_id=form.agent_id_value(),
+        )
+        if ok:
             flash("账号已保存。", "success")
             return redirect(url_for("auth.users"))
     return render_template(

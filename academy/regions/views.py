@@ -14,9 +14,8 @@ from academy.auth.policy import (
     visible_townships,
 )
 from academy.catalogue.models import ServiceItem
-from academy.errors_domain import DomainError
 from academy.extensions import db
-from academy.forms import apply_domain_error
+from academy.forms import service_call
 from academy.pagination import paginate
 from academy.regions import services
 from academy.regions.forms import TownshipForm, VillageForm
@@ -61,19 +60,17 @@ def township_edit(township_id: int | None):
     if request.method == "GET" and township:
         form.kind.data = township.kind.value
     if form.validate_on_submit():
-        try:
-            services.save_township(
-                current_user,
-                township,
-                name=form.name.data,
-                kind=TownshipKind(form.kind.data),
-                code=form.code.data,
-                position=form.position.data,
-            )
-        except DomainError as err:
-            if not apply_domain_error(form, err):
-                flash(err.message, "error")
-        else:
+        ok, _ = service_call(
+            form,
+            services.save_township,
+            current_user,
+            township,
+            name=form.name.data,
+            kind=TownshipKind(form.kind.data),
+            code=form.code.data,
+            position=form.position.data,
+        )
+        if ok:
             flash("镇街已保存。", "success")
             return redirect(url_for("regions.townships"))
     return render_template("regions/township_form.html", form=form, township=township)
@@ -173,21 +170,19 @@ def village_edit(village_id: int | None):
     form = _village_form(village)
     if form.validate_on_submit():
         township = db.session.get(Township, form.township_id.data)
-        try:
-            village = services.save_village(
-                current_user,
-                village,
-                township=township,
-                name=form.name.data,
-                kind=VillageKind(form.kind.data),
-                tier=StationTier(form.tier.data),
-                area=form.area.data,
-                item_ids=form.items.data or [],
-            )
-        except DomainError as err:
-            if not apply_domain_error(form, err):
-                flash(err.message, "error")
-        else:
+        ok, village = service_call(
+            form,
+            services.save_village,
+            current_user,
+            village,
+            township=township,
+            name=form.name.data,
+            kind=VillageKind(form.kind.data),
+            tier=StationTier(form.tier.data),
+            area=form.area.data,
+            item_ids=form.items.data or [],
+        )
+        if ok:
             flash("村社信息已保存。", "success")
             return redirect(url_for("regions.village_detail", village_id=village.id))
     return render_template("regions/village_form.html", form=form, village=village)

@@ -7,9 +7,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from academy.auth.policy import ROSTER_MANAGERS, roles_required, scope_villages, village_or_404
-from academy.errors_domain import DomainError
 from academy.extensions import db
-from academy.forms import apply_domain_error
+from academy.forms import service_call
 from academy.pagination import paginate
 from academy.regions.models import Township, Village
 from academy.roster import queries, services
@@ -86,14 +85,16 @@ def new():
         form.village_id.data = int(request.args["village_id"][:9])
     if form.validate_on_submit():
         village = village_or_404(current_user, form.village_id.data)
-        try:
-            posting = services.enrol_agent(
-                current_user, _person(form), village, AgentKind(form.kind.data), form.joined_on.data
-            )
-        except DomainError as err:
-            if not apply_domain_error(form, err):
-                flash(err.message, "error")
-        else:
+        ok, posting = service_call(
+            form,
+            services.enrol_agent,
+            current_user,
+            _person(form),
+            village,
+            AgentKind(form.kind.data),
+            form.joined_on.data,
+        )
+        if ok:
             flash(
                 f"已将 {posting.agent.name} 登记为{village.full_name}的{posting.kind.label}。",
                 "success",
@@ -122,12 +123,8 @@ def edit(agent_id: int):
         form.gender.data = agent.gender.value if agent.gender else ""
         form.education.data = agent.education.value if agent.education else ""
     if form.validate_on_submit():
-        try:
-            services.update_person(current_user, agent, _person(form))
-        except DomainError as err:
-            if not apply_domain_error(form, err):
-                flash(err.message, "error")
-        else:
+        ok, _ = service_call(form, services.update_person, current_user, agent, _person(form))
+        if ok:
             flash("人员信息已保存。", "success")
             return redirect(url_for("roster.detail", agent_id=agent.id))
     return render_template("roster/edit.html", form=form, agent=agent)
@@ -143,18 +140,16 @@ def depart(agent_id: int):
         return redirect(url_for("roster.detail", agent_id=agent.id))
     form = DepartureForm()
     if form.validate_on_submit():
-        try:
-            services.record_departure(
-                current_user,
-                posting,
-                form.left_on.data,
-                LeaveReason(form.reason.data),
-                form.note.data,
-            )
-        except DomainError as err:
-            if not apply_domain_error(form, err):
-                flash(err.message, "error")
-        else:
+        ok, _ = service_call(
+            form,
+            services.record_departure,
+            current_user,
+            posting,
+            form.left_on.data,
+            LeaveReason(form.reason.data),
+            form.note.data,
+        )
+        if ok:
             flash(f"已登记 {agent.name} 离岗。历史记录已保留。", "success")
             return redirect(url_for("roster.detail", agent_id=agent.id))
     return render_template(
@@ -181,14 +176,16 @@ def transfer(agent_id: int):
         form.kind.data = posting.kind.value
     if form.validate_on_submit():
         target = village_or_404(current_user, form.village_id.data)
-        try:
-            services.transfer_agent(
-                current_user, posting, target, form.on.data, AgentKind(form.kind.data)
-            )
-        except DomainError as err:
-            if not apply_domain_error(form, err):
-                flash(err.message, "error")
-        else:
+        ok, _ = service_call(
+            form,
+            services.transfer_agent,
+            current_user,
+            posting,
+            target,
+            form.on.data,
+            AgentKind(form.kind.data),
+        )
+        if ok:
             flash(f"{agent.name} 已调往{target.full_name}。", "success")
             return redirect(url_for("roster.detail", agent_id=agent.id))
     return render_template(
@@ -217,14 +214,16 @@ def rejoin(agent_id: int):
         form.joined_on.data = date.today()
     if form.validate_on_submit():
         village = village_or_404(current_user, form.village_id.data)
-        try:
-            services.rejoin_agent(
-                current_user, agent, village, AgentKind(form.kind.data), form.joined_on.data
-            )
-        except DomainError as err:
-            if not apply_domain_error(form, err):
-                flash(err.message, "error")
-        else:
+        ok, _ = service_call(
+            form,
+            services.rejoin_agent,
+            current_user,
+            agent,
+            village,
+            AgentKind(form.kind.data),
+            form.joined_on.data,
+        )
+        if ok:
             flash(f"{agent.name} 已重新到岗：{village.full_name}。", "success")
             return redirect(url_for("roster.detail", agent_id=agent.id))
     return render_template(
