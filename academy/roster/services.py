@@ -98,13 +98,7 @@ def record_departure(
     today = today or date.today()
     if posting.left_on is not None:
         raise DomainError("该代办员已登记离岗。")
-    problem = rules.departure_problem(posting.joined_on, left_on, today)
-    if problem:
-        raise DomainError(problem, field="left_on")
-    posting.left_on = left_on
-    posting.leave_reason = reason
-    posting.leave_note = (note or "").strip() or None
-    db.session.flush()
+    _close_posting(posting, left_on, reason, note, today, field="left_on")
     record(
         actor,
         "roster.departed",
@@ -114,6 +108,24 @@ def record_departure(
         posting.village.township_id,
     )
     return posting
+
+
+def _close_posting(
+    posting: Posting,
+    on: date,
+    reason: LeaveReason,
+    note: str | None,
+    today: date,
+    field: str,
+    verb: str = "离岗",
+) -> None:
+    problem = rules.departure_problem(posting.joined_on, on, today)
+    if problem:
+        raise DomainError(problem.replace("离岗", verb), field=field)
+    posting.left_on = on
+    posting.leave_reason = reason
+    posting.leave_note = (note or "").strip() or None
+    db.session.flush()
 
 
 def transfer_agent(
@@ -129,13 +141,16 @@ def transfer_agent(
         raise DomainError("该代办员已离岗，请使用“重新到岗”。")
     if to_village.id == posting.village_id:
         raise DomainError("调入村社与当前村社相同。", field="village_id")
-    problem = rules.departure_problem(posting.joined_on, on, today)
-    if problem:
-        raise DomainError(problem.replace("离岗", "调动"), field="on")
-    posting.left_on = on
-    posting.leave_reason = LeaveReason.TRANSFERRED
-    posting.leave_note = f"调往{to_village.full_name}"
-    db.session.flush()  # close the old posting before the new one opens (one active per agent)
+    # Close the old posting before the new one opens (one active posting per agent).
+    _close_posting(
+        posting,
+        on,
+        LeaveReason.TRANSFERRED,
+        f"调往{to_village.full_name}",
+        today,
+        field="on",
+        verb="调动",
+    )
     new = Posting(agent=posting.agent, village=to_village, kind=kind or posting.kind, joined_on=on)
     db.session.add(new)
     db.session.flush()
