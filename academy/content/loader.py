@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from academy.content.catalogue import SLUG_RE, ItemSpec, parse_catalogue
+from academy.content.modules import check_module
 from academy.content.problems import Problem
 from academy.content.yamlio import load_yaml
 
@@ -34,6 +35,11 @@ class ContentBundle:
     # Slugs written in the catalogue, valid or not: a reference to an item that is
     # present but invalid is not reported a second time.
     written_slugs: set = field(default_factory=set)
+
+    def catalogue_broken_for(self, data: Any) -> bool:
+        """True if ``data`` names an item that is written in the catalogue but invalid."""
+        ref = data.get("item") if isinstance(data, dict) else None
+        return isinstance(ref, str) and ref in self.written_slugs and ref not in self.item_slugs
 
     @property
     def item_slugs(self) -> set[str]:
@@ -83,7 +89,9 @@ def _check_document(
 
 @content_validator("courses")
 def _validate_module(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
-    return _check_document(display, data, bundle, ("slug", "item", "title"))
+    if bundle.catalogue_broken_for(data):
+        return _check_document(display, data, bundle, ("slug", "item", "title"))
+    return check_module(display, data, bundle.item_slugs)
 
 
 @content_validator("question_banks")

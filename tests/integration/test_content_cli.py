@@ -18,6 +18,7 @@ from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.extensions import db
 from academy.regions.models import Village
 from tests import factories
+from tests.content_samples import valid_module
 
 OLD = datetime(2000, 1, 1)
 
@@ -103,12 +104,7 @@ def test_check_passes_on_a_good_tree(cli, root):
         {"slug": "death-claim", "title": "死亡待遇一次办", "item": "pension-death-benefit"},
     )
     write_yaml(
-        root / "courses" / "pension-death-benefit.yaml",
-        {
-            "slug": "pension-death-benefit",
-            "item": "pension-death-benefit",
-            "title": "死亡待遇申领指南",
-        },
+        root / "courses" / "pension-death-benefit.yaml", valid_module("pension-death-benefit")
     )
     result = cli("check", root=root)
     assert result.exit_code == 0, result.output
@@ -138,7 +134,19 @@ def test_check_reports_every_problem_in_every_file(cli, root):
 
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        "courses/a.yaml: item: 缺少必填字段",
+        *(
+            f"courses/a.yaml: {field}: 缺少必填字段"
+            for field in (
+                "check",
+                "emergencies",
+                "guide",
+                "item",
+                "mistakes",
+                "practice",
+                "summary",
+                "tell_once",
+            )
+        ),
         "courses/catalogue.yaml: items[1](broken-item).category: "
         "未知类别 “户籍”，可选：证明证照、登记申领、充值缴费、特色服务",
         "courses/catalogue.yaml: items[1](broken-item).channels: "
@@ -151,7 +159,7 @@ def test_check_reports_every_problem_in_every_file(cli, root):
         "simulations/y.yaml: 第 4 行: YAML 格式错误：expected ',' or ']', but got '<stream end>'",
         "simulations/z.yaml: (文件): 文件顶层应为映射（键: 值）",
     ]
-    assert result.stderr == "共发现 9 个问题。\n"
+    assert result.stderr == "共发现 16 个问题。\n"
 
 
 def test_check_reports_a_missing_catalogue(cli, tmp_path):
@@ -176,7 +184,7 @@ def test_check_reports_a_missing_catalogue(cli, tmp_path):
         ),
         (
             "courses/no-such-item.yaml",
-            {"slug": "no-such-item", "item": "no-such-item", "title": "指南"},
+            valid_module("no-such-item"),
             "courses/no-such-item.yaml: item: "
             "事项 “no-such-item” 不在目录 courses/catalogue.yaml 中",
         ),
