@@ -52,6 +52,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     _register_blueprints(app)
 
     from academy import cli, errors, web
+    from academy.events import posting_started
+    from academy.learning.services import on_posting_started
+
+    posting_started.connect(on_posting_started)
 
     errors.register(app)
     web.register(app)
@@ -91,11 +95,22 @@ def _register_blueprints(app: Flask) -> None:
     from academy.audit.views import bp as audit_bp
     from academy.auth.views import bp as auth_bp
     from academy.catalogue.views import bp as catalogue_bp
+    from academy.handbook.views import bp as handbook_bp
+    from academy.learning.views import bp as learning_bp
     from academy.main.views import bp as main_bp
     from academy.regions.views import bp as regions_bp
     from academy.roster.views import bp as roster_bp
 
-    for bp in (main_bp, auth_bp, regions_bp, roster_bp, catalogue_bp, audit_bp):
+    for bp in (
+        main_bp,
+        auth_bp,
+        regions_bp,
+        roster_bp,
+        catalogue_bp,
+        audit_bp,
+        learning_bp,
+        handbook_bp,
+    ):
         app.register_blueprint(bp)
 
     @app.context_processor

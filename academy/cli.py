@@ -70,6 +70,19 @@ def content_sync(root: Path | None) -> None:
         click.echo("数据库已是最新，无需更改。")
 
 
+@content_cli.command("export")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None)
+def content_export(root: Path | None) -> None:
+    """Write the modules as stored in the database back to courses/<slug>.yaml."""
+    from academy.content import content_root
+    from academy.learning.services import export_modules
+
+    written, unchanged = export_modules(root or content_root())
+    for path in written:
+        click.echo(f"已写出 {path}")
+    click.echo(f"课程模块：写出 {len(written)} 个，与文件相同 {unchanged} 个。")
+
+
 @users_cli.command("create-admin")
 @click.argument("username")
 @click.option("--name", "display_name", default="县级管理员")

@@ -20,17 +20,24 @@ from typing import Any
 from academy.content.catalogue import SLUG_RE, ItemSpec, parse_catalogue
 from academy.content.modules import check_module
 from academy.content.problems import Problem
-from academy.content.yamlio import load_yaml
+from academy.content.yamlio import load_yaml, parse_yaml, read_text
 
 CATALOGUE_FILE = "courses/catalogue.yaml"
 FOLDERS = ("courses", "question_banks", "simulations")
+
+
+@dataclass(frozen=True)
+class ContentDoc:
+    path: str  # relative to the content root, e.g. courses/water-bill.yaml
+    data: dict
+    text: str  # the file as written (comments included)
 
 
 @dataclass
 class ContentBundle:
     root: Path
     items: list[ItemSpec] = field(default_factory=list)
-    documents: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
+    documents: dict[str, list[ContentDoc]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     # Slugs written in the catalogue, valid or not: a reference to an item that is
     # present but invalid is not reported a second time.
@@ -128,7 +135,7 @@ def load_content(root: Path) -> ContentBundle:
             }
     for folder in FOLDERS:
         base = root / folder
-        docs: list[tuple[str, dict]] = []
+        docs: list[ContentDoc] = []
         bundle.documents[folder] = docs
         if not base.is_dir():
             continue
@@ -137,7 +144,10 @@ def load_content(root: Path) -> ContentBundle:
             display = path.relative_to(root).as_posix()
             if display == CATALOGUE_FILE:
                 continue
-            data, problems = load_yaml(path, display)
+            text, problems = read_text(path, display)
+            data = None
+            if not problems:
+                data, problems = parse_yaml(text, display)
             if not problems:
                 problems = VALIDATORS[folder](display, data, bundle)
             if not problems:
@@ -146,6 +156,6 @@ def load_content(root: Path) -> ContentBundle:
                     problems = [Problem(display, "slug", f"与 {seen_slugs[slug]} 重复")]
                 else:
                     seen_slugs[slug] = display
-                    docs.append((display, data))
+                    docs.append(ContentDoc(display, data, text))
             bundle.problems.extend(problems)
     return bundle

@@ -19,13 +19,21 @@ class SyncReport:
     retired: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     unchanged: int = 0
+    modules: object = None  # learning.services.ModuleSyncReport
 
     @property
     def changed(self) -> bool:
-        return bool(self.created or self.updated or self.retired or self.restored)
+        modules_changed = bool(self.modules and self.modules.changed)
+        return bool(self.created or self.updated or self.retired or self.restored or modules_changed)
 
     def lines(self) -> list[str]:
-        if not self.changed:
+        lines = self._item_lines()
+        if self.modules is not None and (self.modules.changed or self.modules.unchanged):
+            lines.append(self.modules.line())
+        return lines
+
+    def _item_lines(self) -> list[str]:
+        if not (self.created or self.updated or self.retired or self.restored):
             return [f"事项目录：{self.unchanged} 项，均无变化。"]
         out = [
             f"事项目录：新增 {len(self.created)} 项，更新 {len(self.updated)} 项，"
@@ -83,6 +91,9 @@ def sync_content(bundle: ContentBundle) -> SyncReport:
             item.retired = True  # kept for history; hidden from new offerings
             report.retired.append(slug)
     db.session.flush()
+    from academy.learning.services import sync_modules
+
+    report.modules = sync_modules(bundle.documents.get("courses", []))
     return report
 
 

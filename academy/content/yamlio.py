@@ -41,13 +41,23 @@ _StrictLoader.add_constructor(
 )
 
 
-def load_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
+def read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8"), []
     except UnicodeDecodeError:
         return None, [Problem(display, "(文件)", "不是 UTF-8 编码的文本文件")]
     except OSError as err:
         return None, [Problem(display, "(文件)", f"无法读取：{err.strerror}")]
+
+
+def load_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
+    text, problems = read_text(path, display)
+    if problems:
+        return None, problems
+    return parse_yaml(text, display)
+
+
+def parse_yaml(text: str, display: str) -> tuple[Any, list[Problem]]:
     try:
         return yaml.load(text, Loader=_StrictLoader), []
     except yaml.MarkedYAMLError as err:

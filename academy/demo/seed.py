@@ -315,6 +315,7 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
 
     db.session.add_all(postings)
     db.session.flush()
+    plans, passed = _demo_learning(rng, today, [p for p in postings if p.left_on is None])
 
     accounts = _demo_users(townships, postings)
     agents = {p.agent for p in postings}
@@ -322,8 +323,39 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
     return [
         f"已载入演示数据：{county.name}，镇街 {len(townships)} 个，村社 {len(villages)} 个，",
         f"代办员 {len(agents)} 人（在岗任职 {active} 条，历史任职 {len(postings) - active} 条），",
+        f"入职学习计划 {plans} 份，已通过的课程模块 {passed} 个，",
         f"演示账号 {accounts} 个，密码均为 {DEMO_PASSWORD}（见 README）。",
     ]
+
+
+def _demo_learning(rng: random.Random, today: date, active: list[Posting]) -> tuple[int, int]:
+    """Onboarding plans for active postings, with progress: long-serving agents have passed
+    most of their plan, newcomers little."""
+    from academy.learning.models import Module, ModuleProgress, ProgressStatus
+    from academy.learning.rules import PRACTICE_PARTS
+    from academy.learning.services import create_plan
+
+    modules = {m.item_id: m for m in db.session.scalars(sa.select(Module))}
+    done = {part: {"correct": True, "answer": None, "feedback": []} for part in PRACTICE_PARTS}
+    plans = passed = 0
+    for posting in active:
+        plan = create_plan(posting, days=30)
+        if plan is None:
+            continue
+        plans += 1
+        served = (today - posting.joined_on).days
+        share = min(1.0, served / 120) * rng.uniform(0.5, 1.0)
+        for entry in plan.entries[: int(len(plan.entries) * share)]:
+            module = modules.get(entry.item_id)
+            if module is None:
+                continue
+            db.session.add(ModuleProgress(
+                agent_id=posting.agent_id, module_id=module.id, status=ProgressStatus.PASSED,
+                section="guide", practice=done, check_attempts=1, best_score=1.0,
+            ))
+            passed += 1
+    db.session.flush()
+    return plans, passed
 
 
 def _demo_users(townships: list[Township], postings: list[Posting]) -> int:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from academy.audit.services import record
 from academy.errors_domain import DomainError
+from academy.events import posting_started
 from academy.extensions import db
 from academy.regions.models import Village
 from academy.roster import rules
@@ -76,6 +77,7 @@ def enrol_agent(
     posting = Posting(agent=agent, village=village, kind=kind, joined_on=joined_on)
     db.session.add_all([agent, posting])
     db.session.flush()
+    posting_started.send(None, posting=posting)
     record(
         actor,
         "roster.enrolled",
@@ -154,6 +156,7 @@ def transfer_agent(
     new = Posting(agent=posting.agent, village=to_village, kind=kind or posting.kind, joined_on=on)
     db.session.add(new)
     db.session.flush()
+    posting_started.send(None, posting=new)
     details = {
         "from_village_id": posting.village_id,
         "to_village_id": to_village.id,
@@ -188,6 +191,7 @@ def rejoin_agent(
     posting = Posting(agent=agent, village=village, kind=kind, joined_on=joined_on)
     db.session.add(posting)
     db.session.flush()
+    posting_started.send(None, posting=posting)
     record(
         actor,
         "roster.rejoined",

@@ -1,0 +1,273 @@
+"""Pure rules of learning: checking practice answers, scoring the short check,
+progress status and onboarding plans. No database, no request."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from academy.learning.models import ProgressStatus
+from academy.roster.rules import id_number_problem, normalise_id_number, phone_problem
+
+PRACTICE_PARTS = ("materials", "channel", "order", "form")
+PASS_MARK = 0.8
+
+
+class PracticeInputError(ValueError):
+    """A submission that no honest form could produce (unknown ids, missing parts)."""
+
+
+@dataclass
+class Feedback:
+    target: str  # option id, step index or field id
+    message: str
+    ok: bool = False
+
+
+@dataclass
+class PracticeResult:
+    correct: bool
+    answer: object
+    feedback: list[Feedback] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "correct": self.correct,
+            "answer": self.answer,
+            "feedback": [
+                {"target": f.target, "message": f.message, "ok": f.ok} for f in self.feedback
+            ],
+        }
+
+
+def check_choice(options: Sequence[Mapping], chosen: Iterable[str], single: bool) -> PracticeResult:
+    chosen = list(chosen)
+    by_id = {o["id"]: o for o in options}
+    unknown = [c for c in chosen if c not in by_id]
+    if unknown:
+        raise PracticeInputError(f"未知的选项：{'、'.join(map(str, unknown))}")
+    if len(set(chosen)) != len(chosen):
+        raise PracticeInputError("同一选项提交了多次")
+    if single and len(chosen) != 1:
+        raise PracticeInputError("请选择一项")
+    if not chosen:
+        raise PracticeInputError("请至少选择一项")
+    picked = set(chosen)
+    feedback = []
+    for o in options:
+        if o["id"] in picked and not o["correct"]:
+            feedback.append(
+                Feedback(o["id"], f"“{o['text']}”不对：{o.get('feedback', '')}".rstrip("："))
+            )
+        elif o["id"] not in picked and o["correct"]:
+            feedback.append(Feedback(o["id"], f"漏选了“{o['text']}”。"))
+        elif o["id"] in picked and o["correct"]:
+            feedback.append(
+                Feedback(o["id"], o.get("feedback") or f"“{o['text']}”选对了。", ok=True)
+            )
+    correct = picked == {o["id"] for o in options if o["correct"]}
+    return PracticeResult(correct, sorted(picked), feedback)
+
+
+def display_order(count: int, seed: str) -> list[int]:
+    """A shuffled order of step indexes, stable for one learner and module, never the answer."""
+    order = list(range(count))
+    rng = random.Random(seed)
+    for _ in range(10):
+        rng.shuffle(order)
+        if order != sorted(order) or count < 2:
+            break
+    return order
+
+
+def check_order(steps: Sequence[str], positions: Mapping[int, int]) -> PracticeResult:
+    """``positions`` maps each step index (as in the file, i.e. correct order) to the
+    position 1..n the learner gave it."""
+    n = len(steps)
+    if set(positions) != set(range(n)):
+        raise PracticeInputError("每个步骤都要排一个序号")
+    if sorted(positions.values()) != list(range(1, n + 1)):
+        raise PracticeInputError(f"序号应为 1 到 {n}，且不能重复")
+    feedback = []
+    for index in range(n):
+        given = positions[index]
+        if given != index + 1:
+            feedback.append(
+                Feedback(
+                    str(index), f"“{steps[index]}”应是第 {index + 1} 步，您排在第 {given} 步。"
+                )
+            )
+    answer = [positions[i] for i in range(n)]
+    return PracticeResult(not feedback, answer, feedback)
+
+
+def _normalise(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", value).split())
+
+
+def check_form(fields: Sequence[Mapping], values: Mapping[str, str]) -> PracticeResult:
+    known = {f["id"] for f in fields}
+    extra = set(values) - known
+    if extra:
+        raise PracticeInputError(f"表单中有未知的栏目：{'、'.join(sorted(extra))}")
+    feedback: list[Feedback] = []
+    answer = {}
+    for f in fields:
+        raw = _normalise(str(values.get(f["id"], "") or ""))
+        answer[f["id"]] = raw
+        label, kind = f["label"], f["type"]
+        required = f.get("required", True)
+        if not raw:
+            if required:
+                feedback.append(Feedback(f["id"], f"“{label}”不能空着。"))
+            continue
+        problem = None
+        if kind == "id_number":
+            problem = id_number_problem(raw)
+            raw = normalise_id_number(raw)
+        elif kind == "phone":
+            problem = phone_problem(raw)
+        elif kind == "date":
+            try:
+                date.fromisoformat(raw)
+            except ValueError:
+                problem = "日期格式应为 年-月-日，如 2026-03-01。"
+        elif kind == "number":
+            try:
+                float(raw)
+            except ValueError:
+                problem = "这里应填数字。"
+        elif kind == "choice" and raw not in f.get("options", []):
+            raise PracticeInputError(f"“{label}”的选项无效")
+        if problem:
+            feedback.append(Feedback(f["id"], f"“{label}”：{problem}"))
+            continue
+        expected = f.get("expected")
+        if expected not in (None, "") and not _same(kind, raw, str(expected)):
+            feedback.append(Feedback(f["id"], f"“{label}”与情景中的信息不一致，请再核对一遍。"))
+    return PracticeResult(not feedback, answer, feedback)
+
+
+def _same(kind: str, given: str, expected: str) -> bool:
+    if kind == "id_number":
+        return normalise_id_number(given) == normalise_id_number(expected)
+    if kind == "number":
+        return abs(float(given) - float(expected)) < 1e-9
+    if kind == "phone":
+        return given.replace("-", "") == expected.replace("-", "")
+    return _normalise(given) == _normalise(expected)
+
+
+@dataclass
+class CheckResult:
+    score: float
+    correct: list[bool]
+    passed: bool
+
+
+def score_check(questions: Sequence[Mapping], answers: Mapping[int, object]) -> CheckResult:
+    """answers: question index → set of option indexes (single/multiple) or bool (truefalse)."""
+    if set(answers) != set(range(len(questions))):
+        raise PracticeInputError("请回答全部题目后再提交")
+    correct = []
+    for i, q in enumerate(questions):
+        given = answers[i]
+        if q["type"] == "truefalse":
+            if not isinstance(given, bool):
+                raise PracticeInputError(f"第 {i + 1} 题的答案无效")
+            correct.append(given == q["answer"])
+            continue
+        if not isinstance(given, (set, frozenset)) or not given:
+            raise PracticeInputError(f"第 {i + 1} 题的答案无效")
+        if any(not isinstance(g, int) or not 0 <= g < len(q["options"]) for g in given):
+            raise PracticeInputError(f"第 {i + 1} 题的选项无效")
+        if q["type"] == "single" and len(given) != 1:
+            raise PracticeInputError(f"第 {i + 1} 题是单选题")
+        right = {j for j, o in enumerate(q["options"]) if o["correct"]}
+        correct.append(set(given) == right)
+    score = sum(correct) / len(questions) if questions else 0.0
+    return CheckResult(score, correct, score >= PASS_MARK)
+
+
+def progress_status(
+    opened: bool, practice: Mapping[str, Mapping], check_passed: bool
+) -> ProgressStatus:
+    """Status from what the learner has done: passing needs every practice part right
+    and the short check passed."""
+    practised = all(practice.get(p, {}).get("correct") for p in PRACTICE_PARTS)
+    if practised and check_passed:
+        return ProgressStatus.PASSED
+    if practised:
+        return ProgressStatus.PRACTISED
+    if opened or practice or check_passed:
+        return ProgressStatus.IN_PROGRESS
+    return ProgressStatus.NOT_STARTED
+
+
+def resume_section(practice: Mapping[str, Mapping], status: ProgressStatus) -> str:
+    """Where to reopen a module: the first practice part not yet right, else the check."""
+    if status == ProgressStatus.PASSED:
+        return "guide"
+    if not practice:
+        return "guide"
+    for part in PRACTICE_PARTS:
+        if not practice.get(part, {}).get("correct"):
+            return part
+    return "check"
+
+
+@dataclass(frozen=True)
+class PlanItemSpec:
+    item_id: int
+    frequency: int
+    category: str
+    name: str
+
+
+def plan_order(items: Iterable[PlanItemSpec]) -> list[int]:
+    """Most-needed items first (frequency), then by category and name for stability."""
+    ranked = sorted(items, key=lambda i: (-i.frequency, i.category, i.name, i.item_id))
+    return [i.item_id for i in ranked]
+
+
+def plan_due(joined_on: date, days: int) -> date:
+    return joined_on + timedelta(days=days)
+
+
+@dataclass
+class PlanProgress:
+    passed: int
+    total: int
+    overdue: bool
+    next_item_id: int | None
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.passed / self.total) if self.total else 100
+
+
+def plan_progress(
+    entry_item_ids: Sequence[int], passed_item_ids: set[int], due_on: date, today: date
+) -> PlanProgress:
+    passed = sum(1 for i in entry_item_ids if i in passed_item_ids)
+    upcoming = next((i for i in entry_item_ids if i not in passed_item_ids), None)
+    done = upcoming is None
+    return PlanProgress(passed, len(entry_item_ids), (not done) and today > due_on, upcoming)
+
+
+def document_changes(old: Mapping, new: Mapping, prefix: str = "", depth: int = 2) -> list[str]:
+    """Field paths (to ``depth`` levels) whose values differ between two module documents."""
+    changed = []
+    for key in list(dict.fromkeys([*old.keys(), *new.keys()])):
+        path = f"{prefix}{key}"
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if depth > 1 and isinstance(a, Mapping) and isinstance(b, Mapping):
+            changed.extend(document_changes(a, b, f"{path}.", depth - 1))
+        else:
+            changed.append(path)
+    return changed

@@ -1,0 +1,373 @@
+"""Learning use-cases: module sync and editing, progress, practice, onboarding plans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import joinedload, selectinload
+
+from academy.audit.services import record
+from academy.auth.models import User
+from academy.auth.policy import scope_villages
+from academy.catalogue.models import ServiceItem
+from academy.content.loader import ContentDoc
+from academy.content.modules import check_module
+from academy.content.problems import ContentInvalid, Problem
+from academy.content.yamlio import parse_yaml
+from academy.db import utcnow
+from academy.errors_domain import DomainError
+from academy.extensions import db
+from academy.learning import rules
+from academy.learning.models import (
+    Module,
+    ModuleProgress,
+    ModuleRevision,
+    OnboardingPlan,
+    PlanEntry,
+    ProgressStatus,
+    RevisionSource,
+)
+from academy.regions.models import Village
+from academy.roster.models import Agent, Posting
+
+# --- modules: sync, edit, revert, export ------------------------------------------
+
+
+@dataclass
+class ModuleSyncReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.retired)
+
+    def line(self) -> str:
+        return (
+            f"课程模块：新增 {len(self.created)} 个，更新 {len(self.updated)} 个，"
+            f"停用 {len(self.retired)} 个，未变 {self.unchanged} 个。"
+        )
+
+
+def _new_revision(
+    module: Module,
+    origin: RevisionSource,
+    author: User | None,
+    changed: list[str],
+    note: str | None = None,
+) -> None:
+    db.session.add(
+        ModuleRevision(
+            module=module,
+            version=module.version,
+            source=module.source,
+            origin=origin,
+            author_id=getattr(author, "id", None),
+            changed=changed,
+            note=note,
+        )
+    )
+
+
+def _apply_source(module: Module, text: str, data: dict) -> list[str]:
+    changed = rules.document_changes(module.document or {}, data) if module.source else ["(新建)"]
+    module.source, module.document, module.title = text, data, data["title"]
+    return changed
+
+
+def sync_modules(docs: list[ContentDoc]) -> ModuleSyncReport:
+    report = ModuleSyncReport()
+    items = {i.slug: i for i in db.session.scalars(sa.select(ServiceItem))}
+    existing = {m.slug: m for m in db.session.scalars(sa.select(Module))}
+    seen = set()
+    for doc in docs:
+        slug = doc.data["slug"]
+        seen.add(slug)
+        module = existing.get(slug)
+        if module is None:
+            module = Module(
+                slug=slug, item=items[doc.data["item"]], version=1, source="", document={}
+            )
+            db.session.add(module)
+            _new_revision(
+                module, RevisionSource.SYNC, None, _apply_source(module, doc.text, doc.data)
+            )
+            report.created.append(slug)
+        elif module.source != doc.text or module.retired:
+            changed = _apply_source(module, doc.text, doc.data)
+            module.retired = False
+            module.version += 1
+            _new_revision(module, RevisionSource.SYNC, None, changed)
+            report.updated.append(slug)
+        else:
+            report.unchanged += 1
+    for slug, module in existing.items():
+        if slug not in seen and not module.retired:
+            module.retired = True  # learner progress keeps pointing at it
+            report.retired.append(slug)
+    db.session.flush()
+    return report
+
+
+def validate_source(module: Module, text: str) -> dict:
+    """Parse and validate an edited module; raise ContentInvalid with every problem."""
+    display = f"courses/{module.slug}.yaml"
+    data, problems = parse_yaml(text, display)
+    if not problems:
+        slugs = set(
+            db.session.scalars(sa.select(ServiceItem.slug).where(ServiceItem.retired.is_(False)))
+        )
+        problems = check_module(display, data, slugs)
+    if not problems and data["item"] != module.item.slug:
+        problems = [Problem(display, "item", "不能在网页上改变模块对应的事项")]
+    if problems:
+        raise ContentInvalid(problems)
+    return data
+
+
+def save_module_source(actor: User, module: Module, text: str, note: str | None) -> bool:
+    """Store an edited module as a new revision. False if nothing changed."""
+    text = text.replace("\r\n", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    data = validate_source(module, text)
+    if text == module.source:
+        return False
+    changed = _apply_source(module, text, data)
+    module.version += 1
+    _new_revision(module, RevisionSource.WEB, actor, changed, (note or "").strip() or None)
+    record(
+        actor,
+        "module.edited",
+        module,
+        f"修改课程模块《{module.title}》（第 {module.version} 版）",
+        {"changed": changed},
+    )
+    db.session.flush()
+    return True
+
+
+def revert_module(actor: User, module: Module, version: int) -> None:
+    revision = db.session.scalar(
+        sa.select(ModuleRevision).where(
+            ModuleRevision.module_id == module.id, ModuleRevision.version == version
+        )
+    )
+    if revision is None:
+        raise DomainError("找不到这个版本。")
+    if revision.source == module.source:
+        raise DomainError("当前内容已与该版本相同。")
+    data = validate_source(module, revision.source)
+    changed = _apply_source(module, revision.source, data)
+    module.version += 1
+    _new_revision(module, RevisionSource.REVERT, actor, changed, f"恢复为第 {version} 版")
+    record(actor, "module.reverted", module, f"将课程模块《{module.title}》恢复为第 {version} 版")
+    db.session.flush()
+
+
+def export_modules(root: Path) -> tuple[list[str], int]:
+    """Write every active module's source to courses/<slug>.yaml; return (written, unchanged)."""
+    written, unchanged = [], 0
+    folder = root / "courses"
+    folder.mkdir(parents=True, exist_ok=True)
+    for module in db.session.scalars(
+        sa.select(Module).where(Module.retired.is_(False)).order_by(Module.slug)
+    ):
+        path = folder / f"{module.slug}.yaml"
+        if path.exists() and path.read_text(encoding="utf-8") == module.source:
+            unchanged += 1
+            continue
+        path.write_text(module.source, encoding="utf-8")
+        written.append(path.relative_to(root).as_posix())
+    return written, unchanged
+
+
+# --- learner progress ---------------------------------------------------------------
+
+
+def module_or_none(slug: str) -> Module | None:
+    return db.session.scalar(
+        sa.select(Module)
+        .options(joinedload(Module.item))
+        .where(Module.slug == slug, Module.retired.is_(False))
+    )
+
+
+def progress_of(agent: Agent, module: Module) -> ModuleProgress | None:
+    return db.session.scalar(
+        sa.select(ModuleProgress).where(
+            ModuleProgress.agent_id == agent.id, ModuleProgress.module_id == module.id
+        )
+    )
+
+
+def statuses_by_item(agent: Agent) -> dict[int, ProgressStatus]:
+    rows = db.session.execute(
+        sa.select(Module.item_id, ModuleProgress.status)
+        .join(ModuleProgress, ModuleProgress.module_id == Module.id)
+        .where(ModuleProgress.agent_id == agent.id)
+    )
+    return dict(rows.all())
+
+
+def open_module(agent: Agent, module: Module) -> ModuleProgress:
+    progress = progress_of(agent, module)
+    if progress is None:
+        progress = ModuleProgress(
+            agent_id=agent.id,
+            module_id=module.id,
+            status=ProgressStatus.IN_PROGRESS,
+            section="guide",
+            practice={},
+        )
+        db.session.add(progress)
+        db.session.flush()
+    return progress
+
+
+def _restatus(progress: ModuleProgress, check_passed: bool) -> None:
+    before = progress.status
+    status = rules.progress_status(True, progress.practice, check_passed)
+    if before == ProgressStatus.PASSED:
+        status = ProgressStatus.PASSED  # passing is never taken back by a later retry
+    progress.status = status
+    if status == ProgressStatus.PASSED and progress.passed_at is None:
+        progress.passed_at = utcnow()
+    progress.section = rules.resume_section(progress.practice, status)
+
+
+def submit_practice(
+    agent: Agent, module: Module, part: str, result: rules.PracticeResult
+) -> ModuleProgress:
+    if part not in rules.PRACTICE_PARTS:
+        raise rules.PracticeInputError("未知的练习")
+    progress = open_module(agent, module)
+    practice = dict(progress.practice or {})
+    practice[part] = result.as_dict()
+    progress.practice = practice
+    _restatus(progress, check_passed=(progress.best_score or 0) >= rules.PASS_MARK)
+    db.session.flush()
+    return progress
+
+
+def submit_check(agent: Agent, module: Module, result: rules.CheckResult) -> ModuleProgress:
+    progress = open_module(agent, module)
+    progress.check_attempts += 1
+    progress.best_score = max(progress.best_score or 0.0, result.score)
+    practice = dict(progress.practice or {})
+    practice["check"] = {"correct": result.correct, "score": result.score}
+    progress.practice = practice
+    _restatus(progress, check_passed=progress.best_score >= rules.PASS_MARK)
+    db.session.flush()
+    return progress
+
+
+# --- onboarding plans ---------------------------------------------------------------
+
+
+def create_plan(posting: Posting, days: int | None = None) -> OnboardingPlan | None:
+    """A plan of the items the posting's village offers, most-needed first."""
+    days = days if days is not None else current_app.config["ONBOARDING_DAYS"]
+    village = db.session.scalar(
+        sa.select(Village)
+        .options(selectinload(Village.items))
+        .where(Village.id == posting.village_id)
+    )
+    items = [i for i in village.items if not i.retired]
+    if not items:
+        return None
+    order = rules.plan_order(
+        rules.PlanItemSpec(i.id, i.frequency, i.category.value, i.name) for i in items
+    )
+    plan = OnboardingPlan(
+        agent_id=posting.agent_id,
+        posting_id=posting.id,
+        village_id=village.id,
+        due_on=rules.plan_due(posting.joined_on, days),
+    )
+    plan.entries = [PlanEntry(item_id=item_id, position=n) for n, item_id in enumerate(order, 1)]
+    db.session.add(plan)
+    db.session.flush()
+    return plan
+
+
+def on_posting_started(sender, posting: Posting, **_):
+    create_plan(posting)
+
+
+def current_plan(agent: Agent) -> OnboardingPlan | None:
+    return db.session.scalar(
+        sa.select(OnboardingPlan)
+        .join(Posting, Posting.id == OnboardingPlan.posting_id)
+        .options(selectinload(OnboardingPlan.entries).joinedload(PlanEntry.item))
+        .where(OnboardingPlan.agent_id == agent.id, Posting.left_on.is_(None))
+    )
+
+
+def passed_item_ids(agent_ids: list[int]) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {a: set() for a in agent_ids}
+    if not agent_ids:
+        return out
+    rows = db.session.execute(
+        sa.select(ModuleProgress.agent_id, Module.item_id)
+        .join(Module, Module.id == ModuleProgress.module_id)
+        .where(
+            ModuleProgress.agent_id.in_(agent_ids), ModuleProgress.status == ProgressStatus.PASSED
+        )
+    )
+    for agent_id, item_id in rows:
+        out[agent_id].add(item_id)
+    return out
+
+
+@dataclass
+class PlanRow:
+    plan: OnboardingPlan
+    agent: Agent
+    village: Village
+    progress: rules.PlanProgress
+
+
+def plan_rows(user: User, today: date | None = None, only_overdue: bool = False) -> list[PlanRow]:
+    """Plans of active postings in the user's scope, with progress (a fixed number of queries)."""
+    today = today or date.today()
+    stmt = (
+        sa.select(OnboardingPlan)
+        .join(Posting, Posting.id == OnboardingPlan.posting_id)
+        .join(Village, Village.id == OnboardingPlan.village_id)
+        .options(
+            selectinload(OnboardingPlan.entries),
+            joinedload(OnboardingPlan.agent),
+        )
+        .where(Posting.left_on.is_(None))
+        .order_by(OnboardingPlan.due_on, OnboardingPlan.id)
+    )
+    plans = list(db.session.scalars(scope_villages(stmt, user)))
+    villages = (
+        {
+            v.id: v
+            for v in db.session.scalars(
+                sa.select(Village)
+                .options(joinedload(Village.township))
+                .where(Village.id.in_({p.village_id for p in plans}))
+            )
+        }
+        if plans
+        else {}
+    )
+    passed = passed_item_ids([p.agent_id for p in plans])
+    rows = []
+    for plan in plans:
+        progress = rules.plan_progress(
+            [e.item_id for e in plan.entries], passed[plan.agent_id], plan.due_on, today
+        )
+        if only_overdue and not progress.overdue:
+            continue
+        rows.append(PlanRow(plan, plan.agent, villages[plan.village_id], progress))
+    return rows

@@ -1,0 +1,287 @@
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+
+from academy.auth.models import Role
+from academy.auth.policy import ROSTER_MANAGERS, roles_required
+from academy.catalogue.models import ItemCategory, ServiceItem
+from academy.content.problems import ContentInvalid
+from academy.errors import render_error
+from academy.errors_domain import DomainError
+from academy.extensions import db
+from academy.learning import rules, services
+from academy.learning.markdown import render_markdown
+from academy.learning.models import Module, ModuleRevision, ProgressStatus
+
+bp = Blueprint("learning", __name__)
+
+EDITORS = (Role.EXPERT, Role.ADMIN)
+PART_LABELS = {
+    "guide": "办事指南",
+    "materials": "练习一：选材料",
+    "channel": "练习二：选渠道",
+    "order": "练习三：排步骤",
+    "form": "练习四：填表",
+    "check": "小测",
+}
+
+
+@bp.app_template_filter("md")
+def _md(text):
+    return render_markdown(text)
+
+
+def _module_or_404(slug: str) -> Module:
+    module = services.module_or_none(slug)
+    if module is None:
+        abort(404)
+    return module
+
+
+def _learner():
+    """The agent record of the current user, or None for staff (who preview modules)."""
+    return current_user.agent if current_user.role == Role.AGENT else None
+
+
+@bp.get("/learn/")
+@login_required
+def index():
+    agent = _learner()
+    q = request.args.get("q", "").strip()[:40]
+    stmt = (
+        sa.select(ServiceItem, Module)
+        .outerjoin(Module, sa.and_(Module.item_id == ServiceItem.id, Module.retired.is_(False)))
+        .where(ServiceItem.retired.is_(False))
+        .order_by(ServiceItem.frequency.desc(), ServiceItem.id)
+    )
+    if q:
+        stmt = stmt.where(ServiceItem.name.like(f"%{q}%"))
+    rows = db.session.execute(stmt).all()
+    statuses = services.statuses_by_item(agent) if agent else {}
+    plan = services.current_plan(agent) if agent else None
+    plan_progress = None
+    if plan:
+        passed = {i for i, s in statuses.items() if s == ProgressStatus.PASSED}
+        plan_progress = rules.plan_progress(
+            [e.item_id for e in plan.entries], passed, plan.due_on, date.today()
+        )
+    offered = set()
+    if agent and agent.current_posting:
+        offered = {i.id for i in agent.current_posting.village.items}
+    groups = [(c, [(i, m) for i, m in rows if i.category == c]) for c in ItemCategory]
+    next_item = None
+    if plan_progress and plan_progress.next_item_id:
+        next_item = next(i for i, _ in rows if i.id == plan_progress.next_item_id)
+    return render_template(
+        "learning/index.html",
+        groups=groups,
+        statuses=statuses,
+        plan=plan,
+        plan_progress=plan_progress,
+        next_item=next_item,
+        offered=offered,
+        q=q,
+        Status=ProgressStatus,
+        agent=agent,
+    )
+
+
+@bp.get("/learn/<slug>")
+@login_required
+def module(slug: str):
+    mod = _module_or_404(slug)
+    agent = _learner()
+    progress = services.open_module(agent, mod) if agent else None
+    practice = progress.practice if progress else {}
+    order = rules.display_order(
+        len(mod.document["practice"]["order"]["steps"]), f"{getattr(agent, 'id', 0)}:{mod.slug}"
+    )
+    return render_template(
+        "learning/module.html",
+        module=mod,
+        doc=mod.document,
+        progress=progress,
+        practice=practice,
+        order=order,
+        agent=agent,
+        part_labels=PART_LABELS,
+        Status=ProgressStatus,
+        can_edit=current_user.role in EDITORS,
+    )
+
+
+def _bad_submission(message: str):
+    return render_error(400, f"提交的练习无效：{message}。请返回页面重新作答。")
+
+
+def _parse_practice(doc: dict, part: str) -> rules.PracticeResult:
+    practice = doc["practice"]
+    form = request.form
+    if part in ("materials", "channel"):
+        chosen = form.getlist("choice")
+        return rules.check_choice(practice[part]["options"], chosen, single=(part == "channel"))
+    if part == "order":
+        steps = practice["order"]["steps"]
+        positions = {}
+        for index in range(len(steps)):
+            raw = form.get(f"pos-{index}", "")
+            if not raw.isdigit():
+                raise rules.PracticeInputError("每个步骤都要选一个序号")
+            positions[index] = int(raw)
+        extra = [
+            k
+            for k in form
+            if k.startswith("pos-") and k[4:] not in {str(i) for i in range(len(steps))}
+        ]
+        if extra:
+            raise rules.PracticeInputError("有未知的步骤")
+        return rules.check_order(steps, positions)
+    if part == "form":
+        values = {k[2:]: v for k, v in form.items() if k.startswith("f-")}
+        return rules.check_form(practice["form"]["fields"], values)
+    raise rules.PracticeInputError("未知的练习")
+
+
+@bp.post("/learn/<slug>/practice/<part>")
+@roles_required(Role.AGENT)
+def practice(slug: str, part: str):
+    mod = _module_or_404(slug)
+    if part not in rules.PRACTICE_PARTS:
+        abort(404)
+    try:
+        result = _parse_practice(mod.document, part)
+    except rules.PracticeInputError as err:
+        return _bad_submission(str(err))
+    progress = services.submit_practice(current_user.agent, mod, part, result)
+    if result.correct:
+        flash(f"{PART_LABELS[part]} 全部正确！", "success")
+    else:
+        flash(f"{PART_LABELS[part]} 还有需要改正的地方，请看下面的提示。", "warning")
+    if progress.status == ProgressStatus.PASSED:
+        flash("恭喜，本模块已通过。", "success")
+    return redirect(url_for("learning.module", slug=slug, _anchor=part))
+
+
+@bp.post("/learn/<slug>/check")
+@roles_required(Role.AGENT)
+def check(slug: str):
+    mod = _module_or_404(slug)
+    questions = mod.document["check"]
+    answers = {}
+    try:
+        for i, q in enumerate(questions):
+            values = request.form.getlist(f"q-{i}")
+            if not values:
+                continue
+            if q["type"] == "truefalse":
+                if values not in (["true"], ["false"]):
+                    raise rules.PracticeInputError(f"第 {i + 1} 题的答案无效")
+                answers[i] = values[0] == "true"
+            else:
+                if not all(v.isdigit() and len(v) < 3 for v in values):
+                    raise rules.PracticeInputError(f"第 {i + 1} 题的选项无效")
+                answers[i] = frozenset(int(v) for v in values)
+        result = rules.score_check(questions, answers)
+    except rules.PracticeInputError as err:
+        return _bad_submission(str(err))
+    progress = services.submit_check(current_user.agent, mod, result)
+    right = sum(result.correct)
+    if result.passed:
+        flash(f"小测答对 {right}/{len(questions)} 题，已达到合格线。", "success")
+    else:
+        flash(
+            f"小测答对 {right}/{len(questions)} 题，未达到合格线（{int(rules.PASS_MARK * 100)}%），"
+            "请看解析后再试。",
+            "warning",
+        )
+    if progress.status == ProgressStatus.PASSED:
+        flash("恭喜，本模块已通过。", "success")
+    return redirect(url_for("learning.module", slug=slug, _anchor="check"))
+
+
+# --- township heads: onboarding plans -----------------------------------------------
+
+
+@bp.get("/plans/")
+@roles_required(*ROSTER_MANAGERS)
+def plans():
+    only_overdue = request.args.get("overdue") == "1"
+    rows = services.plan_rows(current_user, only_overdue=only_overdue)
+    return render_template(
+        "learning/plans.html", rows=rows, only_overdue=only_overdue, today=date.today()
+    )
+
+
+# --- county experts: editing, history, revert --------------------------------------
+
+
+@bp.route("/learn/<slug>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def edit(slug: str):
+    mod = _module_or_404(slug)
+    text = request.form.get("source", mod.source) if request.method == "POST" else mod.source
+    problems, preview = [], None
+    if request.method == "POST":
+        action = request.form.get("action", "preview")
+        try:
+            if action == "save":
+                if services.save_module_source(current_user, mod, text, request.form.get("note")):
+                    flash(f"已保存为第 {mod.version} 版。", "success")
+                else:
+                    flash("内容没有变化，未生成新版本。", "info")
+                return redirect(url_for("learning.module", slug=slug))
+            preview = services.validate_source(mod, text)
+        except ContentInvalid as err:
+            problems = err.problems
+    status = 400 if problems else 200
+    return render_template(
+        "learning/edit.html", module=mod, text=text, problems=problems, preview=preview
+    ), status
+
+
+@bp.get("/learn/<slug>/history")
+@roles_required(*EDITORS)
+def history(slug: str):
+    mod = _module_or_404(slug)
+    revisions = db.session.scalars(
+        sa.select(ModuleRevision)
+        .options(joinedload(ModuleRevision.module))
+        .where(ModuleRevision.module_id == mod.id)
+        .order_by(ModuleRevision.version.desc())
+    ).all()
+    from academy.auth.models import User
+
+    authors = (
+        dict(
+            db.session.execute(
+                sa.select(User.id, User.display_name).where(
+                    User.id.in_({r.author_id for r in revisions if r.author_id})
+                )
+            ).all()
+        )
+        if revisions
+        else {}
+    )
+    return render_template(
+        "learning/history.html", module=mod, revisions=revisions, authors=authors
+    )
+
+
+@bp.post("/learn/<slug>/revert/<int:version>")
+@roles_required(*EDITORS)
+def revert(slug: str, version: int):
+    mod = _module_or_404(slug)
+    try:
+        services.revert_module(current_user, mod, version)
+    except DomainError as err:
+        flash(err.message, "error")
+    except ContentInvalid as err:
+        flash(f"第 {version} 版不符合当前的内容格式，不能恢复：{err.problems[0]}", "error")
+    else:
+        flash(f"已恢复为第 {version} 版的内容（保存为第 {mod.version} 版）。", "success")
+    return redirect(url_for("learning.history", slug=slug))
