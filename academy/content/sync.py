@@ -22,9 +22,12 @@ class SyncReport:
     modules: object = None  # learning.services.ModuleSyncReport
 
     @property
+    def items_changed(self) -> bool:
+        return bool(self.created or self.updated or self.retired or self.restored)
+
+    @property
     def changed(self) -> bool:
-        modules_changed = bool(self.modules and self.modules.changed)
-        return bool(self.created or self.updated or self.retired or self.restored or modules_changed)
+        return self.items_changed or bool(self.modules and self.modules.changed)
 
     def lines(self) -> list[str]:
         lines = self._item_lines()
@@ -33,7 +36,7 @@ class SyncReport:
         return lines
 
     def _item_lines(self) -> list[str]:
-        if not (self.created or self.updated or self.retired or self.restored):
+        if not self.items_changed:
             return [f"事项目录：{self.unchanged} 项，均无变化。"]
         out = [
             f"事项目录：新增 {len(self.created)} 项，更新 {len(self.updated)} 项，"
