@@ -119,3 +119,21 @@ def csrf_enabled(app):
     app.config["WTF_CSRF_ENABLED"] = True
     yield
     app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.fixture
+def module(world):
+    """A course module for world.item, loaded the way content sync loads it."""
+    import yaml
+
+    from academy.content.loader import ContentDoc
+    from academy.learning.services import sync_modules
+    from tests.content_samples import valid_module
+
+    data = valid_module(world.item.slug)
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    sync_modules([ContentDoc(f"courses/{world.item.slug}.yaml", data, text)])
+    db.session.commit()
+    from academy.learning.services import module_or_none
+
+    return module_or_none(world.item.slug)

@@ -102,3 +102,14 @@ def test_every_village_has_a_known_tier_and_kind(region):
     villages = [v for t in region["townships"] for v in t["villages"]]
     assert {v["tier"] for v in villages} == {"示范型", "标准型", "简朴型"}
     assert {v["kind"] for v in villages} <= {"村", "社区"}
+
+
+def test_every_village_item_has_a_valid_module():
+    from academy.content.loader import load_content
+
+    bundle = load_content(REPO_ROOT)
+    assert bundle.problems == []
+    modules = {doc.data["item"] for doc in bundle.documents["courses"]}
+    village_items = {i.slug for i in bundle.items if "village" in i.scopes}
+    assert len(village_items) >= 47
+    assert village_items <= modules, sorted(village_items - modules)
