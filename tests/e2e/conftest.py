@@ -6,12 +6,16 @@ import os
 import threading
 
 import pytest
+import yaml
 from werkzeug.serving import make_server
 
 from academy import create_app
 from academy.config import TestConfig
 from academy.extensions import db
+from academy.content.loader import ContentDoc
+from academy.learning.services import sync_modules
 from tests import factories
+from tests.content_samples import valid_module
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -30,8 +34,18 @@ def live_server(tmp_path_factory):
     with app.app_context():
         db.create_all()
         world = factories.build_world()
+        data = valid_module(world.item.slug)
+        sync_modules(
+            [
+                ContentDoc(
+                    f"courses/{world.item.slug}.yaml",
+                    data,
+                    yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
+                )
+            ]
+        )
         db.session.commit()
-        ids = {"east_agent": world.east_agent.id}
+        ids = {"east_agent": world.east_agent.id, "module": world.item.slug}
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -60,3 +60,61 @@ def test_township_head_records_a_departure(live_server, phone):
         posting = db.session.scalar(sa.select(Posting).where(Posting.agent_id == ids["east_agent"]))
         assert posting.left_on == date.today()
         db.session.remove()
+
+
+def test_agent_completes_a_module_practice_and_check(live_server, phone):
+    base, slug = live_server["url"], live_server["ids"]["module"]
+    _login(phone, base, "agent-t")
+    phone.goto(f"{base}/learn/{slug}")
+    # 1. materials: a wrong try first, then the right set.
+    phone.check("#materials input[value=m1]")
+    phone.check("#materials input[value=m3]")
+    phone.click("#materials button[type=submit]")
+    assert phone.is_visible("text=不需要")
+    phone.uncheck("#materials input[value=m3]")
+    phone.check("#materials input[value=m2]")
+    phone.click("#materials button[type=submit]")
+    assert phone.is_visible("text=练习一：选材料 全部正确")
+    # 2. channel
+    phone.check("#channel input[value=c1]")
+    phone.click("#channel button[type=submit]")
+    # 3. order: the steps are shown shuffled; give each its true position.
+    for index in range(4):
+        phone.select_option(f"select[name=pos-{index}]", str(index + 1))
+    phone.click("#order button[type=submit]")
+    assert phone.is_visible("text=练习三：排步骤 全部正确")
+    # 4. the form replica
+    phone.fill("#f-name", "张阿大")
+    phone.fill("#f-id_number", "330624195003150016")
+    phone.fill("#f-death_date", "2026-10-08")
+    phone.fill("#f-phone", "13857512345")
+    phone.select_option("#f-relation", "子女")
+    phone.click("#form button[type=submit]")
+    assert phone.is_visible("text=表单填写正确")
+    # the short check
+    phone.check("input[name=q-0][value='0']")
+    phone.check("input[name=q-1][value=false]")
+    phone.check("input[name=q-2][value='0']")
+    phone.check("input[name=q-2][value='1']")
+    phone.check("input[name=q-3][value=false]")
+    phone.check("input[name=q-4][value='0']")
+    phone.click("#check button[type=submit]")
+    assert phone.is_visible("text=本模块已通过")
+    phone.goto(f"{base}/learn/")
+    assert phone.is_visible("text=✓ 已通过")
+
+
+def test_read_aloud_buttons_say_when_speech_is_unavailable(live_server, phone):
+    base, slug = live_server["url"], live_server["ids"]["module"]
+    _login(phone, base, "agent-t")
+    phone.goto(f"{base}/learn/{slug}")
+    phone.wait_for_timeout(1800)  # the script waits for the voice list before deciding
+    label = phone.text_content("#guide .btn-read")
+    has_speech = phone.evaluate(
+        "'speechSynthesis' in window && speechSynthesis.getVoices().some(v => /^zh/i.test(v.lang))"
+    )
+    if has_speech:
+        assert "朗读" in label
+    else:
+        assert "无法朗读" in label or "不支持朗读" in label
+        assert phone.is_disabled("#guide .btn-read")

@@ -10,12 +10,16 @@
   var stopBtn = document.getElementById("readaloud-stop");
   var current = null;
 
+  var labels = buttons.map(function (b) { return b.textContent; });
   function unsupported(message) {
     buttons.forEach(function (b) {
       b.disabled = true;
       b.textContent = message;
       b.title = message;
     });
+  }
+  function supported() {
+    buttons.forEach(function (b, i) { b.disabled = false; b.textContent = labels[i]; b.title = ""; });
   }
   if (!synth || typeof window.SpeechSynthesisUtterance === "undefined") {
     unsupported("本浏览器不支持朗读");
@@ -25,9 +29,10 @@
     var voices = synth.getVoices() || [];
     return voices.filter(function (v) { return /^zh(-|_)?(CN|Hans)?/i.test(v.lang); })[0] || null;
   }
+  // Voices load asynchronously: decide once the list has arrived (or after a short wait),
+  // and change our mind if a Chinese voice turns up later.
   function checkVoices() {
-    // Voices load asynchronously; only say "no voice" once the list is known to be empty of Chinese.
-    if (synth.getVoices().length && !chineseVoice()) { unsupported("本机没有中文语音，无法朗读"); }
+    if (chineseVoice()) { supported(); } else { unsupported("本机没有中文语音，无法朗读"); }
   }
   if (synth.onvoiceschanged !== undefined) { synth.onvoiceschanged = checkVoices; }
   setTimeout(checkVoices, 1500);
