@@ -349,10 +349,17 @@ def _demo_learning(rng: random.Random, today: date, active: list[Posting]) -> tu
             module = modules.get(entry.item_id)
             if module is None:
                 continue
-            db.session.add(ModuleProgress(
-                agent_id=posting.agent_id, module_id=module.id, status=ProgressStatus.PASSED,
-                section="guide", practice=done, check_attempts=1, best_score=1.0,
-            ))
+            db.session.add(
+                ModuleProgress(
+                    agent_id=posting.agent_id,
+                    module_id=module.id,
+                    status=ProgressStatus.PASSED,
+                    section="guide",
+                    practice=done,
+                    check_attempts=1,
+                    best_score=1.0,
+                )
+            )
             passed += 1
     db.session.flush()
     return plans, passed

@@ -310,6 +310,26 @@ def current_plan(agent: Agent) -> OnboardingPlan | None:
     )
 
 
+@dataclass
+class PlanSummary:
+    plan: OnboardingPlan
+    progress: rules.PlanProgress
+    next_item: ServiceItem | None
+
+
+def plan_summary(agent: Agent, today: date | None = None) -> PlanSummary | None:
+    """The agent's current plan with progress and what to learn next."""
+    plan = current_plan(agent)
+    if plan is None:
+        return None
+    passed = passed_item_ids([agent.id])[agent.id]
+    progress = rules.plan_progress(
+        [e.item_id for e in plan.entries], passed, plan.due_on, today or date.today()
+    )
+    next_item = next((e.item for e in plan.entries if e.item_id == progress.next_item_id), None)
+    return PlanSummary(plan, progress, next_item)
+
+
 def passed_item_ids(agent_ids: list[int]) -> dict[int, set[int]]:
     out: dict[int, set[int]] = {a: set() for a in agent_ids}
     if not agent_ids:

@@ -63,27 +63,16 @@ def index():
         stmt = stmt.where(ServiceItem.name.like(f"%{q}%"))
     rows = db.session.execute(stmt).all()
     statuses = services.statuses_by_item(agent) if agent else {}
-    plan = services.current_plan(agent) if agent else None
-    plan_progress = None
-    if plan:
-        passed = {i for i, s in statuses.items() if s == ProgressStatus.PASSED}
-        plan_progress = rules.plan_progress(
-            [e.item_id for e in plan.entries], passed, plan.due_on, date.today()
-        )
+    summary = services.plan_summary(agent) if agent else None
     offered = set()
     if agent and agent.current_posting:
         offered = {i.id for i in agent.current_posting.village.items}
     groups = [(c, [(i, m) for i, m in rows if i.category == c]) for c in ItemCategory]
-    next_item = None
-    if plan_progress and plan_progress.next_item_id:
-        next_item = next(i for i, _ in rows if i.id == plan_progress.next_item_id)
     return render_template(
         "learning/index.html",
         groups=groups,
         statuses=statuses,
-        plan=plan,
-        plan_progress=plan_progress,
-        next_item=next_item,
+        summary=summary,
         offered=offered,
         q=q,
         Status=ProgressStatus,

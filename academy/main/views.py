@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from academy.auth.models import Role
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.extensions import db
+from academy.learning import services as learning_services
 from academy.regions.models import Village
 from academy.roster import queries
 
@@ -58,4 +59,7 @@ def home():
             .options(joinedload(Village.township), selectinload(Village.items))
             .where(Village.id == posting.village_id)
         )
-    return render_template("main/home_agent.html", agent=agent, posting=posting, village=village)
+    summary = learning_services.plan_summary(agent) if agent else None
+    return render_template(
+        "main/home_agent.html", agent=agent, posting=posting, village=village, summary=summary
+    )

@@ -11,8 +11,8 @@ from werkzeug.serving import make_server
 
 from academy import create_app
 from academy.config import TestConfig
-from academy.extensions import db
 from academy.content.loader import ContentDoc
+from academy.extensions import db
 from academy.learning.services import sync_modules
 from tests import factories
 from tests.content_samples import valid_module

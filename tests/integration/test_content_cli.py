@@ -405,3 +405,31 @@ def test_reference_to_an_invalid_but_written_item_is_not_reported_twice(cli, roo
     assert result.exit_code == 1
     assert "未知类别" in result.output
     assert "question_banks/b.yaml" not in result.output
+
+
+def test_sync_then_export_of_the_shipped_content_round_trips(app, db_session, tmp_path):
+    import shutil
+
+    repo = Path(__file__).resolve().parents[2]
+    copy = tmp_path / "content"
+    shutil.copytree(repo / "courses", copy / "courses")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["content", "sync", "--root", str(copy)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in (copy / "courses").glob("*.yaml")}
+    result = runner.invoke(args=["content", "export", "--root", str(copy)])
+    assert result.exit_code == 0
+    assert "写出 0 个" in result.output
+    assert {p.name: p.read_bytes() for p in (copy / "courses").glob("*.yaml")} == before
+    # An edit made in the database (as the web editor does) is what export writes out.
+    from academy.learning.models import Module
+
+    module = db.session.scalar(sa.select(Module).order_by(Module.slug))
+    module.source = module.source.replace("title:", "title:", 1) + "# 网页编辑\n"
+    db.session.commit()
+    result = runner.invoke(args=["content", "export", "--root", str(copy)])
+    assert f"已写出 courses/{module.slug}.yaml" in result.output
+    assert (
+        (copy / "courses" / f"{module.slug}.yaml")
+        .read_text(encoding="utf-8")
+        .endswith("# 网页编辑\n")
+    )

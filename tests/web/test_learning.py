@@ -177,3 +177,26 @@ def test_invalid_edit_lists_problems_and_saves_nothing(world, module, login_as):
 def test_agents_and_heads_cannot_edit(world, module, login_as):
     assert login_as(world.agent_user).get(f"/learn/{module.slug}/edit").status_code == 403
     assert login_as(world.east_head).post(f"/learn/{module.slug}/revert/1").status_code == 403
+
+
+def test_agent_home_and_catalogue_show_what_to_learn_next(world, module, login_as):
+    from datetime import date
+
+    from academy.roster import services as roster
+    from academy.roster.models import AgentKind
+
+    posting = roster.transfer_agent(
+        world.admin,
+        world.east_agent.current_posting,
+        world.west_village,
+        date.today(),
+        AgentKind.FULL_TIME,
+    )
+    assert posting.village_id == world.west_village.id
+    db.session.commit()
+    client = login_as(world.agent_user)
+    home = client.get("/home").get_data(as_text=True)
+    assert "下一步学习" in home and world.item.name in home and "已通过 0 / 1" in home
+    _complete_practice(client, module)
+    client.post(f"/learn/{module.slug}/check", data=GOOD_CHECK)
+    assert "计划中的事项已全部通过" in client.get("/learn/").get_data(as_text=True)
