@@ -52,10 +52,12 @@ def create_app(config: type | dict | None = None) -> Flask:
     _register_blueprints(app)
 
     from academy import cli, errors, web
-    from academy.events import posting_started
+    from academy.certification.services import on_learning_progress
+    from academy.events import learning_progressed, posting_started
     from academy.learning.services import on_posting_started
 
     posting_started.connect(on_posting_started)
+    learning_progressed.connect(on_learning_progress)
 
     errors.register(app)
     web.register(app)

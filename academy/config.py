@@ -45,6 +45,10 @@ class Config:
     LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
     CONTENT_ROOT = os.environ.get("CONTENT_ROOT")  # defaults to the project folder
     ONBOARDING_DAYS = int(os.environ.get("ONBOARDING_DAYS", "30"))
+    # Coverage rule: every village needs an active certified agent per item "category"
+    # it offers (or per "item"); optionally two agents at 示范型 stations.
+    COVERAGE_MODE = os.environ.get("COVERAGE_MODE", "category")
+    COVERAGE_TWO_FOR_MODEL = os.environ.get("COVERAGE_TWO_FOR_MODEL", "0") == "1"
 
 
 class TestConfig(Config):

@@ -10,3 +10,6 @@ _signals = Namespace()
 
 #: sent with ``posting=<Posting>`` after an agent joins, transfers to or returns to a village
 posting_started = _signals.signal("posting-started")
+
+#: sent with ``agent=<Agent>`` when the agent passes a module or a module's short check
+learning_progressed = _signals.signal("learning-progressed")

@@ -115,3 +115,17 @@ class PlanEntry(Base):
 
     plan: Mapped[OnboardingPlan] = relationship(back_populates="entries")
     item: Mapped[ServiceItem] = relationship()
+
+
+class CheckAttempt(Base):
+    """Every submission of a module's short check (the renewal path counts recent passes)."""
+
+    __tablename__ = "check_attempt"
+    __table_args__ = (sa.Index("ix_check_attempt_agent_at", "agent_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(sa.ForeignKey("agent.id"))
+    module_id: Mapped[int] = mapped_column(sa.ForeignKey("module.id"), index=True)
+    score: Mapped[float]
+    passed: Mapped[bool]
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,9 +20,11 @@ from academy.content.problems import ContentInvalid, Problem
 from academy.content.yamlio import parse_yaml
 from academy.db import utcnow
 from academy.errors_domain import DomainError
+from academy.events import learning_progressed
 from academy.extensions import db
 from academy.learning import rules
 from academy.learning.models import (
+    CheckAttempt,
     Module,
     ModuleProgress,
     ModuleRevision,
@@ -251,13 +253,21 @@ def submit_practice(
     practice = dict(progress.practice or {})
     practice[part] = result.as_dict()
     progress.practice = practice
+    before = progress.status
     _restatus(progress, check_passed=(progress.best_score or 0) >= rules.PASS_MARK)
     db.session.flush()
+    if progress.status == ProgressStatus.PASSED and before != ProgressStatus.PASSED:
+        learning_progressed.send(None, agent=agent)
     return progress
 
 
 def submit_check(agent: Agent, module: Module, result: rules.CheckResult) -> ModuleProgress:
     progress = open_module(agent, module)
+    db.session.add(
+        CheckAttempt(
+            agent_id=agent.id, module_id=module.id, score=result.score, passed=result.passed
+        )
+    )
     progress.check_attempts += 1
     progress.best_score = max(progress.best_score or 0.0, result.score)
     practice = dict(progress.practice or {})
@@ -265,6 +275,8 @@ def submit_check(agent: Agent, module: Module, result: rules.CheckResult) -> Mod
     progress.practice = practice
     _restatus(progress, check_passed=progress.best_score >= rules.PASS_MARK)
     db.session.flush()
+    if result.passed:
+        learning_progressed.send(None, agent=agent)
     return progress
 
 

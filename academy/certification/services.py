@@ -1,0 +1,547 @@
+"""Certification use-cases and coverage queries.
+
+Coverage is computed in SQL with a fixed number of queries (one per date asked), so the
+dashboards do not slow down as the roster grows. Status is never stored: it follows
+from the dates (rules.certificate_status).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import joinedload
+
+from academy.audit.services import record
+from academy.catalogue.models import ItemCategory, ServiceItem
+from academy.certification import rules
+from academy.certification.models import Certificate, CertificationScheme, CertLevel, CertSource
+from academy.errors_domain import DomainError
+from academy.extensions import db
+from academy.learning.models import CheckAttempt, Module, ModuleProgress, ProgressStatus
+from academy.regions.models import StationTier, Township, Village, village_item
+from academy.roster.models import Agent, Posting
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
+
+
+def new_code() -> str:
+    return "XC" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+
+
+# --- schemes ------------------------------------------------------------------------------
+
+
+def ensure_default_schemes() -> int:
+    """One 初级 scheme per item category (12 months, 60-day renewal window)."""
+    existing = set(db.session.scalars(sa.select(CertificationScheme.code)))
+    created = 0
+    for category in ItemCategory:
+        code = f"{category.value}-junior"
+        if code in existing:
+            continue
+        db.session.add(
+            CertificationScheme(
+                code=code,
+                name=f"{category.label}类代办资格（初级）",
+                category=category,
+                level=CertLevel.JUNIOR,
+                validity_months=12,
+                renewal_window_days=60,
+                refresher_modules=3,
+            )
+        )
+        created += 1
+    db.session.flush()
+    return created
+
+
+def active_schemes() -> list[CertificationScheme]:
+    return list(
+        db.session.scalars(
+            sa.select(CertificationScheme)
+            .where(CertificationScheme.active.is_(True))
+            .order_by(CertificationScheme.id)
+        )
+    )
+
+
+def scheme_items(schemes: list[CertificationScheme]) -> dict[int, frozenset[int]]:
+    """Active item ids each scheme requires (all items of its category, or its one item)."""
+    items = db.session.execute(
+        sa.select(ServiceItem.id, ServiceItem.category).where(ServiceItem.retired.is_(False))
+    ).all()
+    by_category: dict[ItemCategory, set[int]] = defaultdict(set)
+    for item_id, category in items:
+        by_category[category].add(item_id)
+    return {
+        s.id: frozenset({s.item_id} if s.item_id else by_category.get(s.category, set()))
+        for s in schemes
+    }
+
+
+# --- issuing, renewal, revocation ---------------------------------------------------------
+
+
+def status_of(cert: Certificate, on: date) -> rules.CertStatus:
+    return rules.certificate_status(
+        cert.issued_on, cert.expires_on, cert.revoked_on, on, cert.scheme.renewal_window_days
+    )
+
+
+def issue_certificate(
+    agent: Agent,
+    scheme: CertificationScheme,
+    on: date,
+    source: CertSource,
+    actor=None,
+    note: str | None = None,
+    renewed_from: Certificate | None = None,
+) -> Certificate:
+    if renewed_from is not None:
+        issued_on, expires_on = rules.renewal_dates(
+            renewed_from.expires_on, on, scheme.validity_months
+        )
+    else:
+        issued_on, expires_on = on, rules.expiry_for(on, scheme.validity_months)
+    cert = Certificate(
+        code=new_code(),
+        agent=agent,
+        scheme=scheme,
+        issued_on=issued_on,
+        expires_on=expires_on,
+        source=source,
+        issued_by_id=getattr(actor, "id", None),
+        renewed_from_id=getattr(renewed_from, "id", None),
+        note=note,
+    )
+    db.session.add(cert)
+    db.session.flush()
+    township_id = agent.current_posting.village.township_id if agent.current_posting else None
+    record(
+        actor,
+        "certificate.issued",
+        cert,
+        f"{agent.name} 取得《{scheme.name}》（{source.label}），有效期至 {expires_on:%Y-%m-%d}",
+        {"code": cert.code, "scheme": scheme.code},
+        township_id,
+    )
+    return cert
+
+
+def revoke_certificate(actor, cert: Certificate, reason: str, on: date | None = None) -> None:
+    on = on or date.today()
+    if not reason.strip():
+        raise DomainError("请填写撤销原因。", field="reason")
+    if cert.revoked_on is not None:
+        raise DomainError("该证书已被撤销。")
+    if on < cert.issued_on:
+        raise DomainError("撤销日期不能早于发证日期。", field="on")
+    cert.revoked_on, cert.revoke_reason = on, reason.strip()
+    db.session.flush()
+    township_id = (
+        cert.agent.current_posting.village.township_id if cert.agent.current_posting else None
+    )
+    record(
+        actor,
+        "certificate.revoked",
+        cert,
+        f"撤销 {cert.agent.name} 的《{cert.scheme.name}》：{cert.revoke_reason}",
+        {"code": cert.code},
+        township_id,
+    )
+
+
+def _passed_items(agent_ids: list[int]) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = defaultdict(set)
+    rows = db.session.execute(
+        sa.select(ModuleProgress.agent_id, Module.item_id)
+        .join(Module, Module.id == ModuleProgress.module_id)
+        .where(
+            ModuleProgress.agent_id.in_(agent_ids), ModuleProgress.status == ProgressStatus.PASSED
+        )
+    )
+    for agent_id, item_id in rows:
+        out[agent_id].add(item_id)
+    return out
+
+
+def _recent_check_passes(agent_id: int, since: date) -> set[int]:
+    rows = db.session.scalars(
+        sa.select(Module.item_id)
+        .join(CheckAttempt, CheckAttempt.module_id == Module.id)
+        .where(
+            CheckAttempt.agent_id == agent_id,
+            CheckAttempt.passed.is_(True),
+            CheckAttempt.at >= since,
+        )
+    )
+    return set(rows)
+
+
+def evaluate_agent(agent: Agent, on: date | None = None, actor=None) -> list[Certificate]:
+    """Issue the certificates the agent has earned and renew those whose refresher is done."""
+    on = on or date.today()
+    schemes = active_schemes()
+    if not schemes:
+        return []
+    requirements = scheme_items(schemes)
+    passed = _passed_items([agent.id])[agent.id]
+    held = list(
+        db.session.scalars(
+            sa.select(Certificate)
+            .options(joinedload(Certificate.scheme))
+            .where(Certificate.agent_id == agent.id)
+            .order_by(Certificate.expires_on)
+        )
+    )
+    issued = []
+    for scheme in schemes:
+        mine = [c for c in held if c.scheme_id == scheme.id and c.revoked_on is None]
+        current = [c for c in mine if rules.counts_as_valid(status_of(c, on))]
+        if current:
+            latest = max(current, key=lambda c: c.expires_on)
+            later = [c for c in mine if c.issued_on > latest.expires_on]
+            if later or not rules.in_renewal_window(
+                latest.expires_on, on, scheme.renewal_window_days
+            ):
+                continue
+            since = rules.window_start(latest.expires_on, scheme.renewal_window_days)
+            if rules.refresher_done(
+                _recent_check_passes(agent.id, since),
+                requirements[scheme.id],
+                scheme.refresher_modules,
+            ):
+                issued.append(
+                    issue_certificate(
+                        agent, scheme, on, CertSource.RENEWED, actor, renewed_from=latest
+                    )
+                )
+            continue
+        req = rules.Requirement(
+            requirements[scheme.id], scheme.min_exam_score, scheme.min_simulation_score
+        )
+        if rules.eligibility(req, passed).eligible:
+            issued.append(issue_certificate(agent, scheme, on, CertSource.EARNED, actor))
+    return issued
+
+
+def on_learning_progress(sender, agent: Agent, **_):
+    evaluate_agent(agent)
+
+
+# --- coverage -----------------------------------------------------------------------------
+
+
+def _settings() -> tuple[str, bool]:
+    cfg = current_app.config
+    return cfg.get("COVERAGE_MODE", "category"), bool(cfg.get("COVERAGE_TWO_FOR_MODEL", False))
+
+
+def _active_on(on: date):
+    return sa.and_(Posting.joined_on <= on, sa.or_(Posting.left_on.is_(None), Posting.left_on > on))
+
+
+def _valid_on(on: date):
+    return sa.and_(
+        Certificate.issued_on <= on,
+        Certificate.expires_on >= on,
+        sa.or_(Certificate.revoked_on.is_(None), Certificate.revoked_on > on),
+    )
+
+
+def _required(mode: str):
+    """(village_id, key) pairs a village must cover: categories, or items, it offers."""
+    key = ServiceItem.category if mode == "category" else sa.cast(ServiceItem.id, sa.String)
+    return (
+        sa.select(village_item.c.village_id.label("village_id"), key.label("key"))
+        .join(ServiceItem, ServiceItem.id == village_item.c.item_id)
+        .where(ServiceItem.retired.is_(False))
+        .distinct()
+    )
+
+
+def _holders(mode: str, on: date):
+    """(village_id, key, n) — how many active agents hold a valid certificate for each key."""
+    base = (
+        sa.select(
+            Posting.village_id,
+            Posting.agent_id,
+            CertificationScheme.category,
+            CertificationScheme.item_id,
+        )
+        .join(Certificate, Certificate.agent_id == Posting.agent_id)
+        .join(CertificationScheme, CertificationScheme.id == Certificate.scheme_id)
+        .where(_active_on(on), _valid_on(on))
+    ).subquery()
+    if mode == "category":
+        stmt = sa.select(base.c.village_id, base.c.category.label("key"), base.c.agent_id).where(
+            base.c.category.is_not(None)
+        )
+    else:
+        by_item = sa.select(
+            base.c.village_id, sa.cast(base.c.item_id, sa.String).label("key"), base.c.agent_id
+        ).where(base.c.item_id.is_not(None))
+        by_category = (
+            sa.select(
+                base.c.village_id, sa.cast(ServiceItem.id, sa.String).label("key"), base.c.agent_id
+            )
+            .join(ServiceItem, ServiceItem.category == base.c.category)
+            .where(base.c.category.is_not(None))
+        )
+        stmt = sa.union(by_item, by_category)
+    sub = stmt.subquery()
+    return sa.select(
+        sub.c.village_id, sub.c.key, sa.func.count(sa.distinct(sub.c.agent_id)).label("n")
+    ).group_by(sub.c.village_id, sub.c.key)
+
+
+def _needed_expr(two_for_model: bool):
+    if not two_for_model:
+        return sa.literal(1)
+    return sa.case((Village.tier == StationTier.MODEL, 2), else_=1)
+
+
+def coverage_pairs(on: date, township_ids: list[int] | None = None):
+    """Rows (township_id, village_id, key, holders, needed) for every required pair."""
+    mode, two = _settings()
+    req = _required(mode).subquery()
+    hold = _holders(mode, on).subquery()
+    stmt = (
+        sa.select(
+            Village.township_id,
+            req.c.village_id,
+            req.c.key,
+            sa.func.coalesce(hold.c.n, 0).label("holders"),
+            _needed_expr(two).label("needed"),
+        )
+        .join(Village, Village.id == req.c.village_id)
+        .outerjoin(hold, sa.and_(hold.c.village_id == req.c.village_id, hold.c.key == req.c.key))
+    )
+    if township_ids is not None:
+        stmt = stmt.where(Village.township_id.in_(township_ids))
+    return stmt
+
+
+@dataclass
+class CoverageRow:
+    township: Township
+    villages: int
+    required: int
+    covered: int
+    full_villages: int
+
+    @property
+    def rate(self) -> float:
+        return rules.coverage_rate(self.required, self.covered)
+
+
+def coverage_by_township(township_ids: list[int] | None, on: date) -> list[CoverageRow]:
+    pairs = coverage_pairs(on, township_ids).subquery()
+    per_village = (
+        sa.select(
+            pairs.c.township_id,
+            pairs.c.village_id,
+            sa.func.count().label("required"),
+            sa.func.sum(sa.case((pairs.c.holders >= pairs.c.needed, 1), else_=0)).label("covered"),
+        ).group_by(pairs.c.township_id, pairs.c.village_id)
+    ).subquery()
+    stmt = (
+        sa.select(
+            Township,
+            sa.func.count(per_village.c.village_id),
+            sa.func.coalesce(sa.func.sum(per_village.c.required), 0),
+            sa.func.coalesce(sa.func.sum(per_village.c.covered), 0),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((per_village.c.covered == per_village.c.required, 1), else_=0)),
+                0,
+            ),
+        )
+        .outerjoin(per_village, per_village.c.township_id == Township.id)
+        .group_by(Township.id)
+        .order_by(Township.position, Township.id)
+    )
+    if township_ids is not None:
+        stmt = stmt.where(Township.id.in_(township_ids))
+    return [
+        CoverageRow(t, int(v), int(r), int(c), int(f)) for t, v, r, c, f in db.session.execute(stmt)
+    ]
+
+
+def coverage_trend(
+    township_ids: list[int] | None, today: date, months: int = 12
+) -> list[tuple[date, float]]:
+    """Coverage rate at each month end (one query per month: a fixed number)."""
+    out = []
+    for day in rules.month_ends(today, months):
+        pairs = coverage_pairs(day, township_ids).subquery()
+        required, covered = db.session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.coalesce(
+                    sa.func.sum(sa.case((pairs.c.holders >= pairs.c.needed, 1), else_=0)), 0
+                ),
+            )
+        ).one()
+        out.append((day, rules.coverage_rate(int(required), int(covered))))
+    return out
+
+
+def village_matrix(
+    township_id: int, on: date
+) -> tuple[list[Village], dict[tuple[int, str], tuple[int, int]]]:
+    """Villages of a township and, per (village, key), (holders, needed)."""
+    villages = list(
+        db.session.scalars(
+            sa.select(Village).where(Village.township_id == township_id).order_by(Village.name)
+        )
+    )
+    cells = {
+        (v, str(k)): (int(h), int(n))
+        for _, v, k, h, n in db.session.execute(coverage_pairs(on, [township_id]))
+    }
+    return villages, cells
+
+
+# --- gaps and what would close them -------------------------------------------------------
+
+
+@dataclass
+class Gap:
+    village: Village
+    key: str
+    label: str
+    cause: rules.GapCause
+    since: date | None
+    nearest_agent: Agent | None
+    steps_left: int | None
+
+
+def gaps(township_ids: list[int] | None, on: date, limit: int = 500) -> list[Gap]:
+    """Uncovered (village, key) pairs with their cause and the agent nearest to closing them."""
+    mode, _ = _settings()
+    rows = [r for r in db.session.execute(coverage_pairs(on, township_ids)) if r.holders < r.needed]
+    rows = rows[:limit]
+    if not rows:
+        return []
+    village_ids = {r.village_id for r in rows}
+    villages = {
+        v.id: v
+        for v in db.session.scalars(
+            sa.select(Village)
+            .options(joinedload(Village.township))
+            .where(Village.id.in_(village_ids))
+        )
+    }
+    postings = list(
+        db.session.scalars(
+            sa.select(Posting)
+            .options(joinedload(Posting.agent))
+            .where(Posting.village_id.in_(village_ids))
+        )
+    )
+    agent_ids = list({p.agent_id for p in postings})
+    certs = (
+        list(
+            db.session.scalars(
+                sa.select(Certificate)
+                .options(joinedload(Certificate.scheme))
+                .where(Certificate.agent_id.in_(agent_ids))
+            )
+        )
+        if agent_ids
+        else []
+    )
+    items = {i.id: i for i in db.session.scalars(sa.select(ServiceItem))}
+    schemes = active_schemes()
+    requirements = scheme_items(schemes)
+    passed = _passed_items(agent_ids) if agent_ids else {}
+
+    def cert_keys(cert: Certificate) -> set[str]:
+        s = cert.scheme
+        if mode == "category":
+            return {s.category.value} if s.category else set()
+        if s.item_id:
+            return {str(s.item_id)}
+        return {str(i) for i, it in items.items() if it.category == s.category}
+
+    def key_label(key: str) -> str:
+        return ItemCategory(key).label if mode == "category" else items[int(key)].name
+
+    def key_items(key: str) -> frozenset[int]:
+        if mode == "category":
+            scheme = next((s for s in schemes if s.category and s.category.value == key), None)
+            return requirements.get(scheme.id, frozenset()) if scheme else frozenset()
+        return frozenset({int(key)})
+
+    out = []
+    for r in rows:
+        key = str(r.key)
+        spells = []
+        for p in (p for p in postings if p.village_id == r.village_id):
+            for c in (c for c in certs if c.agent_id == p.agent_id and key in cert_keys(c)):
+                spell = rules.coverage_spell(
+                    p.agent_id, p.joined_on, p.left_on, c.issued_on, c.expires_on, c.revoked_on
+                )
+                if spell:
+                    spells.append(spell)
+        origin = rules.gap_origin(spells, on)
+        active = [p.agent for p in postings if p.village_id == r.village_id and p.left_on is None]
+        need = key_items(key)
+        best = None
+        for agent in active:
+            left = len(need - passed.get(agent.id, set()))
+            if best is None or left < best[1]:
+                best = (agent, left)
+        out.append(
+            Gap(
+                villages[r.village_id],
+                key,
+                key_label(key),
+                origin.cause,
+                origin.since,
+                best[0] if best else None,
+                best[1] if best else None,
+            )
+        )
+    out.sort(key=lambda g: (g.village.township_id, g.village.name, g.key))
+    return out
+
+
+def expiring(
+    township_ids: list[int] | None, on: date, within_days: int
+) -> list[tuple[Certificate, Posting]]:
+    """Valid certificates of active agents that expire within ``within_days``."""
+    stmt = (
+        sa.select(Certificate, Posting)
+        .join(Posting, Posting.agent_id == Certificate.agent_id)
+        .join(Village, Village.id == Posting.village_id)
+        .options(
+            joinedload(Certificate.scheme),
+            joinedload(Certificate.agent),
+            joinedload(Posting.village).joinedload(Village.township),
+        )
+        .where(
+            Posting.left_on.is_(None),
+            Certificate.revoked_on.is_(None),
+            Certificate.expires_on >= on,
+            Certificate.expires_on <= on + timedelta(days=within_days),
+        )
+        .order_by(Certificate.expires_on, Certificate.id)
+    )
+    if township_ids is not None:
+        stmt = stmt.where(Village.township_id.in_(township_ids))
+    # An agent who already renewed holds a later certificate of the same scheme: not expiring.
+    rows = db.session.execute(stmt).all()
+    renewed = set(
+        db.session.scalars(
+            sa.select(Certificate.renewed_from_id).where(
+                Certificate.renewed_from_id.is_not(None), Certificate.revoked_on.is_(None)
+            )
+        )
+    )
+    return [(c, p) for c, p in rows if c.id not in renewed]
