@@ -94,9 +94,11 @@ def _make_ratelimiter(app: Flask):
 
 
 def _register_blueprints(app: Flask) -> None:
+    from academy.analytics.views import bp as analytics_bp
     from academy.audit.views import bp as audit_bp
     from academy.auth.views import bp as auth_bp
     from academy.catalogue.views import bp as catalogue_bp
+    from academy.certification.views import bp as certification_bp
     from academy.handbook.views import bp as handbook_bp
     from academy.learning.views import bp as learning_bp
     from academy.main.views import bp as main_bp
@@ -112,6 +114,8 @@ def _register_blueprints(app: Flask) -> None:
         audit_bp,
         learning_bp,
         handbook_bp,
+        certification_bp,
+        analytics_bp,
     ):
         app.register_blueprint(bp)
 

@@ -16,6 +16,41 @@ content_cli = AppGroup(
     "content", help="校验与同步内容文件（courses/、question_banks/、simulations/）。"
 )
 users_cli = AppGroup("users", help="账号管理。")
+cert_cli = AppGroup("certification", help="资格认证：方案、发证评估、每日提醒。")
+
+
+@cert_cli.command("schemes")
+def cert_schemes() -> None:
+    """Create the default scheme per item category if missing."""
+    from academy.certification.services import ensure_default_schemes
+
+    created = ensure_default_schemes()
+    db.session.commit()
+    click.echo(f"新建认证方案 {created} 个。")
+
+
+@cert_cli.command("evaluate")
+def cert_evaluate() -> None:
+    """Issue earned certificates and renewals for every active agent (run daily)."""
+    from academy.certification.services import evaluate_agent
+    from academy.roster.models import Agent, Posting
+
+    agents = db.session.scalars(
+        sa.select(Agent).join(Posting).where(Posting.left_on.is_(None)).distinct()
+    ).all()
+    issued = sum(len(evaluate_agent(a)) for a in agents)
+    db.session.commit()
+    click.echo(f"评估在岗代办员 {len(agents)} 人，新发或续期证书 {issued} 张。")
+
+
+@cert_cli.command("notify")
+def cert_notify() -> None:
+    """Build today's alerts (expiring certificates, lost coverage, overdue plans). Idempotent."""
+    from academy.certification.alerts import build_alerts
+
+    run = build_alerts()
+    db.session.commit()
+    click.echo(f"提醒：新增 {run.created} 条，已解除 {run.resolved} 条，当前未解除 {run.open} 条。")
 
 
 @content_cli.command("check")
@@ -107,6 +142,7 @@ def create_admin(username: str, display_name: str, password: str) -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(cert_cli)
 
     @app.cli.command("init-db")
     def init_db() -> None:

@@ -101,6 +101,13 @@ def eligibility(
     return Eligibility(ok, missing, exam_missing, sim_missing)
 
 
+def required_items(scheme_items: frozenset[int], offered: Iterable[int]) -> frozenset[int]:
+    """What an agent must have passed: the scheme's items that their village offers (a village
+    agent is not asked to master community-only items), or all of them if it offers none."""
+    mine = scheme_items & set(offered)
+    return frozenset(mine) if mine else scheme_items
+
+
 def refresher_done(
     recent_passed_items: Iterable[int], scheme_items: Iterable[int], needed: int
 ) -> bool:

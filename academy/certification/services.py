@@ -22,7 +22,8 @@ from academy.certification import rules
 from academy.certification.models import Certificate, CertificationScheme, CertLevel, CertSource
 from academy.errors_domain import DomainError
 from academy.extensions import db
-from academy.learning.models import CheckAttempt, Module, ModuleProgress, ProgressStatus
+from academy.learning.models import CheckAttempt, Module
+from academy.learning.services import passed_item_ids
 from academy.regions.models import StationTier, Township, Village, village_item
 from academy.roster.models import Agent, Posting
 
@@ -156,17 +157,15 @@ def revoke_certificate(actor, cert: Certificate, reason: str, on: date | None = 
     )
 
 
-def _passed_items(agent_ids: list[int]) -> dict[int, set[int]]:
+def _offered_items(village_ids) -> dict[int, set[int]]:
     out: dict[int, set[int]] = defaultdict(set)
     rows = db.session.execute(
-        sa.select(ModuleProgress.agent_id, Module.item_id)
-        .join(Module, Module.id == ModuleProgress.module_id)
-        .where(
-            ModuleProgress.agent_id.in_(agent_ids), ModuleProgress.status == ProgressStatus.PASSED
+        sa.select(village_item.c.village_id, village_item.c.item_id).where(
+            village_item.c.village_id.in_(list(village_ids))
         )
     )
-    for agent_id, item_id in rows:
-        out[agent_id].add(item_id)
+    for village_id, item_id in rows:
+        out[village_id].add(item_id)
     return out
 
 
@@ -190,7 +189,12 @@ def evaluate_agent(agent: Agent, on: date | None = None, actor=None) -> list[Cer
     if not schemes:
         return []
     requirements = scheme_items(schemes)
-    passed = _passed_items([agent.id])[agent.id]
+    passed = passed_item_ids([agent.id])[agent.id]
+    offered = (
+        _offered_items([agent.current_posting.village_id])[agent.current_posting.village_id]
+        if agent.current_posting
+        else set()
+    )
     held = list(
         db.session.scalars(
             sa.select(Certificate)
@@ -459,7 +463,8 @@ def gaps(township_ids: list[int] | None, on: date, limit: int = 500) -> list[Gap
     items = {i.id: i for i in db.session.scalars(sa.select(ServiceItem))}
     schemes = active_schemes()
     requirements = scheme_items(schemes)
-    passed = _passed_items(agent_ids) if agent_ids else {}
+    passed = passed_item_ids(agent_ids) if agent_ids else {}
+    offered = _offered_items(village_ids)
 
     def cert_keys(cert: Certificate) -> set[str]:
         s = cert.scheme
@@ -491,7 +496,7 @@ def gaps(township_ids: list[int] | None, on: date, limit: int = 500) -> list[Gap
                     spells.append(spell)
         origin = rules.gap_origin(spells, on)
         active = [p.agent for p in postings if p.village_id == r.village_id and p.left_on is None]
-        need = key_items(key)
+        need = rules.required_items(key_items(key), offered[r.village_id])
         best = None
         for agent in active:
             left = len(need - passed.get(agent.id, set()))

@@ -316,6 +316,7 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
     db.session.add_all(postings)
     db.session.flush()
     plans, passed = _demo_learning(rng, today, [p for p in postings if p.left_on is None])
+    certificates = _demo_certificates(rng, today, [p for p in postings if p.left_on is None])
 
     accounts = _demo_users(townships, postings)
     agents = {p.agent for p in postings}
@@ -323,7 +324,7 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
     return [
         f"已载入演示数据：{county.name}，镇街 {len(townships)} 个，村社 {len(villages)} 个，",
         f"代办员 {len(agents)} 人（在岗任职 {active} 条，历史任职 {len(postings) - active} 条），",
-        f"入职学习计划 {plans} 份，已通过的课程模块 {passed} 个，",
+        f"入职学习计划 {plans} 份，已通过的课程模块 {passed} 个，资格证书 {certificates} 张，",
         f"演示账号 {accounts} 个，密码均为 {DEMO_PASSWORD}（见 README）。",
     ]
 
@@ -363,6 +364,32 @@ def _demo_learning(rng: random.Random, today: date, active: list[Posting]) -> tu
             passed += 1
     db.session.flush()
     return plans, passed
+
+
+def _demo_certificates(rng: random.Random, today: date, active: list[Posting]) -> int:
+    """Certificates for agents who passed every module of a category their village offers,
+    issued over the last 15 months: some have expired (coverage gaps), some expire soon."""
+    from academy.certification import services as certs
+    from academy.certification.models import CertSource
+    from academy.certification.rules import Requirement, eligibility, required_items
+    from academy.learning.services import passed_item_ids
+
+    certs.ensure_default_schemes()
+    schemes = certs.active_schemes()
+    requirements = certs.scheme_items(schemes)
+    passed = passed_item_ids([p.agent_id for p in active])
+    count = 0
+    for posting in active:
+        offered = {i.id for i in posting.village.items}
+        for scheme in schemes:
+            need = required_items(requirements[scheme.id], offered)
+            if not eligibility(Requirement(need), passed.get(posting.agent_id, set())).eligible:
+                continue
+            issued_on = max(posting.joined_on, today - timedelta(days=rng.randint(5, 450)))
+            certs.issue_certificate(posting.agent, scheme, issued_on, CertSource.EARNED)
+            count += 1
+    db.session.flush()
+    return count
 
 
 def _demo_users(townships: list[Township], postings: list[Posting]) -> int:

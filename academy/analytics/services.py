@@ -1,0 +1,140 @@
+"""Dashboard data for township heads and the county: coverage, trend, matrix, expiring
+certificates, overdue plans, turnover and training activity. Every function issues a fixed
+number of queries whatever the size of the roster."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from academy.catalogue.models import ItemCategory
+from academy.certification import rules as cert_rules
+from academy.certification import services as certs
+from academy.extensions import db
+from academy.learning.models import ModuleProgress, ProgressStatus
+from academy.learning.services import plan_rows
+from academy.regions.models import Village
+from academy.roster.models import Posting
+
+
+def _month_key(day) -> tuple[int, int]:
+    return day.year, day.month
+
+
+def _month_series(today: date, months: int) -> list[date]:
+    return cert_rules.month_ends(today, months)
+
+
+def _count_by_month(column, township_ids: list[int] | None, since: date, extra=None) -> Counter:
+    stmt = (
+        sa.select(sa.extract("year", column), sa.extract("month", column), sa.func.count())
+        .select_from(Posting)
+        .join(Village, Village.id == Posting.village_id)
+        .where(column >= since)
+        .group_by(sa.extract("year", column), sa.extract("month", column))
+    )
+    if extra is not None:
+        stmt = stmt.where(extra)
+    if township_ids is not None:
+        stmt = stmt.where(Village.township_id.in_(township_ids))
+    return Counter({(int(y), int(m)): n for y, m, n in db.session.execute(stmt)})
+
+
+@dataclass
+class MonthRow:
+    month: date
+    joined: int = 0
+    left: int = 0
+    passed: int = 0
+    coverage: float | None = None
+
+
+def turnover(township_ids: list[int] | None, today: date, months: int = 12) -> list[MonthRow]:
+    ends = _month_series(today, months)
+    since = ends[0].replace(day=1)
+    joined = _count_by_month(Posting.joined_on, township_ids, since)
+    left = _count_by_month(Posting.left_on, township_ids, since, Posting.left_on.is_not(None))
+    return [MonthRow(d, joined[_month_key(d)], left[_month_key(d)]) for d in ends]
+
+
+def training_activity(
+    township_ids: list[int] | None, today: date, months: int = 12
+) -> list[MonthRow]:
+    """Modules passed per month by agents currently serving in scope."""
+    ends = _month_series(today, months)
+    since = datetime.combine(ends[0].replace(day=1), datetime.min.time())
+    col = ModuleProgress.passed_at
+    stmt = (
+        sa.select(sa.extract("year", col), sa.extract("month", col), sa.func.count())
+        .join(
+            Posting, sa.and_(Posting.agent_id == ModuleProgress.agent_id, Posting.left_on.is_(None))
+        )
+        .join(Village, Village.id == Posting.village_id)
+        .where(ModuleProgress.status == ProgressStatus.PASSED, col >= since)
+        .group_by(sa.extract("year", col), sa.extract("month", col))
+    )
+    if township_ids is not None:
+        stmt = stmt.where(Village.township_id.in_(township_ids))
+    counts = Counter({(int(y), int(m)): n for y, m, n in db.session.execute(stmt)})
+    return [MonthRow(d, passed=counts[_month_key(d)]) for d in ends]
+
+
+def trend(township_ids: list[int] | None, today: date, months: int = 12) -> list[MonthRow]:
+    return [
+        MonthRow(d, coverage=rate) for d, rate in certs.coverage_trend(township_ids, today, months)
+    ]
+
+
+@dataclass
+class ExpiringRow:
+    cert: object
+    posting: Posting
+    days_left: int
+
+    @property
+    def bucket(self) -> int:
+        return 30 if self.days_left <= 30 else 60 if self.days_left <= 60 else 90
+
+
+def expiring(township_ids: list[int] | None, today: date) -> list[ExpiringRow]:
+    return [
+        ExpiringRow(c, p, (c.expires_on - today).days)
+        for c, p in certs.expiring(township_ids, today, 90)
+    ]
+
+
+def overdue_plans(user, township_ids: list[int] | None, today: date):
+    rows = plan_rows(user, today=today, only_overdue=True)
+    if township_ids is not None:
+        rows = [r for r in rows if r.village.township_id in township_ids]
+    return rows
+
+
+@dataclass
+class MatrixCell:
+    offered: bool
+    holders: int = 0
+    needed: int = 1
+
+    @property
+    def covered(self) -> bool:
+        return self.offered and self.holders >= self.needed
+
+
+def matrix(
+    township_id: int, today: date
+) -> tuple[list[Village], list[str], dict[tuple[int, str], MatrixCell]]:
+    villages, cells = certs.village_matrix(township_id, today)
+    keys = [c.value for c in ItemCategory]
+    out = {}
+    for v in villages:
+        for k in keys:
+            if (v.id, k) in cells:
+                h, n = cells[(v.id, k)]
+                out[(v.id, k)] = MatrixCell(True, h, n)
+            else:
+                out[(v.id, k)] = MatrixCell(False)
+    return villages, keys, out
