@@ -1,0 +1,199 @@
+"""Certificates and coverage against the database: issue, expire, revoke, depart, renew."""
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from academy.catalogue.models import ItemCategory
+from academy.certification import rules, services
+from academy.certification.alerts import build_alerts, open_alerts
+from academy.certification.models import (
+    Alert,
+    AlertKind,
+    Certificate,
+    CertificationScheme,
+    CertSource,
+)
+from academy.extensions import db
+from academy.learning import rules as learning_rules
+from academy.learning import services as learning
+from academy.regions.models import StationTier
+from academy.roster import services as roster
+from academy.roster.models import LeaveReason
+from tests import factories
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def schemes(world):
+    services.ensure_default_schemes()
+    return {s.category: s for s in db.session.scalars(sa.select(CertificationScheme))}
+
+
+def _gaps(world):
+    return [(g.village.name, g.key, g.cause) for g in services.gaps([world.east.id], TODAY)]
+
+
+def _issue(world, schemes, on, agent=None):
+    return services.issue_certificate(
+        agent or world.east_agent,
+        schemes[ItemCategory.REGISTRATION],
+        on,
+        CertSource.MANUAL,
+        world.admin,
+    )
+
+
+def test_never_covered_then_covered(world, schemes):
+    assert _gaps(world) == [("东一村", "registration", rules.GapCause.NEVER)]
+    [row] = services.coverage_by_township([world.east.id], TODAY)
+    assert (row.required, row.covered, row.rate) == (1, 0, 0.0)
+    _issue(world, schemes, TODAY)
+    [row] = services.coverage_by_township([world.east.id], TODAY)
+    assert (row.required, row.covered, row.full_villages) == (1, 1, 1)
+    assert _gaps(world) == []
+
+
+def test_departure_lowers_coverage_at_once(world, schemes):
+    _issue(world, schemes, TODAY - timedelta(days=30))
+    roster.record_departure(
+        world.east_head, world.east_agent.current_posting, TODAY, LeaveReason.RESIGNED
+    )
+    [gap] = services.gaps([world.east.id], TODAY)
+    assert gap.cause == rules.GapCause.DEPARTURE and gap.since == TODAY
+    assert services.coverage_by_township([world.east.id], TODAY)[0].covered == 0
+    # The day before, the village was still covered.
+    assert services.coverage_by_township([world.east.id], TODAY - timedelta(days=1))[0].covered == 1
+
+
+def test_expiry_and_revocation_open_gaps(world, schemes):
+    old = _issue(world, schemes, TODAY - timedelta(days=400))
+    [gap] = services.gaps([world.east.id], TODAY)
+    assert gap.cause == rules.GapCause.EXPIRY and gap.since == old.expires_on + timedelta(days=1)
+    fresh = _issue(world, schemes, TODAY - timedelta(days=10))
+    assert services.gaps([world.east.id], TODAY) == []
+    services.revoke_certificate(world.admin, fresh, "弄虚作假", TODAY)
+    [gap] = services.gaps([world.east.id], TODAY)
+    assert gap.cause == rules.GapCause.REVOCATION
+    assert services.status_of(fresh, TODAY) == rules.CertStatus.REVOKED
+
+
+def test_leave_and_return_within_validity_keeps_the_certificate(world, schemes):
+    _issue(world, schemes, TODAY - timedelta(days=100))
+    posting = world.east_agent.current_posting
+    roster.record_departure(world.east_head, posting, TODAY - timedelta(days=20), LeaveReason.OTHER)
+    assert services.coverage_by_township([world.east.id], TODAY)[0].covered == 0
+    roster.rejoin_agent(world.east_head, world.east_agent, world.east_village, posting.kind, TODAY)
+    assert services.coverage_by_township([world.east.id], TODAY)[0].covered == 1
+
+
+def test_model_station_can_require_two_agents(app, world, schemes):
+    world.east_village.tier = StationTier.MODEL
+    _issue(world, schemes, TODAY)
+    app.config["COVERAGE_TWO_FOR_MODEL"] = True
+    try:
+        [gap] = services.gaps([world.east.id], TODAY)
+        assert gap.key == "registration"
+        second = factories.agent(world.east_village, "王二")
+        _issue(world, schemes, TODAY, agent=second)
+        assert services.gaps([world.east.id], TODAY) == []
+    finally:
+        app.config["COVERAGE_TWO_FOR_MODEL"] = False
+
+
+def test_per_item_mode(app, world, schemes):
+    other = factories.item("另一登记事项")
+    world.east_village.items = [world.item, other]
+    item_scheme = CertificationScheme(
+        code="one-item",
+        name="单项",
+        item_id=other.id,
+        level=schemes[ItemCategory.REGISTRATION].level,
+    )
+    db.session.add(item_scheme)
+    db.session.flush()
+    services.issue_certificate(world.east_agent, item_scheme, TODAY, CertSource.MANUAL)
+    app.config["COVERAGE_MODE"] = "item"
+    try:
+        assert [g.key for g in services.gaps([world.east.id], TODAY)] == [str(world.item.id)]
+        _issue(world, schemes, TODAY)  # a category certificate covers every item of the category
+        assert services.gaps([world.east.id], TODAY) == []
+    finally:
+        app.config["COVERAGE_MODE"] = "category"
+
+
+def _pass_module(agent, module):
+    for part in learning_rules.PRACTICE_PARTS:
+        learning.submit_practice(agent, module, part, learning_rules.PracticeResult(True, None))
+    good = learning_rules.score_check(
+        module.document["check"],
+        {0: frozenset({0}), 1: False, 2: frozenset({0, 1}), 3: False, 4: frozenset({0})},
+    )
+    learning.submit_check(agent, module, good)
+
+
+def test_passing_the_module_issues_the_certificate(world, schemes, module):
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 0
+    _pass_module(world.east_agent, module)
+    [cert] = db.session.scalars(sa.select(Certificate)).all()
+    assert cert.source == CertSource.EARNED and cert.scheme.category == ItemCategory.REGISTRATION
+    assert cert.expires_on == rules.expiry_for(TODAY, 12)
+    assert services.evaluate_agent(world.east_agent) == []  # no duplicate
+
+
+def test_refresher_in_the_window_renews_without_a_gap(world, schemes, module):
+    old = _issue(world, schemes, rules.add_months(TODAY, -12) + timedelta(days=20))
+    assert services.status_of(old, TODAY) == rules.CertStatus.EXPIRING
+    assert services.evaluate_agent(world.east_agent) == []  # window open, refresher not done yet
+    _pass_module(world.east_agent, module)
+    renewed = db.session.scalar(sa.select(Certificate).where(Certificate.renewed_from_id == old.id))
+    assert renewed.source == CertSource.RENEWED
+    assert renewed.issued_on == old.expires_on + timedelta(days=1)
+    assert services.expiring([world.east.id], TODAY, 90) == []  # renewed: no longer listed
+
+
+def test_alert_job_is_idempotent_and_resolves(world, schemes):
+    world.east_agent.current_posting.joined_on = TODAY - timedelta(days=60)
+    cert = _issue(world, schemes, rules.add_months(TODAY, -12) + timedelta(days=10))
+    first = build_alerts(TODAY)
+    assert first.created == 1 and first.resolved == 0
+    assert [a.kind for a in open_alerts([world.east.id])] == [AlertKind.EXPIRING]
+    again = build_alerts(TODAY)
+    assert (again.created, again.resolved) == (0, 0)
+    services.revoke_certificate(world.admin, cert, "测试撤销", TODAY)
+    third = build_alerts(TODAY)
+    assert third.resolved == 1  # the expiring alert cleared…
+    kinds = {a.kind for a in open_alerts([world.east.id])}
+    assert kinds == {AlertKind.COVERAGE_LOST}  # …and the lost coverage raised one
+    assert open_alerts([world.west.id]) == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 2
+
+
+def test_coverage_queries_do_not_grow_with_the_roster(world, schemes):
+    def count_queries(fn):
+        statements = []
+
+        def before(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            fn()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+        return len(statements)
+
+    def run():
+        services.coverage_by_township(None, TODAY)
+        services.coverage_trend(None, TODAY)
+
+    db.session.flush()
+    small = count_queries(run)
+    for n in range(8):
+        v = factories.village(world.east, f"新村{n}", items=[world.item])
+        _issue(world, schemes, TODAY, agent=factories.agent(v))
+    db.session.flush()
+    assert count_queries(run) == small
