@@ -15,7 +15,7 @@ from academy.certification import rules as cert_rules
 from academy.certification import services as certs
 from academy.extensions import db
 from academy.learning.models import ModuleProgress, ProgressStatus
-from academy.learning.services import plan_rows
+from academy.learning.services import count_plans, plan_rows
 from academy.regions.models import Village
 from academy.roster.models import Posting
 
@@ -99,18 +99,21 @@ class ExpiringRow:
         return 30 if self.days_left <= 30 else 60 if self.days_left <= 60 else 90
 
 
-def expiring(township_ids: list[int] | None, today: date) -> list[ExpiringRow]:
+def expiring(
+    township_ids: list[int] | None, today: date, limit: int | None = None
+) -> list[ExpiringRow]:
     return [
         ExpiringRow(c, p, (c.expires_on - today).days)
-        for c, p in certs.expiring(township_ids, today, 90)
+        for c, p in certs.expiring(township_ids, today, 90, limit)
     ]
 
 
-def overdue_plans(user, township_ids: list[int] | None, today: date):
-    rows = plan_rows(user, today=today, only_overdue=True)
-    if township_ids is not None:
-        rows = [r for r in rows if r.village.township_id in township_ids]
-    return rows
+def overdue_plans(user, township_ids: list[int] | None, today: date, limit: int | None = None):
+    return plan_rows(user, today=today, only_overdue=True, township_ids=township_ids, limit=limit)
+
+
+def overdue_count(user, township_ids: list[int] | None, today: date) -> int:
+    return count_plans(user, today, only_overdue=True, township_ids=township_ids)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from academy.certification import services as certs
 from academy.certification.alerts import open_alerts
 
 bp = Blueprint("analytics", __name__, url_prefix="/dashboard")
+LIST_LIMIT = 50  # rows shown per list on a dashboard; the Excel export has them all
 
 
 def _scope() -> tuple[list[int] | None, object]:
@@ -42,12 +43,11 @@ def index():
         township=township,
         coverage=coverage,
         totals=_totals(coverage),
-        expiring=services.expiring(ids, today),
-        overdue=services.overdue_plans(current_user, ids, today),
-        alerts=open_alerts(ids),
-        trend=services.trend(ids, today),
-        turnover=services.turnover(ids, today),
-        training=services.training_activity(ids, today),
+        expiring=services.expiring(ids, today, limit=LIST_LIMIT),
+        expiring_counts=certs.expiring_counts(ids, today),
+        overdue=services.overdue_plans(current_user, ids, today, limit=LIST_LIMIT),
+        overdue_total=services.overdue_count(current_user, ids, today),
+        alerts=open_alerts(ids, limit=LIST_LIMIT),
         args={"township_id": township.id} if township and current_user.role == Role.ADMIN else {},
     )
     if township is not None:
@@ -77,6 +77,34 @@ def _totals(rows) -> dict:
 
 
 CHARTS = {"coverage-trend", "turnover", "training"}
+
+
+@bp.get("/tables/<name>")
+@roles_required(*ROSTER_MANAGERS)
+def chart_table(name: str):
+    """Each chart's numbers as an accessible table."""
+    if name not in CHARTS:
+        abort(404)
+    today = date.today()
+    ids, township = _scope()
+    where = township.name if township else "全县"
+    if name == "coverage-trend":
+        title, headers = f"{where}持证覆盖率（近12个月）", ["月末", "覆盖率"]
+        rows = [[r.month.isoformat(), f"{r.coverage:.1%}"] for r in services.trend(ids, today)]
+    elif name == "turnover":
+        title, headers = f"{where}代办员到岗与离岗（人次，含调动）", ["月份", "到岗", "离岗"]
+        rows = [
+            [r.month.strftime("%Y-%m"), r.joined, r.left] for r in services.turnover(ids, today)
+        ]
+    else:
+        title, headers = f"{where}通过的课程模块", ["月份", "通过模块数"]
+        rows = [
+            [r.month.strftime("%Y-%m"), r.passed] for r in services.training_activity(ids, today)
+        ]
+    args = {"township_id": township.id} if township and current_user.role == Role.ADMIN else {}
+    return render_template(
+        "analytics/table.html", title=title, headers=headers, rows=rows, name=name, args=args
+    )
 
 
 @bp.get("/charts/<name>.<fmt>")

@@ -227,7 +227,9 @@ def evaluate_agent(agent: Agent, on: date | None = None, actor=None) -> list[Cer
                 )
             continue
         req = rules.Requirement(
-            requirements[scheme.id], scheme.min_exam_score, scheme.min_simulation_score
+            rules.required_items(requirements[scheme.id], offered),
+            scheme.min_exam_score,
+            scheme.min_simulation_score,
         )
         if rules.eligibility(req, passed).eligible:
             issued.append(issue_certificate(agent, scheme, on, CertSource.EARNED, actor))
@@ -517,36 +519,58 @@ def gaps(township_ids: list[int] | None, on: date, limit: int = 500) -> list[Gap
     return out
 
 
-def expiring(
-    township_ids: list[int] | None, on: date, within_days: int
-) -> list[tuple[Certificate, Posting]]:
-    """Valid certificates of active agents that expire within ``within_days``."""
+def _expiring_filter(
+    stmt: sa.Select, township_ids: list[int] | None, on: date, within_days: int
+) -> sa.Select:
+    renewal = sa.orm.aliased(Certificate)
+    renewed = sa.select(renewal.id).where(
+        renewal.renewed_from_id == Certificate.id, renewal.revoked_on.is_(None)
+    )
     stmt = (
-        sa.select(Certificate, Posting)
-        .join(Posting, Posting.agent_id == Certificate.agent_id)
+        stmt.join(Posting, Posting.agent_id == Certificate.agent_id)
         .join(Village, Village.id == Posting.village_id)
-        .options(
-            joinedload(Certificate.scheme),
-            joinedload(Certificate.agent),
-            joinedload(Posting.village).joinedload(Village.township),
-        )
         .where(
             Posting.left_on.is_(None),
             Certificate.revoked_on.is_(None),
             Certificate.expires_on >= on,
             Certificate.expires_on <= on + timedelta(days=within_days),
-        )
-        .order_by(Certificate.expires_on, Certificate.id)
+            ~renewed.exists(),
+        )  # an agent who already renewed is not expiring
     )
     if township_ids is not None:
         stmt = stmt.where(Village.township_id.in_(township_ids))
-    # An agent who already renewed holds a later certificate of the same scheme: not expiring.
-    rows = db.session.execute(stmt).all()
-    renewed = set(
-        db.session.scalars(
-            sa.select(Certificate.renewed_from_id).where(
-                Certificate.renewed_from_id.is_not(None), Certificate.revoked_on.is_(None)
-            )
+    return stmt
+
+
+def expiring(
+    township_ids: list[int] | None, on: date, within_days: int, limit: int | None = None
+) -> list[tuple[Certificate, Posting]]:
+    """Valid certificates of active agents that expire within ``within_days``, soonest first."""
+    stmt = (
+        _expiring_filter(sa.select(Certificate, Posting), township_ids, on, within_days)
+        .options(
+            joinedload(Certificate.scheme),
+            joinedload(Certificate.agent),
+            joinedload(Posting.village).joinedload(Village.township),
         )
+        .order_by(Certificate.expires_on, Certificate.id)
     )
-    return [(c, p) for c, p in rows if c.id not in renewed]
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(c, p) for c, p in db.session.execute(stmt)]
+
+
+def expiring_counts(township_ids: list[int] | None, on: date) -> dict[int, int]:
+    """How many certificates expire within 30, 31–60 and 61–90 days (one query)."""
+    days = (
+        Certificate.expires_on - on
+        if db.engine.dialect.name == "postgresql"
+        else (sa.func.julianday(Certificate.expires_on) - sa.func.julianday(on))
+    )
+    bucket = sa.case((days <= 30, 30), (days <= 60, 60), else_=90)
+    stmt = _expiring_filter(sa.select(bucket, sa.func.count()), township_ids, on, 90).group_by(
+        bucket
+    )
+    counts = {30: 0, 60: 0, 90: 0}
+    counts.update({int(b): int(n) for b, n in db.session.execute(stmt)})
+    return counts

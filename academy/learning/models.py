@@ -12,6 +12,7 @@ from academy.db import Base, LabelledEnum, TimestampMixin, enum_column, utcnow
 
 if TYPE_CHECKING:
     from academy.catalogue.models import ServiceItem
+    from academy.regions.models import Village
     from academy.roster.models import Agent
 
 
@@ -82,7 +83,7 @@ class ModuleProgress(TimestampMixin, Base):
     practice: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # part -> {answer, correct}
     check_attempts: Mapped[int] = mapped_column(default=0)
     best_score: Mapped[float | None]
-    passed_at: Mapped[datetime | None]
+    passed_at: Mapped[datetime | None] = mapped_column(index=True)
 
     module: Mapped[Module] = relationship()
 
@@ -91,14 +92,19 @@ class OnboardingPlan(TimestampMixin, Base):
     """What a new (or moved) agent must learn for the village they serve, and by when."""
 
     __tablename__ = "onboarding_plan"
+    __table_args__ = (sa.Index("ix_onboarding_plan_open_due", "completed_on", "due_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agent_id: Mapped[int] = mapped_column(sa.ForeignKey("agent.id"), index=True)
     posting_id: Mapped[int] = mapped_column(sa.ForeignKey("posting.id"), unique=True)
     village_id: Mapped[int] = mapped_column(sa.ForeignKey("village.id"), index=True)
     due_on: Mapped[date] = mapped_column(index=True)
+    # The day the last entry was passed. Kept by the learning services (the only writers of
+    # progress) so that "overdue" is an indexed lookup on a province-sized roster.
+    completed_on: Mapped[date | None]
 
     agent: Mapped[Agent] = relationship()
+    village: Mapped[Village] = relationship()
     entries: Mapped[list[PlanEntry]] = relationship(
         back_populates="plan", order_by="PlanEntry.position", cascade="all, delete-orphan"
     )

@@ -257,6 +257,7 @@ def submit_practice(
     _restatus(progress, check_passed=(progress.best_score or 0) >= rules.PASS_MARK)
     db.session.flush()
     if progress.status == ProgressStatus.PASSED and before != ProgressStatus.PASSED:
+        refresh_plan_completion(agent.id)
         learning_progressed.send(None, agent=agent)
     return progress
 
@@ -273,8 +274,11 @@ def submit_check(agent: Agent, module: Module, result: rules.CheckResult) -> Mod
     practice = dict(progress.practice or {})
     practice["check"] = {"correct": result.correct, "score": result.score}
     progress.practice = practice
+    before = progress.status
     _restatus(progress, check_passed=progress.best_score >= rules.PASS_MARK)
     db.session.flush()
+    if progress.status == ProgressStatus.PASSED and before != ProgressStatus.PASSED:
+        refresh_plan_completion(agent.id)
     if result.passed:
         learning_progressed.send(None, agent=agent)
     return progress
@@ -306,7 +310,29 @@ def create_plan(posting: Posting, days: int | None = None) -> OnboardingPlan | N
     plan.entries = [PlanEntry(item_id=item_id, position=n) for n, item_id in enumerate(order, 1)]
     db.session.add(plan)
     db.session.flush()
+    refresh_plan_completion(posting.agent_id)
     return plan
+
+
+def refresh_plan_completion(agent_id: int, on: date | None = None) -> None:
+    """Set (or clear) completed_on of the agent's plans from their passed modules."""
+    plans = list(
+        db.session.scalars(
+            sa.select(OnboardingPlan)
+            .options(selectinload(OnboardingPlan.entries))
+            .where(OnboardingPlan.agent_id == agent_id)
+        )
+    )
+    if not plans:
+        return
+    passed = passed_item_ids([agent_id])[agent_id]
+    for plan in plans:
+        done = all(e.item_id in passed for e in plan.entries)
+        if done and plan.completed_on is None:
+            plan.completed_on = on or date.today()
+        elif not done:
+            plan.completed_on = None
+    db.session.flush()
 
 
 def on_posting_started(sender, posting: Posting, **_):
@@ -366,40 +392,87 @@ class PlanRow:
     progress: rules.PlanProgress
 
 
-def plan_rows(user: User, today: date | None = None, only_overdue: bool = False) -> list[PlanRow]:
-    """Plans of active postings in the user's scope, with progress (a fixed number of queries)."""
-    today = today or date.today()
-    stmt = (
-        sa.select(OnboardingPlan)
-        .join(Posting, Posting.id == OnboardingPlan.posting_id)
-        .join(Village, Village.id == OnboardingPlan.village_id)
-        .options(
-            selectinload(OnboardingPlan.entries),
-            joinedload(OnboardingPlan.agent),
+def _passed_entries():
+    """Correlated count of a plan's entries whose module the agent has passed."""
+    passed = (
+        sa.select(ModuleProgress.id)
+        .join(Module, Module.id == ModuleProgress.module_id)
+        .where(
+            ModuleProgress.agent_id == OnboardingPlan.agent_id,
+            Module.item_id == PlanEntry.item_id,
+            ModuleProgress.status == ProgressStatus.PASSED,
         )
+    )
+    return (
+        sa.select(sa.func.count())
+        .select_from(PlanEntry)
+        .where(PlanEntry.plan_id == OnboardingPlan.id, passed.exists())
+        .scalar_subquery()
+    )
+
+
+def _plan_filter(
+    stmt: sa.Select, user: User, today: date, only_overdue: bool, township_ids: list[int] | None
+) -> sa.Select:
+    stmt = (
+        stmt.join(Posting, Posting.id == OnboardingPlan.posting_id)
+        .join(Village, Village.id == OnboardingPlan.village_id)
         .where(Posting.left_on.is_(None))
+    )
+    if only_overdue:
+        stmt = stmt.where(OnboardingPlan.completed_on.is_(None), OnboardingPlan.due_on < today)
+    if township_ids is not None:
+        stmt = stmt.where(Village.township_id.in_(township_ids))
+    return scope_villages(stmt, user)
+
+
+def plan_statement(
+    user: User, today: date, only_overdue: bool = False, township_ids: list[int] | None = None
+) -> sa.Select:
+    """Plans of active postings in the user's scope with (passed, total) counts, due first."""
+    total = (
+        sa.select(sa.func.count())
+        .select_from(PlanEntry)
+        .where(PlanEntry.plan_id == OnboardingPlan.id)
+        .scalar_subquery()
+    )
+    stmt = sa.select(OnboardingPlan, _passed_entries().label("passed"), total.label("total"))
+    return (
+        _plan_filter(stmt, user, today, only_overdue, township_ids)
+        .options(
+            joinedload(OnboardingPlan.agent),
+            joinedload(OnboardingPlan.village).joinedload(Village.township),
+        )
         .order_by(OnboardingPlan.due_on, OnboardingPlan.id)
     )
-    plans = list(db.session.scalars(scope_villages(stmt, user)))
-    villages = (
-        {
-            v.id: v
-            for v in db.session.scalars(
-                sa.select(Village)
-                .options(joinedload(Village.township))
-                .where(Village.id.in_({p.village_id for p in plans}))
-            )
-        }
-        if plans
-        else {}
+
+
+def plan_row(plan: OnboardingPlan, passed: int, total: int, today: date) -> PlanRow:
+    overdue = plan.completed_on is None and passed < total and today > plan.due_on
+    progress = rules.PlanProgress(passed, total, overdue, None)
+    return PlanRow(plan, plan.agent, plan.village, progress)
+
+
+def plan_rows(
+    user: User,
+    today: date | None = None,
+    only_overdue: bool = False,
+    township_ids: list[int] | None = None,
+    limit: int | None = None,
+) -> list[PlanRow]:
+    today = today or date.today()
+    stmt = plan_statement(user, today, only_overdue, township_ids)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [plan_row(p, passed, total, today) for p, passed, total in db.session.execute(stmt)]
+
+
+def count_plans(
+    user: User, today: date, only_overdue: bool = False, township_ids: list[int] | None = None
+) -> int:
+    stmt = (
+        plan_statement(user, today, only_overdue, township_ids)
+        .with_only_columns(sa.func.count(OnboardingPlan.id))
+        .order_by(None)
     )
-    passed = passed_item_ids([p.agent_id for p in plans])
-    rows = []
-    for plan in plans:
-        progress = rules.plan_progress(
-            [e.item_id for e in plan.entries], passed[plan.agent_id], plan.due_on, today
-        )
-        if only_overdue and not progress.overdue:
-            continue
-        rows.append(PlanRow(plan, plan.agent, villages[plan.village_id], progress))
-    return rows
+    return db.session.scalar(stmt.options()) or 0

@@ -17,6 +17,7 @@ from academy.extensions import db
 from academy.learning import rules, services
 from academy.learning.markdown import render_markdown
 from academy.learning.models import Module, ModuleRevision, ProgressStatus
+from academy.pagination import paginate
 
 bp = Blueprint("learning", __name__)
 
@@ -200,9 +201,13 @@ def check(slug: str):
 @roles_required(*ROSTER_MANAGERS)
 def plans():
     only_overdue = request.args.get("overdue") == "1"
-    rows = services.plan_rows(current_user, only_overdue=only_overdue)
+    today = date.today()
+    page = paginate(
+        services.plan_statement(current_user, today, only_overdue), per_page=30, rows=True
+    )
+    rows = [services.plan_row(p, passed, total, today) for p, passed, total in page.items]
     return render_template(
-        "learning/plans.html", rows=rows, only_overdue=only_overdue, today=date.today()
+        "learning/plans.html", rows=rows, page=page, only_overdue=only_overdue, today=today
     )
 
 

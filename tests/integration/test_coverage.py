@@ -197,3 +197,11 @@ def test_coverage_queries_do_not_grow_with_the_roster(world, schemes):
         _issue(world, schemes, TODAY, agent=factories.agent(v))
     db.session.flush()
     assert count_queries(run) == small
+
+
+def test_certification_asks_only_for_items_the_village_offers(world, schemes, module):
+    # Another registration item exists in the catalogue, but 东一村 does not offer it.
+    factories.item("社区才有的登记事项")
+    _pass_module(world.east_agent, module)
+    [cert] = db.session.scalars(sa.select(Certificate)).all()
+    assert cert.agent_id == world.east_agent.id

@@ -139,3 +139,35 @@ def test_export_round_trips_the_stored_source(world, module, tmp_path):
     assert written == [f"courses/{module.slug}.yaml"] and unchanged == 0
     assert (tmp_path / written[0]).read_text(encoding="utf-8") == module.source
     assert services.export_modules(tmp_path) == ([], 1)
+
+
+def test_plan_is_marked_complete_when_its_last_module_passes(world, module):
+    from academy.learning import rules
+
+    posting = roster.enrol_agent(
+        world.east_head,
+        roster.PersonData("快学", "13900005555"),
+        world.east_village,
+        AgentKind.VOLUNTEER,
+        date.today() - timedelta(days=40),
+    )
+    agent = posting.agent
+    assert services.count_plans(world.east_head, date.today(), only_overdue=True) == 1
+    for part in rules.PRACTICE_PARTS:
+        services.submit_practice(agent, module, part, rules.PracticeResult(True, None))
+    good = rules.score_check(
+        module.document["check"],
+        {0: frozenset({0}), 1: False, 2: frozenset({0, 1}), 3: False, 4: frozenset({0})},
+    )
+    services.submit_check(agent, module, good)
+    plan = db.session.scalar(
+        sa.select(OnboardingPlan).where(OnboardingPlan.posting_id == posting.id)
+    )
+    assert plan.completed_on == date.today()
+    assert services.count_plans(world.east_head, date.today(), only_overdue=True) == 0
+    # A transfer to a village whose items are already passed starts complete.
+    moved = roster.transfer_agent(world.admin, posting, world.west_village, date.today())
+    new_plan = db.session.scalar(
+        sa.select(OnboardingPlan).where(OnboardingPlan.posting_id == moved.id)
+    )
+    assert new_plan.completed_on == date.today()

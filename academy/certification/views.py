@@ -1,0 +1,270 @@
+"""Certificates: the holder's own list, the scoped list for admins and township heads,
+detail, revocation, manual issue (competition awards), the printable certificate, and
+the public verification page reached from the QR code."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import segno
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from markupsafe import Markup
+
+from academy.auth.models import Role
+from academy.auth.policy import roles_required
+from academy.certification import display, queries, services
+from academy.certification.forms import IssueForm, RevokeForm
+from academy.certification.models import Certificate, CertSource
+from academy.certification.queries import CERT_VIEWERS
+from academy.certification.rules import CertStatus
+from academy.errors import render_error
+from academy.extensions import db
+from academy.forms import service_call
+from academy.pagination import paginate
+from academy.roster.models import Agent
+
+bp = Blueprint("certification", __name__)
+
+PER_PAGE = 25
+NOT_FOUND = "证书不存在或编号有误"
+
+
+@bp.context_processor
+def _helpers():
+    return {
+        "cn_date": display.cn_date,
+        "status_class": display.status_class,
+        "source_phrase": display.source_phrase,
+        "void_stamp": display.void_stamp,
+        "status_of": lambda cert: services.status_of(cert, date.today()),
+    }
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 and int(raw) > 0 else None
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+@bp.get("/certificates/")
+@roles_required(*CERT_VIEWERS)
+def index():
+    if current_user.role == Role.AGENT:
+        certs = queries.own_certificates(current_user)
+        return render_template("certification/mine.html", certs=certs, today=date.today())
+    args = request.args
+    villages = queries.village_choices(current_user)
+    schemes = queries.all_schemes()
+    village_id, scheme_id = _int_arg("village_id"), _int_arg("scheme_id")
+    status = args.get("status", "")
+    f = queries.CertFilter(
+        q=args.get("q", "").strip()[:40],
+        status=CertStatus(status) if status in {s.value for s in CertStatus} else None,
+        scheme_id=scheme_id if scheme_id in {s.id for s in schemes} else None,
+        village_id=village_id if village_id in {v for v, _ in villages} else None,
+        agent_id=_int_arg("agent_id"),
+    )
+    holder = None
+    if f.agent_id:
+        holder = db.session.get(Agent, f.agent_id)
+    page = paginate(queries.list_statement(current_user, f, date.today()), per_page=PER_PAGE)
+    return render_template(
+        "certification/index.html",
+        page=page,
+        f=f,
+        villages=villages,
+        schemes=schemes,
+        statuses=list(CertStatus),
+        holder=holder,
+    )
+
+
+# --- one certificate --------------------------------------------------------------------
+
+
+def _render_detail(cert: Certificate, revoke_form: RevokeForm | None = None, code: int = 200):
+    chain = queries.renewal_chain(cert)
+    people = queries.user_names({cert.issued_by_id} - {None})
+    if current_user.role == Role.ADMIN and revoke_form is None and cert.revoked_on is None:
+        revoke_form = RevokeForm()
+    return (
+        render_template(
+            "certification/detail.html",
+            cert=cert,
+            status=services.status_of(cert, date.today()),
+            chain=chain,
+            issued_by=people.get(cert.issued_by_id),
+            revoke_form=revoke_form if cert.revoked_on is None else None,
+            posting=cert.agent.current_posting,
+        ),
+        code,
+    )
+
+
+@bp.get("/certificates/<id:cert_id>")
+@roles_required(*CERT_VIEWERS)
+def detail(cert_id: int):
+    return _render_detail(queries.certificate_or_404(current_user, cert_id))
+
+
+@bp.post("/certificates/<id:cert_id>/revoke")
+@roles_required(Role.ADMIN)
+def revoke(cert_id: int):
+    cert = queries.certificate_or_404(current_user, cert_id)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        ok, _ = service_call(
+            form, services.revoke_certificate, current_user, cert, form.reason.data
+        )
+        if ok:
+            flash(f"已撤销 {cert.agent.name} 的证书 {cert.code}。", "success")
+            return redirect(url_for("certification.detail", cert_id=cert.id))
+    # 422: the response is an error, so web.py rolls back anything the attempt touched.
+    return _render_detail(cert, form, 422)
+
+
+@bp.route("/certificates/issue", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def issue():
+    form = IssueForm()
+    schemes = [s for s in queries.all_schemes() if s.active]
+    form.scheme_id.choices = [(s.id, f"{s.name}（{s.level.label}）") for s in schemes]
+    if request.method == "GET" and _int_arg("agent_id"):
+        form.agent_id.data = _int_arg("agent_id")
+    agent = db.session.get(Agent, form.agent_id.data) if _valid_id(form.agent_id.data) else None
+    if form.validate_on_submit():
+        if agent is None:
+            form.agent_id.errors = [*form.agent_id.errors, "找不到该编号的代办员，请核对。"]
+        else:
+            scheme = next(s for s in schemes if s.id == form.scheme_id.data)
+            ok, cert = service_call(
+                form,
+                services.issue_certificate,
+                agent,
+                scheme,
+                form.issued_on.data,
+                CertSource(form.source.data),
+                actor=current_user,
+                note=form.note.data,
+            )
+            if ok:
+                flash(f"已为 {agent.name} 登记证书，编号 {cert.code}。", "success")
+                return redirect(url_for("certification.detail", cert_id=cert.id))
+    code = 422 if request.method == "POST" else 200
+    return render_template("certification/issue.html", form=form, agent=agent), code
+
+
+def _valid_id(value) -> bool:
+    return isinstance(value, int) and 0 < value <= 2**31 - 1
+
+
+# --- the printed certificate ------------------------------------------------------------
+
+
+def _qr_svg(url: str) -> Markup:
+    """The verification URL as an inline SVG QR code (no image file, no remote service)."""
+    qr = segno.make(url, error="m", micro=False)
+    svg = qr.svg_inline(
+        border=2, omitsize=True, svgclass="cert-qr-code", title="扫码核验证书", dark="#000"
+    )
+    return Markup(svg)
+
+
+@bp.get("/certificates/<id:cert_id>/print")
+@roles_required(*CERT_VIEWERS)
+def print_certificate(cert_id: int):
+    cert = queries.certificate_or_404(current_user, cert_id)
+    verify_url = url_for("certification.verify_code", code=cert.code, _external=True)
+    return render_template(
+        "certification/print.html",
+        cert=cert,
+        status=services.status_of(cert, date.today()),
+        issuer=display.issuing_body(queries.issuer_name(cert.agent)),
+        verify_url=verify_url,
+        qr=_qr_svg(verify_url),
+    )
+
+
+# --- public verification ----------------------------------------------------------------
+# No login, and nothing here touches the session: an anonymous visitor gets no cookie.
+
+
+def _limit() -> tuple[int, int]:
+    cfg = current_app.config
+    return int(cfg.get("VERIFY_MAX_LOOKUPS", 30)), int(cfg.get("VERIFY_WINDOW_SECONDS", 600))
+
+
+def _throttled():
+    """A 429 page if this client has looked up too many codes lately; else count this one."""
+    limiter = current_app.extensions["ratelimiter"]
+    key = "verify:ip:" + (request.remote_addr or "?")
+    limit, window = _limit()
+    wait = limiter.is_blocked(key, limit)
+    if wait:
+        minutes = max(1, (wait + 59) // 60)
+        body, code = render_error(429, f"证书核验查询太频繁，请 {minutes} 分钟后再试。")
+        response = current_app.make_response((body, code))
+        response.headers["Retry-After"] = str(wait)
+        return response
+    limiter.hit(key, window)
+    return None
+
+
+def _public(response):
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/verify")
+def verify():
+    raw = request.args.get("code")
+    if raw is None:
+        return _public(current_app.make_response(render_template("certification/verify.html")))
+    code = display.normalise_code(raw[:80])
+    if not code:
+        page = render_template("certification/verify.html", error="请输入证书编号。")
+        return _public(current_app.make_response((page, 400)))
+    return redirect(url_for("certification.verify_code", code=code))
+
+
+@bp.get("/verify/<code>")
+def verify_code(code: str):
+    canonical = display.normalise_code(code[:80])
+    if canonical != code and display.looks_like_code(canonical):
+        return redirect(url_for("certification.verify_code", code=canonical))
+    blocked = _throttled()
+    if blocked is not None:
+        return _public(blocked)
+    cert = queries.by_code(canonical) if display.looks_like_code(canonical) else None
+    if cert is None:
+        page = render_template("certification/verify.html", error=NOT_FOUND, typed=code[:40])
+        return _public(current_app.make_response((page, 404)))
+    status = services.status_of(cert, date.today())
+    page = render_template(
+        "certification/verify.html",
+        found={
+            "code": cert.code,
+            "holder": display.mask_name(cert.agent.name),
+            "scheme": cert.scheme.name,
+            "level": cert.scheme.level.label,
+            "issued_on": cert.issued_on,
+            "expires_on": cert.expires_on,
+            "status": status,
+            "revoked_on": cert.revoked_on if status == CertStatus.REVOKED else None,
+            "issuer": display.issuing_body(queries.issuer_name(cert.agent)),
+        },
+        today=date.today(),
+    )
+    return _public(current_app.make_response(page))
