@@ -96,6 +96,7 @@ def build_alerts(today: date | None = None) -> AlertRun:
             alert.resolved_at = now
             run.resolved += 1
     db.session.flush()
+    services.record_snapshots(today)
     run.open = len(wanted)
     return run
 

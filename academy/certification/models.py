@@ -109,3 +109,17 @@ class Alert(Base):
     message: Mapped[str] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class CoverageSnapshot(Base):
+    """Coverage of a township on a day, recorded by the daily job; the 12-month trend reads
+    these instead of recomputing a year of history on every view."""
+
+    __tablename__ = "coverage_snapshot"
+    __table_args__ = (sa.UniqueConstraint("township_id", "day", name="township_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int] = mapped_column(sa.ForeignKey("township.id"), index=True)
+    day: Mapped[date] = mapped_column(index=True)
+    required: Mapped[int]
+    covered: Mapped[int]

@@ -19,7 +19,13 @@ from sqlalchemy.orm import joinedload
 from academy.audit.services import record
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.certification import rules
-from academy.certification.models import Certificate, CertificationScheme, CertLevel, CertSource
+from academy.certification.models import (
+    Certificate,
+    CertificationScheme,
+    CertLevel,
+    CertSource,
+    CoverageSnapshot,
+)
 from academy.errors_domain import DomainError
 from academy.extensions import db
 from academy.learning.models import CheckAttempt, Module
@@ -378,22 +384,57 @@ def coverage_by_township(township_ids: list[int] | None, on: date) -> list[Cover
     ]
 
 
+def record_snapshots(day: date) -> int:
+    """Store each township's coverage on ``day`` (idempotent: replaces that day's rows)."""
+    rows = coverage_by_township(None, day)
+    existing = {
+        s.township_id: s
+        for s in db.session.scalars(sa.select(CoverageSnapshot).where(CoverageSnapshot.day == day))
+    }
+    for row in rows:
+        snap = existing.get(row.township.id)
+        if snap is None:
+            db.session.add(
+                CoverageSnapshot(
+                    township_id=row.township.id, day=day, required=row.required, covered=row.covered
+                )
+            )
+        else:
+            snap.required, snap.covered = row.required, row.covered
+    db.session.flush()
+    return len(rows)
+
+
 def coverage_trend(
     township_ids: list[int] | None, today: date, months: int = 12
 ) -> list[tuple[date, float]]:
-    """Coverage rate at each month end (one query per month: a fixed number)."""
+    """Coverage rate at each month end: past months from the recorded snapshots (a month
+    never recorded is computed once and recorded), the current month live."""
+    days = rules.month_ends(today, months)
+    past = days[:-1]
+    stmt = (
+        sa.select(
+            CoverageSnapshot.day,
+            sa.func.sum(CoverageSnapshot.required),
+            sa.func.sum(CoverageSnapshot.covered),
+        )
+        .where(CoverageSnapshot.day.in_(past))
+        .group_by(CoverageSnapshot.day)
+    )
+    if township_ids is not None:
+        stmt = stmt.where(CoverageSnapshot.township_id.in_(township_ids))
+    recorded = {d: (int(r), int(c)) for d, r, c in db.session.execute(stmt)}
     out = []
-    for day in rules.month_ends(today, months):
-        pairs = coverage_pairs(day, township_ids).subquery()
-        required, covered = db.session.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.coalesce(
-                    sa.func.sum(sa.case((pairs.c.holders >= pairs.c.needed, 1), else_=0)), 0
-                ),
-            )
-        ).one()
-        out.append((day, rules.coverage_rate(int(required), int(covered))))
+    for day in past:
+        if day not in recorded:
+            record_snapshots(day)  # first view of a month nobody recorded: compute it once
+            rows = coverage_by_township(township_ids, day)
+            recorded[day] = (sum(r.required for r in rows), sum(r.covered for r in rows))
+        out.append((day, rules.coverage_rate(*recorded[day])))
+    rows = coverage_by_township(township_ids, today)
+    out.append(
+        (today, rules.coverage_rate(sum(r.required for r in rows), sum(r.covered for r in rows)))
+    )
     return out
 
 

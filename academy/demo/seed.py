@@ -363,6 +363,10 @@ def _demo_learning(rng: random.Random, today: date, active: list[Posting]) -> tu
             )
             passed += 1
     db.session.flush()
+    from academy.learning.services import refresh_plan_completion
+
+    for posting in active:
+        refresh_plan_completion(posting.agent_id, on=today)
     return plans, passed
 
 

@@ -190,6 +190,7 @@ def test_coverage_queries_do_not_grow_with_the_roster(world, schemes):
         services.coverage_by_township(None, TODAY)
         services.coverage_trend(None, TODAY)
 
+    run()  # the first trend view records the past months once
     db.session.flush()
     small = count_queries(run)
     for n in range(8):
@@ -205,3 +206,24 @@ def test_certification_asks_only_for_items_the_village_offers(world, schemes, mo
     _pass_module(world.east_agent, module)
     [cert] = db.session.scalars(sa.select(Certificate)).all()
     assert cert.agent_id == world.east_agent.id
+
+
+def test_trend_reads_recorded_snapshots_and_backfills_once(world, schemes):
+    from academy.certification.models import CoverageSnapshot
+
+    _issue(world, schemes, TODAY - timedelta(days=100))
+    first = services.coverage_trend([world.east.id], TODAY)
+    assert len(first) == 12 and first[-1] == (TODAY, 1.0)
+    months_before = [d for d, _ in first[:-1]]
+    stored = db.session.scalars(
+        sa.select(CoverageSnapshot.day).where(CoverageSnapshot.township_id == world.east.id)
+    ).all()
+    assert set(months_before) <= set(stored)
+    # Past months are read back as recorded, not recomputed.
+    oldest = db.session.scalar(
+        sa.select(CoverageSnapshot).where(
+            CoverageSnapshot.township_id == world.east.id, CoverageSnapshot.day == months_before[0]
+        )
+    )
+    oldest.covered, oldest.required = 1, 2
+    assert services.coverage_trend([world.east.id], TODAY)[0] == (months_before[0], 0.5)
