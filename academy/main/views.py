@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from academy.auth.models import Role
 from academy.catalogue.models import ItemCategory, ServiceItem
+from academy.certification.alerts import open_alerts
 from academy.extensions import db
 from academy.learning import services as learning_services
 from academy.regions.models import Village
@@ -60,6 +61,12 @@ def home():
             .where(Village.id == posting.village_id)
         )
     summary = learning_services.plan_summary(agent) if agent else None
+    alerts = open_alerts(agent_id=agent.id) if agent else []
     return render_template(
-        "main/home_agent.html", agent=agent, posting=posting, village=village, summary=summary
+        "main/home_agent.html",
+        agent=agent,
+        posting=posting,
+        village=village,
+        summary=summary,
+        alerts=alerts,
     )

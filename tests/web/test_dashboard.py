@@ -93,3 +93,30 @@ def test_every_table_exports_to_excel_with_chinese_headers(world, certified, log
 def test_agents_and_experts_cannot_see_dashboards(world, login_as):
     assert login_as(world.agent_user).get("/dashboard/").status_code == 403
     assert login_as(world.expert).get("/dashboard/export/coverage.xlsx").status_code == 403
+
+
+def test_agent_sees_own_alerts_on_home(world, login_as):
+    from datetime import timedelta
+
+    from academy.certification.alerts import build_alerts
+    from academy.certification.rules import add_months
+
+    services.ensure_default_schemes()
+    scheme = next(s for s in services.active_schemes() if s.category == ItemCategory.REGISTRATION)
+    services.issue_certificate(
+        world.east_agent,
+        scheme,
+        add_months(date.today(), -12) + timedelta(days=5),
+        CertSource.MANUAL,
+    )
+    services.issue_certificate(
+        world.west_agent,
+        scheme,
+        add_months(date.today(), -12) + timedelta(days=5),
+        CertSource.MANUAL,
+    )
+    build_alerts()
+    db.session.commit()
+    html = login_as(world.agent_user).get("/home").get_data(as_text=True)
+    assert "张东 的《登记申领类代办资格（初级）》将于" in html
+    assert "李西" not in html
