@@ -136,3 +136,91 @@ _MODULE = {
 
 def valid_module(slug: str) -> dict:
     return {"slug": slug, "item": slug, **copy.deepcopy(_MODULE)}
+
+
+def valid_bank(slug: str, item: str | None = None) -> dict:
+    """A small valid question bank (question_banks/README.md) with one question of each type."""
+    bank = {
+        "slug": slug,
+        "title": "测试题库",
+        "category": "登记申领/测试",
+        "questions": [
+            {
+                "id": "q01",
+                "type": "multichoice",
+                "dimension": "业务知识",
+                "difficulty": 1,
+                "text": "谁可以申领？",
+                "answers": [
+                    {"text": "继承人", "fraction": 100},
+                    {"text": "邻居", "fraction": 0},
+                    {"text": "村医", "fraction": 0},
+                ],
+            },
+            {
+                "id": "q02",
+                "type": "truefalse",
+                "dimension": "服务规范",
+                "difficulty": 1,
+                "text": "可以让家属改天再来补材料。",
+                "answer": False,
+            },
+            {
+                "id": "q03",
+                "type": "multichoice",
+                "single": False,
+                "dimension": "应急处置",
+                "difficulty": 2,
+                "text": "系统故障时应当？",
+                "answers": [
+                    {"text": "登记信息", "fraction": 50},
+                    {"text": "恢复后补录", "fraction": 50},
+                    {"text": "让其回家", "fraction": -50},
+                    {"text": "不予理睬", "fraction": -50},
+                ],
+            },
+            {
+                "id": "q04",
+                "type": "shortanswer",
+                "dimension": "业务知识",
+                "difficulty": 2,
+                "text": "养老金从死亡的哪个月起停发？",
+                "answers": [{"text": "次月", "fraction": 100}],
+            },
+            {
+                "id": "q05",
+                "type": "numerical",
+                "dimension": "业务知识",
+                "difficulty": 2,
+                "text": "身份证法定制发时限是多少日？",
+                "answers": [{"value": 60, "tolerance": 0, "fraction": 100}],
+            },
+            {
+                "id": "q06",
+                "type": "matching",
+                "dimension": "业务知识",
+                "difficulty": 3,
+                "text": "连线",
+                "pairs": [["残疾人证", "残联"], ["身份证", "派出所"], ["低保", "民政"]],
+            },
+            {
+                "id": "q07",
+                "type": "ordering",
+                "dimension": "服务规范",
+                "difficulty": 2,
+                "text": "排序",
+                "order": ["受理", "初审", "复核"],
+            },
+            {
+                "id": "q08",
+                "type": "essay",
+                "dimension": "应急处置",
+                "difficulty": 3,
+                "text": "村民情绪激动时你怎么办？",
+                "grader_info": "先安抚情绪，再一次性告知。",
+            },
+        ],
+    }
+    if item:
+        bank["item"] = item
+    return bank

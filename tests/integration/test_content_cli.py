@@ -18,7 +18,7 @@ from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.extensions import db
 from academy.regions.models import Village
 from tests import factories
-from tests.content_samples import valid_module
+from tests.content_samples import valid_bank, valid_module
 
 OLD = datetime(2000, 1, 1)
 
@@ -97,7 +97,7 @@ def age_all_rows() -> None:
 def test_check_passes_on_a_good_tree(cli, root):
     write_yaml(
         root / "question_banks" / "pension.yaml",
-        {"slug": "pension", "title": "养老题库", "items": ["pension-death-benefit"]},
+        valid_bank("pension", "pension-death-benefit"),
     )
     write_yaml(
         root / "simulations" / "death-claim.yaml",
@@ -155,11 +155,12 @@ def test_check_reports_every_problem_in_every_file(cli, root):
         "应为 1–5 的整数（5 表示最常办）",
         "question_banks/gbk.yaml: (文件): 不是 UTF-8 编码的文本文件",
         "question_banks/x.yaml: items[1]: 事项 “nope” 不在目录 courses/catalogue.yaml 中",
+        "question_banks/x.yaml: questions: 缺少必填字段",
         "question_banks/x.yaml: title: 缺少必填字段",
         "simulations/y.yaml: 第 4 行: YAML 格式错误：expected ',' or ']', but got '<stream end>'",
         "simulations/z.yaml: (文件): 文件顶层应为映射（键: 值）",
     ]
-    assert result.stderr == "共发现 16 个问题。\n"
+    assert result.stderr == "共发现 17 个问题。\n"
 
 
 def test_check_reports_a_missing_catalogue(cli, tmp_path):
@@ -173,7 +174,7 @@ def test_check_reports_a_missing_catalogue(cli, tmp_path):
     [
         (
             "question_banks/x.yaml",
-            {"slug": "bank", "title": "题库", "items": ["senior-allowance", "no-such-item"]},
+            valid_bank("bank") | {"items": ["senior-allowance", "no-such-item"]},
             "question_banks/x.yaml: items[1]: "
             "事项 “no-such-item” 不在目录 courses/catalogue.yaml 中",
         ),
@@ -399,7 +400,8 @@ def test_reference_to_an_invalid_but_written_item_is_not_reported_twice(cli, roo
     write_catalogue(root, broken)
     (root / "question_banks").mkdir(exist_ok=True)
     (root / "question_banks" / "b.yaml").write_text(
-        f"slug: b\ntitle: 题库\nitems: [{ITEMS[0]['slug']}]\n", encoding="utf-8"
+        yaml.safe_dump(valid_bank("b") | {"items": [ITEMS[0]["slug"]]}, allow_unicode=True),
+        encoding="utf-8",
     )
     result = cli("check", root=root)
     assert result.exit_code == 1

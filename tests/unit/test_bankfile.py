@@ -1,0 +1,99 @@
+"""Question bank files: every question type validated, problems named by field."""
+
+import copy
+
+import pytest
+
+from academy.questions.bankfile import parse_bank
+from tests.content_samples import valid_bank
+
+ITEMS = {"pension"}
+
+
+def parse(data):
+    questions, problems = parse_bank(data, "question_banks/b.yaml", ITEMS)
+    return questions, {p.field: p.reason for p in problems}
+
+
+def test_sample_bank_parses_every_type():
+    questions, problems = parse(valid_bank("b", "pension"))
+    assert problems == {}
+    by_type = {q.type: q for q in questions}
+    assert set(by_type) == {
+        "multichoice",
+        "truefalse",
+        "shortanswer",
+        "numerical",
+        "matching",
+        "ordering",
+        "essay",
+    }
+    assert (
+        by_type["truefalse"].answers[1].text == "false"
+        and by_type["truefalse"].answers[1].fraction == 1.0
+    )
+    assert by_type["numerical"].tolerance == 0.0 and by_type["numerical"].answers[0].text == "60"
+    assert by_type["matching"].pairs[0] == ("残疾人证", "残联")
+    assert by_type["essay"].grader_info.startswith("先安抚")
+    assert all(q.item == "pension" and q.category == "登记申领/测试" for q in questions)
+    assert questions[0].dimension == "knowledge" and questions[0].name == "b-q01"
+
+
+def _broken(mutate):
+    data = copy.deepcopy(valid_bank("b", "pension"))
+    mutate(data["questions"])
+    return parse(data)[1]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "reason"),
+    [
+        (lambda q: q[0]["answers"][0].update(fraction=50), "questions[0](q01).answers", "得分 100"),
+        (lambda q: q[0]["answers"].pop(), "questions[0](q01).answers", "至少需要 3 个"),
+        (
+            lambda q: q[2]["answers"][0].update(fraction=30),
+            "questions[2](q03).answers",
+            "之和应为 100",
+        ),
+        (lambda q: q[1].update(answer="否"), "questions[1](q02).answer", "true 或 false"),
+        (lambda q: q[3]["answers"][0].update(fraction=90), "questions[3](q04).answers", "得分 100"),
+        (
+            lambda q: q[4]["answers"][0].update(value="六十"),
+            "questions[4](q05).answers[0].value",
+            "数字",
+        ),
+        (
+            lambda q: q[4]["answers"][0].update(tolerance=-1),
+            "questions[4](q05).answers[0].tolerance",
+            "非负",
+        ),
+        (lambda q: q[5]["pairs"].pop(), "questions[5](q06).pairs", "3 组"),
+        (lambda q: q[6].update(order=["a", "a", "b"]), "questions[6](q07).order", "不能重复"),
+        (lambda q: q[7].pop("grader_info"), "questions[7](q08).grader_info", "评分要点"),
+        (lambda q: q[0].update(type="cloze"), "questions[0](q01).type", "未知题型"),
+        (lambda q: q[0].update(dimension="礼仪"), "questions[0](q01).dimension", "业务知识"),
+        (lambda q: q[0].update(difficulty=5), "questions[0](q01).difficulty", "1、2 或 3"),
+        (lambda q: q[1].update(id="q01"), "questions[1](q01).id", "重复"),
+        (lambda q: q[1].update(pairs=[]), "questions[1](q02).pairs", "不使用此字段"),
+        (
+            lambda q: q[0]["answers"][1].update(fraction=150),
+            "questions[0](q01).answers[1].fraction",
+            "-100",
+        ),
+        (lambda q: q[0].update(item="nope"), "questions[0](q01).item", "不在目录"),
+    ],
+)
+def test_each_rule_names_the_field(mutate, field, reason):
+    problems = _broken(mutate)
+    assert field in problems, problems
+    assert reason in problems[field]
+
+
+def test_bank_level_problems():
+    _, problems = parse({"slug": "b", "title": "t", "questions": [], "extra": 1, "item": "x"})
+    assert problems == {
+        "questions": "应为非空列表",
+        "extra": "未知字段",
+        "item": "事项 “x” 不在目录 courses/catalogue.yaml 中",
+    }
+    assert parse([1])[1] == {"(文件)": "文件顶层应为映射（键: 值）"}
