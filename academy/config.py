@@ -43,6 +43,12 @@ class Config:
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "30"))
     LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
+    # Public certificate verification: lookups per client address per window.
+    VERIFY_MAX_LOOKUPS = int(os.environ.get("VERIFY_MAX_LOOKUPS", "30"))
+    VERIFY_WINDOW_SECONDS = int(os.environ.get("VERIFY_WINDOW_SECONDS", "600"))
+    # Behind a reverse proxy (nginx): trust one hop of X-Forwarded-For/-Proto/-Host so that
+    # rate limits see the real client and links (QR codes) use the public host.
+    BEHIND_PROXY = os.environ.get("BEHIND_PROXY", "0") == "1"
     CONTENT_ROOT = os.environ.get("CONTENT_ROOT")  # defaults to the project folder
     ONBOARDING_DAYS = int(os.environ.get("ONBOARDING_DAYS", "30"))
     # Coverage rule: every village needs an active certified agent per item "category"

@@ -54,6 +54,11 @@ def cn_date(day: date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日" if day else ""
 
 
+def scheme_title(name: str, level_label: str) -> str:
+    """A scheme's name with its level, unless the name already says it: 《…（初级）》."""
+    return name if level_label in name else f"{name}（{level_label}）"
+
+
 def issuing_body(county_name: str | None) -> str:
     return f"{county_name or ''}政务服务办公室"
 

@@ -144,7 +144,11 @@ def list_statement(user: User, f: CertFilter, on: date) -> sa.Select:
         stmt = stmt.where(posted.exists())
     if f.agent_id:
         stmt = stmt.where(Certificate.agent_id == f.agent_id)
-    return _with_holder(stmt).order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+    if f.status in (CertStatus.EXPIRING, CertStatus.PENDING):
+        order = [Certificate.expires_on, Certificate.id]  # the most urgent first
+    else:
+        order = [Certificate.issued_on.desc(), Certificate.id.desc()]
+    return _with_holder(stmt).order_by(*order)
 
 
 def village_choices(user: User) -> list[tuple[int, str]]:

@@ -139,7 +139,7 @@ def revoke(cert_id: int):
 def issue():
     form = IssueForm()
     schemes = [s for s in queries.all_schemes() if s.active]
-    form.scheme_id.choices = [(s.id, f"{s.name}（{s.level.label}）") for s in schemes]
+    form.scheme_id.choices = [(s.id, display.scheme_title(s.name, s.level.label)) for s in schemes]
     if request.method == "GET" and _int_arg("agent_id"):
         form.agent_id.data = _int_arg("agent_id")
     agent = db.session.get(Agent, form.agent_id.data) if _valid_id(form.agent_id.data) else None
