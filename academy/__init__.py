@@ -61,6 +61,12 @@ def create_app(config: type | dict | None = None) -> Flask:
     from academy.learning.services import on_posting_started
 
     posting_started.connect(on_posting_started)
+    from academy.questions import models as _question_models  # noqa: F401 (tables for Alembic)
+    from academy.questions.types import check_registry
+
+    missing = check_registry()
+    if missing:
+        raise RuntimeError(f"question types used but not registered: {', '.join(missing)}")
     learning_progressed.connect(on_learning_progress)
 
     errors.register(app)

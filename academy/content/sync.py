@@ -20,6 +20,7 @@ class SyncReport:
     restored: list[str] = field(default_factory=list)
     unchanged: int = 0
     modules: object = None  # learning.services.ModuleSyncReport
+    banks: object = None  # questions.services.BankSyncReport
 
     @property
     def items_changed(self) -> bool:
@@ -27,12 +28,18 @@ class SyncReport:
 
     @property
     def changed(self) -> bool:
-        return self.items_changed or bool(self.modules and self.modules.changed)
+        return (
+            self.items_changed
+            or bool(self.modules and self.modules.changed)
+            or bool(self.banks and self.banks.changed)
+        )
 
     def lines(self) -> list[str]:
         lines = self._item_lines()
         if self.modules is not None and (self.modules.changed or self.modules.unchanged):
             lines.append(self.modules.line())
+        if self.banks is not None and self.banks.banks:
+            lines.append(self.banks.line())
         return lines
 
     def _item_lines(self) -> list[str]:
@@ -97,6 +104,9 @@ def sync_content(bundle: ContentBundle) -> SyncReport:
     from academy.learning.services import sync_modules
 
     report.modules = sync_modules(bundle.documents.get("courses", []))
+    from academy.questions.services import sync_banks
+
+    report.banks = sync_banks(bundle.documents.get("question_banks", []))
     return report
 
 

@@ -113,3 +113,28 @@ def test_every_village_item_has_a_valid_module():
     village_items = {i.slug for i in bundle.items if "village" in i.scopes}
     assert len(village_items) >= 47
     assert village_items <= modules, sorted(village_items - modules)
+
+
+def test_every_catalogue_item_has_a_bank_of_at_least_ten_questions_in_all_dimensions():
+    from collections import Counter
+
+    from academy.content.loader import load_content
+    from academy.questions.bankfile import parse_bank
+
+    bundle = load_content(REPO_ROOT)
+    assert bundle.problems == []
+    per_item: dict[str, list] = {}
+    for doc in bundle.documents["question_banks"]:
+        questions, problems = parse_bank(doc.data, doc.path, bundle.item_slugs)
+        assert problems == []
+        for q in questions:
+            per_item.setdefault(q.item, []).append(q)
+    for item in bundle.item_slugs:
+        questions = per_item.get(item, [])
+        assert len(questions) >= 10, item
+        assert set(Counter(q.dimension for q in questions)) == {
+            "knowledge",
+            "etiquette",
+            "emergency",
+        }, item
+    assert sum(len(v) for v in per_item.values()) >= 470
