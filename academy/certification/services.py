@@ -31,6 +31,7 @@ from academy.extensions import db
 from academy.learning.models import CheckAttempt, Module
 from academy.learning.services import passed_item_ids
 from academy.regions.models import StationTier, Township, Village, village_item
+from academy.regions.services import villages_by_id
 from academy.roster.models import Agent, Posting
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
@@ -476,14 +477,7 @@ def gaps(township_ids: list[int] | None, on: date, limit: int = 500) -> list[Gap
     if not rows:
         return []
     village_ids = {r.village_id for r in rows}
-    villages = {
-        v.id: v
-        for v in db.session.scalars(
-            sa.select(Village)
-            .options(joinedload(Village.township))
-            .where(Village.id.in_(village_ids))
-        )
-    }
+    villages = villages_by_id(village_ids)
     postings = list(
         db.session.scalars(
             sa.select(Posting)

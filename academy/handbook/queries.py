@@ -17,6 +17,7 @@ from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.extensions import db
 from academy.learning.models import Module
 from academy.regions.models import Village, village_item
+from academy.regions.services import villages_by_id
 from academy.roster.models import AgentKind, Posting
 
 CATEGORY_ORDER = {c: n for n, c in enumerate(ItemCategory)}
@@ -79,14 +80,7 @@ def load_handbooks(village_ids: list[int]) -> list[Handbook]:
     """Handbooks for the given villages, in the order given."""
     if not village_ids:
         return []
-    villages = {
-        v.id: v
-        for v in db.session.scalars(
-            sa.select(Village)
-            .options(joinedload(Village.township))
-            .where(Village.id.in_(village_ids))
-        )
-    }
+    villages = villages_by_id(village_ids)
 
     offered: dict[int, list[ServiceItem]] = defaultdict(list)
     rows = db.session.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from academy.audit.services import record
 from academy.catalogue.models import ServiceItem
@@ -92,3 +93,15 @@ def save_village(
         township.id,
     )
     return village
+
+
+def villages_by_id(village_ids) -> dict[int, Village]:
+    """Villages (with their township loaded) keyed by id, in one query."""
+    from sqlalchemy.orm import joinedload
+
+    stmt = (
+        sa.select(Village)
+        .options(joinedload(Village.township))
+        .where(Village.id.in_(list(village_ids)))
+    )
+    return {v.id: v for v in db.session.scalars(stmt)}
