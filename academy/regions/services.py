@@ -97,8 +97,6 @@ def save_village(
 
 def villages_by_id(village_ids) -> dict[int, Village]:
     """Villages (with their township loaded) keyed by id, in one query."""
-    from sqlalchemy.orm import joinedload
-
     stmt = (
         sa.select(Village)
         .options(joinedload(Village.township))
