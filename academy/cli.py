@@ -17,6 +17,41 @@ content_cli = AppGroup(
 )
 users_cli = AppGroup("users", help="账号管理。")
 cert_cli = AppGroup("certification", help="资格认证：方案、发证评估、每日提醒。")
+questions_cli = AppGroup("questions", help="题目交换格式：GIFT、Moodle XML、Excel。")
+
+
+@questions_cli.command("parse")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["gift", "xml", "xlsx"]),
+    default=None,
+    help="文件格式（默认按扩展名：.gift/.txt、.xml、.xlsx）。",
+)
+def questions_parse(file: Path, fmt: str | None) -> None:
+    """Parse a GIFT, Moodle XML or Excel file and print the questions as JSON.
+
+    Touches no database. On any problem: each as `<file>:<line or row>: <reason>` on
+    stderr, nothing on stdout, exit code 1.
+    """
+    import json
+
+    from academy.questions.interchange import guess_format, parse_file
+    from academy.questions.spec import ParseError
+
+    fmt = fmt or guess_format(file.name)
+    if fmt is None:
+        click.echo(f"{file}:1: 无法从扩展名判断格式，请用 --format gift|xml|xlsx 指定", err=True)
+        sys.exit(1)
+    try:
+        questions = parse_file(file.read_bytes(), fmt)
+    except ParseError as err:
+        for where, reason in err.problems:
+            click.echo(f"{file}:{where if where is not None else 1}: {reason}", err=True)
+        sys.exit(1)
+    data = {"questions": [q.as_json() for q in questions]}
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @cert_cli.command("schemes")
@@ -143,6 +178,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(cert_cli)
+    app.cli.add_command(questions_cli)
 
     @app.cli.command("init-db")
     def init_db() -> None:

@@ -37,7 +37,10 @@ def _scope() -> tuple[list[int] | None, object]:
 def index():
     today = date.today()
     ids, township = _scope()
-    coverage = certs.coverage_by_township(ids, today)
+    if township is None:
+        _, coverage = certs.county_coverage(today)
+    else:
+        coverage = certs.coverage_by_township(ids, today)
     ctx = dict(
         today=today,
         township=township,
@@ -61,7 +64,29 @@ def index():
         )
         return render_template("analytics/township.html", **ctx)
     ranking = sorted(coverage, key=lambda r: (-r.rate, r.township.position))
-    return render_template("analytics/county.html", ranking=ranking, **ctx)
+    page = _page_number(len(ranking))
+    shown = ranking[(page - 1) * RANKING_PAGE : page * RANKING_PAGE]
+    return render_template(
+        "analytics/county.html",
+        ranking=shown,
+        first=(page - 1) * RANKING_PAGE,
+        page=page,
+        pages=max(1, -(-len(ranking) // RANKING_PAGE)),
+        **ctx,
+    )
+
+
+RANKING_PAGE = 50
+
+
+def _page_number(total: int) -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
+        abort(404)
+    page = int(raw)
+    if page > 1 and (page - 1) * RANKING_PAGE >= total:
+        abort(404)
+    return page
 
 
 def _totals(rows) -> dict:
@@ -69,7 +94,9 @@ def _totals(rows) -> dict:
     covered = sum(r.covered for r in rows)
     return {
         "villages": sum(r.villages for r in rows),
-        "full": sum(r.full_villages for r in rows),
+        "full": sum(r.full_villages for r in rows)
+        if all(r.full_villages >= 0 for r in rows)
+        else None,
         "rate": (covered / required) if required else 1.0,
         "required": required,
         "covered": covered,

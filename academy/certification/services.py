@@ -267,18 +267,28 @@ def _valid_on(on: date):
     )
 
 
-def _required(mode: str):
+def _in_townships(stmt: sa.Select, village_col, township_ids: list[int] | None) -> sa.Select:
+    """Filter by township inside a subquery, so one township's dashboard touches only its
+    villages (the database cannot push the filter through DISTINCT / GROUP BY itself)."""
+    if township_ids is None:
+        return stmt
+    scoped = sa.select(Village.id).where(Village.township_id.in_(township_ids))
+    return stmt.where(village_col.in_(scoped))
+
+
+def _required(mode: str, township_ids: list[int] | None = None):
     """(village_id, key) pairs a village must cover: categories, or items, it offers."""
     key = ServiceItem.category if mode == "category" else sa.cast(ServiceItem.id, sa.String)
-    return (
+    stmt = (
         sa.select(village_item.c.village_id.label("village_id"), key.label("key"))
         .join(ServiceItem, ServiceItem.id == village_item.c.item_id)
         .where(ServiceItem.retired.is_(False))
         .distinct()
     )
+    return _in_townships(stmt, village_item.c.village_id, township_ids)
 
 
-def _holders(mode: str, on: date):
+def _holders(mode: str, on: date, township_ids: list[int] | None = None):
     """(village_id, key, n) — how many active agents hold a valid certificate for each key."""
     base = (
         sa.select(
@@ -290,7 +300,8 @@ def _holders(mode: str, on: date):
         .join(Certificate, Certificate.agent_id == Posting.agent_id)
         .join(CertificationScheme, CertificationScheme.id == Certificate.scheme_id)
         .where(_active_on(on), _valid_on(on))
-    ).subquery()
+    )
+    base = _in_townships(base, Posting.village_id, township_ids).subquery()
     if mode == "category":
         stmt = sa.select(base.c.village_id, base.c.category.label("key"), base.c.agent_id).where(
             base.c.category.is_not(None)
@@ -322,8 +333,8 @@ def _needed_expr(two_for_model: bool):
 def coverage_pairs(on: date, township_ids: list[int] | None = None):
     """Rows (township_id, village_id, key, holders, needed) for every required pair."""
     mode, two = _settings()
-    req = _required(mode).subquery()
-    hold = _holders(mode, on).subquery()
+    req = _required(mode, township_ids).subquery()
+    hold = _holders(mode, on, township_ids).subquery()
     stmt = (
         sa.select(
             Village.township_id,
@@ -406,6 +417,27 @@ def record_snapshots(day: date) -> int:
     return len(rows)
 
 
+def county_coverage(today: date) -> tuple[date, list[CoverageRow]]:
+    """Every township's coverage for the county overview, from today's snapshot when the daily
+    job has recorded it (a province has thousands of townships), else computed and recorded."""
+    if not db.session.scalar(
+        sa.select(CoverageSnapshot.id).where(CoverageSnapshot.day == today).limit(1)
+    ):
+        record_snapshots(today)
+    villages = dict(
+        db.session.execute(
+            sa.select(Village.township_id, sa.func.count(Village.id)).group_by(Village.township_id)
+        ).all()
+    )
+    rows = db.session.execute(
+        sa.select(Township, CoverageSnapshot.required, CoverageSnapshot.covered)
+        .join(CoverageSnapshot, CoverageSnapshot.township_id == Township.id)
+        .where(CoverageSnapshot.day == today)
+        .order_by(Township.position, Township.id)
+    ).all()
+    return today, [CoverageRow(t, villages.get(t.id, 0), r, c, -1) for t, r, c in rows]
+
+
 def coverage_trend(
     township_ids: list[int] | None, today: date, months: int = 12
 ) -> list[tuple[date, float]]:
@@ -432,7 +464,11 @@ def coverage_trend(
             rows = coverage_by_township(township_ids, day)
             recorded[day] = (sum(r.required for r in rows), sum(r.covered for r in rows))
         out.append((day, rules.coverage_rate(*recorded[day])))
-    rows = coverage_by_township(township_ids, today)
+    rows = (
+        county_coverage(today)[1]
+        if township_ids is None
+        else coverage_by_township(township_ids, today)
+    )
     out.append(
         (today, rules.coverage_rate(sum(r.required for r in rows), sum(r.covered for r in rows)))
     )

@@ -18,6 +18,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask import current_app
 
+from academy.bulk import insert_ids
 from academy.catalogue.models import ServiceItem
 from academy.extensions import db
 from academy.learning import rules
@@ -46,18 +47,16 @@ def create_plans(postings: Sequence[NewPosting], days: int | None = None) -> int
     if not planned:
         return 0
     db.session.flush()
-    plan_ids = db.session.scalars(
-        sa.insert(OnboardingPlan).returning(OnboardingPlan.id, sort_by_parameter_order=True),
-        [
-            {
-                "agent_id": p.agent_id,
-                "posting_id": p.posting_id,
-                "village_id": p.village_id,
-                "due_on": rules.plan_due(p.joined_on, days),
-            }
-            for p in planned
-        ],
-    ).all()
+    rows = [
+        {
+            "agent_id": p.agent_id,
+            "posting_id": p.posting_id,
+            "village_id": p.village_id,
+            "due_on": rules.plan_due(p.joined_on, days),
+        }
+        for p in planned
+    ]
+    plan_ids = insert_ids(OnboardingPlan, rows, keys=("posting_id",))
     _insert_entries(
         [(plan_id, p.village_id) for plan_id, p in zip(plan_ids, planned, strict=True)], orders
     )

@@ -403,6 +403,9 @@ def _passed_entries():
             ModuleProgress.status == ProgressStatus.PASSED,
         )
     )
+    # Correlate explicitly: nested in the scalar subquery, SQLAlchemy would otherwise give
+    # the EXISTS its own FROM onboarding_plan (wrong counts, and slow).
+    passed = passed.correlate(OnboardingPlan, PlanEntry)
     return (
         sa.select(sa.func.count())
         .select_from(PlanEntry)

@@ -41,6 +41,7 @@ class Question:
     order: list[str] = field(default_factory=list)  # ordering: items in the right order
     general_feedback: str = ""
     grader_info: str = ""  # essay: what the marker looks for
+    other_feedback: str = ""  # numerical: feedback for any other answer (Moodle's "*" answer)
     text_format: str = "moodle"
     category: str | None = None
     # Tags of the academy: service item slug, dimension key, difficulty 1–3.
@@ -56,15 +57,26 @@ class Question:
         return None
 
     def as_json(self) -> dict:
-        """The shape printed by ``flask questions parse`` (see the question-bank issue)."""
+        """The shape printed by ``flask questions parse`` (see the question-bank issue).
+
+        True/false: one answer, "true" or "false", the right one (fraction 1).
+        Numerical: each answer's text is the value. Ordering: the items in the right order,
+        as answers with fraction 1.
+        """
+        if self.type == "truefalse":
+            answers = [a for a in self.answers if a.fraction == 1.0][:1]
+        elif self.type == "ordering":
+            answers = [Answer(item, 1.0) for item in self.order]
+        else:
+            answers = self.answers
         return {
             "type": self.type,
             "name": self.name,
             "text": self.text,
             "single": self.single,
             "answers": [
-                {"text": a.text, "fraction": a.fraction, "feedback": a.feedback}
-                for a in self.answers
+                {"text": a.text, "fraction": float(a.fraction), "feedback": a.feedback}
+                for a in answers
             ],
             "tolerance": self.tolerance,
             "pairs": [list(p) for p in self.pairs],
@@ -82,4 +94,12 @@ class ParseError(ValueError):
 
     def __init__(self, problems: list[tuple[int | None, str]]) -> None:
         super().__init__("; ".join(f"{where}: {reason}" for where, reason in problems))
+        self.problems = problems
+
+
+class ExportError(ValueError):
+    """Questions that a format cannot carry: ``problems`` = [(position from 1, reason)]."""
+
+    def __init__(self, problems: list[tuple[int, str]]) -> None:
+        super().__init__("; ".join(f"第 {where} 题: {reason}" for where, reason in problems))
         self.problems = problems

@@ -234,3 +234,7 @@ def rejoin(agent_id: int):
         title="重新到岗",
         button="确认到岗",
     )
+
+
+# Excel import/export routes live in their own module, on this blueprint.
+from academy.roster import excel_views  # noqa: E402, F401

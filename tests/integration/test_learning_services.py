@@ -171,3 +171,31 @@ def test_plan_is_marked_complete_when_its_last_module_passes(world, module):
         sa.select(OnboardingPlan).where(OnboardingPlan.posting_id == moved.id)
     )
     assert new_plan.completed_on == date.today()
+
+
+def test_plan_progress_counts_only_the_plans_own_agent(world, module):
+    from academy.learning import rules
+
+    a = roster.enrol_agent(
+        world.east_head,
+        roster.PersonData("甲", "13900001111"),
+        world.east_village,
+        AgentKind.VOLUNTEER,
+        date.today() - timedelta(days=40),
+    )
+    roster.enrol_agent(
+        world.east_head,
+        roster.PersonData("乙", "13900002222"),
+        world.east_village,
+        AgentKind.VOLUNTEER,
+        date.today() - timedelta(days=40),
+    )
+    for part in rules.PRACTICE_PARTS:
+        services.submit_practice(a.agent, module, part, rules.PracticeResult(True, None))
+    good = rules.score_check(
+        module.document["check"],
+        {0: frozenset({0}), 1: False, 2: frozenset({0, 1}), 3: False, 4: frozenset({0})},
+    )
+    services.submit_check(a.agent, module, good)
+    rows = {r.agent.name: r.progress.passed for r in services.plan_rows(world.east_head)}
+    assert rows == {"甲": 1, "乙": 0}

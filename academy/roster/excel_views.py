@@ -1,0 +1,332 @@
+"""Roster import and export through Excel: template, upload → check → preview → confirm.
+
+The upload is checked as a whole (every problem with its row, column and reason) and
+nothing is written unless the user confirms a preview without problems. Between the
+two steps the file is kept under ``instance/imports/<token>.xlsx`` (the signed session
+holds only the token, never the rows); the confirmation checks it again against the
+roster as it is then, and commits all of it or nothing.
+
+Several app servers on different machines need a shared ``instance/imports`` folder (or
+sticky sessions) for the confirmation to find the file.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import time
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import HiddenField
+
+from academy.auth.policy import ROSTER_MANAGERS, roles_required, scope_villages
+from academy.extensions import db
+from academy.regions.models import Township, Village
+from academy.roster import excel, importer, queries
+from academy.roster.models import AgentKind
+from academy.roster.views import bp
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_SHOWN_PROBLEMS = 500
+PREVIEW_ROWS = 200
+KEEP_SECONDS = 24 * 3600
+SESSION_KEY = "roster_import"
+TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ImportForm(FlaskForm):
+    file = FileField("花名册文件（.xlsx）")
+
+
+class ConfirmForm(FlaskForm):
+    token = HiddenField()
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@bp.get("/import")
+@roles_required(*ROSTER_MANAGERS)
+def import_page():
+    return _upload_page()
+
+
+@bp.get("/import/template.xlsx")
+@roles_required(*ROSTER_MANAGERS)
+def import_template():
+    stmt = scope_villages(
+        sa.select(Township.name, Village.name).join(Township, Township.id == Village.township_id),
+        current_user,
+    ).order_by(Township.position, Township.id, Village.name)
+    data = excel.template_workbook([tuple(row) for row in db.session.execute(stmt)])
+    return _xlsx(data, "代办员花名册导入模板.xlsx")
+
+
+@bp.post("/import")
+@roles_required(*ROSTER_MANAGERS)
+def import_upload():
+    previous = session.pop(SESSION_KEY, None)
+    if isinstance(previous, dict):
+        _discard(previous.get("token"))
+    if (request.content_length or 0) > MAX_UPLOAD_BYTES:
+        return _upload_page(file_error=_too_big(), status=413)
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _upload_page(form, file_error="页面已过期，请刷新后重新上传。", status=400)
+    upload = form.file.data
+    if upload is None or not getattr(upload, "filename", ""):
+        return _upload_page(form, file_error="请选择要上传的 Excel 文件（.xlsx）。", status=400)
+    data = upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        return _upload_page(form, file_error=_too_big(), status=413)
+    name = _display_name(upload.filename)
+    today = date.today()
+    checked = _check(data, today)
+    if isinstance(checked, str):
+        return _upload_page(form, file_error=checked, name=name, status=422)
+    plan, problems = checked
+    if problems:
+        return _upload_page(form, problems=problems, name=name, status=422)
+    token = _store(data)
+    session[SESSION_KEY] = {
+        "token": token,
+        "name": name,
+        "digest": plan.digest(),
+        "user": current_user.id,
+    }
+    return _preview(plan, token, name)
+
+
+@bp.post("/import/confirm")
+@roles_required(*ROSTER_MANAGERS)
+def import_confirm():
+    form = ConfirmForm()
+    pending = session.get(SESSION_KEY)
+    back = redirect(url_for("roster.import_page"))
+    if not form.validate_on_submit():
+        flash("页面已过期，请重新上传文件。", "warning")
+        return back
+    if not isinstance(pending, dict) or not pending.get("token"):
+        flash("没有待确认的导入，请先上传花名册文件。", "warning")
+        return back
+    token = pending["token"]
+    if form.token.data != token or pending.get("user") != current_user.id:
+        flash("这份预览已失效（可能在其他窗口上传了新的文件），请重新上传。", "warning")
+        return back
+    data = _load(token)
+    if data is None:
+        session.pop(SESSION_KEY, None)
+        flash("上传的文件已过期或找不到了，请重新上传。", "warning")
+        return back
+    name = str(pending.get("name", ""))
+    checked = _check(data, date.today())
+    if isinstance(checked, str) or checked[1]:
+        # The roster changed since the preview so that some rows no longer fit.
+        _discard(token)
+        session.pop(SESSION_KEY, None)
+        if isinstance(checked, str):
+            return _upload_page(file_error=checked, name=name, status=422)
+        return _upload_page(problems=checked[1], name=name, status=422, changed=True)
+    plan = checked[0]
+    if plan.digest() != pending.get("digest"):
+        session[SESSION_KEY] = {**pending, "digest": plan.digest()}
+        return _preview(plan, token, name, changed=True)
+    if not plan.has_changes:
+        _discard(token)
+        session.pop(SESSION_KEY, None)
+        flash("文件与花名册一致，没有需要导入的变更。", "info")
+        return redirect(url_for("roster.index"))
+    try:
+        summary = importer.commit_import(current_user, plan, name)
+    except importer.ImportRejected as err:
+        return _upload_page(problems=err.problems, name=name, status=422)
+    _discard(token)
+    session.pop(SESSION_KEY, None)
+    flash(summary.message(), "success")
+    return redirect(url_for("roster.index"))
+
+
+@bp.get("/export.xlsx")
+@roles_required(*ROSTER_MANAGERS)
+def export():
+    f = _roster_filter(request.args)
+    postings = db.session.scalars(queries.roster_statement(current_user, f)).unique()
+    data = excel.export_workbook(
+        excel.RowSpec(
+            row=0,
+            township=p.village.township.name,
+            village=p.village.name,
+            name=p.agent.name,
+            phone=p.agent.phone,
+            kind=p.kind,
+            joined_on=p.joined_on,
+            id_number=p.agent.id_number,
+            birth_year=p.agent.birth_year,
+            gender=p.agent.gender,
+            education=p.agent.education,
+            left_on=p.left_on,
+            leave_reason=p.leave_reason,
+        )
+        for p in postings
+    )
+    scope = current_user.township.name if current_user.township_id else "全县"
+    return _xlsx(data, f"代办员花名册_{scope}_{date.today():%Y%m%d}.xlsx")
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _roster_filter(args) -> queries.RosterFilter:
+    """The filters of the roster page (same arguments as ``views.index``)."""
+    village_id = args.get("village_id", "")
+    kind = args.get("kind", "")
+    status = args.get("status", "active")
+    return queries.RosterFilter(
+        q=args.get("q", "").strip()[:40],
+        village_id=int(village_id) if village_id.isdigit() and len(village_id) < 10 else None,
+        kind=AgentKind(kind) if kind in {k.value for k in AgentKind} else None,
+        status=status if status in ("active", "left", "all") else "active",
+    )
+
+
+def _check(data: bytes, today: date):
+    """A file-level message, or (plan, every problem of the rows)."""
+    try:
+        parsed = excel.read_roster(data, today)
+    except excel.RosterFileError as err:
+        return err.message
+    plan = importer.plan_import(current_user, parsed.specs, today)
+    problems = sorted(
+        [*parsed.problems, *plan.problems],
+        key=lambda p: (p.row, excel.COLUMNS.index(p.column)),
+    )
+    return plan, problems
+
+
+def _upload_page(
+    form: ImportForm | None = None,
+    file_error: str | None = None,
+    problems: list | None = None,
+    name: str = "",
+    status: int = 200,
+    changed: bool = False,
+):
+    problems = problems or []
+    return (
+        render_template(
+            "roster/import.html",
+            form=form or ImportForm(formdata=None),
+            file_error=file_error,
+            problems=problems[:MAX_SHOWN_PROBLEMS],
+            problem_rows=len({p.row for p in problems}),
+            total_problems=len(problems),
+            name=name,
+            changed=changed,
+            max_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+            max_bytes=MAX_UPLOAD_BYTES,
+            max_rows=excel.MAX_ROWS,
+        ),
+        status,
+    )
+
+
+def _preview(plan: importer.ImportPlan, token: str, name: str, changed: bool = False):
+    counts = plan.counts
+    sections = [
+        (action, plan.of(action, PREVIEW_ROWS), counts[action])
+        for action in importer.Action
+        if counts[action]
+    ]
+    return render_template(
+        "roster/import_preview.html",
+        plan=plan,
+        counts=counts,
+        sections=sections,
+        actions=list(importer.Action),
+        total=sum(counts.values()),
+        preview_rows=PREVIEW_ROWS,
+        form=ConfirmForm(formdata=None, token=token),
+        name=name,
+        changed=changed,
+    )
+
+
+def _too_big() -> str:
+    return (
+        f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB，无法上传；"
+        "请删除多余的工作表和格式，或按镇街拆分成几个文件。"
+    )
+
+
+def _display_name(filename: str) -> str:
+    """The uploaded file's name, for messages and the audit trail only (never a path)."""
+    base = re.split(r"[\\/]", filename or "")[-1]
+    return re.sub(r"[\x00-\x1f\x7f]", "", base).strip()[:80]
+
+
+def _xlsx(data: bytes, filename: str):
+    response = send_file(
+        io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=filename
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- the upload kept between preview and confirmation -----------------------------------
+
+
+def _folder() -> Path:
+    folder = Path(current_app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _store(data: bytes) -> str:
+    folder = _folder()
+    cutoff = time.time() - KEEP_SECONDS
+    for old in folder.glob("*.xlsx"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass  # another request removed it
+    token = secrets.token_hex(16)
+    partial = folder / f"{token}.part"
+    partial.write_bytes(data)
+    partial.replace(folder / f"{token}.xlsx")
+    return token
+
+
+def _load(token: str) -> bytes | None:
+    if not isinstance(token, str) or not TOKEN_RE.match(token):
+        return None
+    path = _folder() / f"{token}.xlsx"
+    try:
+        if path.stat().st_mtime < time.time() - KEEP_SECONDS:
+            path.unlink()
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _discard(token: str) -> None:
+    if isinstance(token, str) and TOKEN_RE.match(token):
+        (_folder() / f"{token}.xlsx").unlink(missing_ok=True)
