@@ -23,6 +23,7 @@ VERSIONED = (
     "order",
     "general_feedback",
     "grader_info",
+    "other_feedback",
     "text_format",
 )
 

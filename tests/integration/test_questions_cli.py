@@ -1,0 +1,171 @@
+"""`flask questions parse FILE`: JSON on stdout for GIFT, Moodle XML and Excel files,
+`<file>:<line>: <reason>` on stderr and exit 1 for a broken one; never the database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from academy.questions import excel
+from academy.questions.models import Question as QuestionRow
+from academy.questions.models import QuestionBank, QuestionVersion
+from tests.unit.test_moodlexml import MOODLE_EXPORT
+
+QUESTION_KEYS = ["type", "name", "text", "single", "answers", "tolerance", "pairs", "category"]
+GIFT = """// 村级代办题库
+$CATEGORY: $course$/top/证明证照
+
+// academy: item=id-card-renewal-home-service dimension=knowledge difficulty=1
+::身份证补领::村民补领身份证，下列哪项说法正确？{
+  =必须本人到场#对，人证合一。
+  ~可由子女代办
+  ~代办员可以代签
+}
+
+::不得代签名::代办员可以替村民代签名。{F#不对。#正确。}
+
+::工本费::换领身份证的工本费是多少元？{#20:0}
+
+村民补领身份证须{=本人 ~子女 ~邻居}到场。
+
+::配对::事项与类别配对。{=身份证补领 -> 证明证照 =电费 -> 充值缴费 =出生登记 -> 登记申领}
+"""
+
+
+@pytest.fixture
+def run(app, db_session):
+    runner = app.test_cli_runner()
+
+    def invoke(*args: str):
+        return runner.invoke(args=["questions", "parse", *args])
+
+    return invoke
+
+
+def counts(db_session) -> list[int]:
+    return [
+        db_session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (QuestionBank, QuestionRow, QuestionVersion)
+    ]
+
+
+def check_shape(output: str) -> list[dict]:
+    data = json.loads(output)
+    assert list(data) == ["questions"]
+    for q in data["questions"]:
+        assert list(q) == QUESTION_KEYS
+        assert q["type"] in (
+            "multichoice",
+            "truefalse",
+            "shortanswer",
+            "numerical",
+            "matching",
+            "essay",
+            "description",
+            "ordering",
+        )
+        assert isinstance(q["name"], str) and isinstance(q["text"], str)
+        assert isinstance(q["single"], bool)
+        for a in q["answers"]:
+            assert list(a) == ["text", "fraction", "feedback"]
+            assert isinstance(a["fraction"], float)
+        assert q["tolerance"] is None or isinstance(q["tolerance"], float)
+        assert all(isinstance(p, list) and len(p) == 2 for p in q["pairs"])
+        assert q["category"] is None or isinstance(q["category"], str)
+    return data["questions"]
+
+
+def test_gift_file(run, tmp_path, db_session):
+    path = tmp_path / "bank.gift"
+    path.write_text(GIFT, encoding="utf-8")
+    before = counts(db_session)
+    result = run(str(path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert '"name": "身份证补领"' in result.stdout  # ensure_ascii=False
+    assert '\n  "questions": [\n    {\n      "type": "multichoice",' in result.stdout  # indent 2
+    questions = check_shape(result.stdout)
+    assert questions[0] == {
+        "type": "multichoice",
+        "name": "身份证补领",
+        "text": "村民补领身份证，下列哪项说法正确？",
+        "single": True,
+        "answers": [
+            {"text": "必须本人到场", "fraction": 1.0, "feedback": "对，人证合一。"},
+            {"text": "可由子女代办", "fraction": 0.0, "feedback": ""},
+            {"text": "代办员可以代签", "fraction": 0.0, "feedback": ""},
+        ],
+        "tolerance": None,
+        "pairs": [],
+        "category": "top/证明证照",
+    }
+    assert questions[1]["answers"] == [{"text": "false", "fraction": 1.0, "feedback": "正确。"}]
+    assert questions[2]["answers"][0]["text"] == "20" and questions[2]["tolerance"] == 0.0
+    assert questions[3]["type"] == "multichoice"
+    assert questions[3]["text"] == "村民补领身份证须_____到场。"
+    assert questions[4]["pairs"][0] == ["身份证补领", "证明证照"]
+    assert counts(db_session) == before
+
+
+def test_xml_file(run, tmp_path, db_session):
+    path = tmp_path / "moodle.xml"
+    path.write_text(MOODLE_EXPORT, encoding="utf-8")
+    result = run(str(path))
+    assert result.exit_code == 0, result.stderr
+    questions = check_shape(result.stdout)
+    assert len(questions) == 9
+    assert questions[4]["type"] == "numerical" and questions[4]["tolerance"] == 0.0
+    assert questions[0]["category"] == "top/默认：村级代办/证明证照"
+
+
+def test_xlsx_file(run, tmp_path, db_session):
+    path = tmp_path / "题库.xlsx"
+    path.write_bytes(excel.template())
+    before = counts(db_session)
+    result = run(str(path))
+    assert result.exit_code == 0, result.stderr
+    questions = check_shape(result.stdout)
+    assert [q["name"] for q in questions] == [q.name for q in excel.EXAMPLES]
+    assert counts(db_session) == before
+
+
+def test_format_option_overrides_the_extension(run, tmp_path, db_session):
+    path = tmp_path / "export.dat"
+    path.write_text(GIFT, encoding="utf-8")
+    result = run(str(path))
+    assert result.exit_code == 1 and "--format" in result.stderr
+    result = run(str(path), "--format", "gift")
+    assert result.exit_code == 0 and len(check_shape(result.stdout)) == 5
+
+
+def test_broken_file_prints_every_problem_with_its_line(run, tmp_path, db_session):
+    path = tmp_path / "broken.txt"
+    path.write_text(
+        "::好::题{T}\n\n::坏::题干{\n=甲\n~乙\n\n::数::年份{#\n=1822\n=一八二二\n}\n"
+        "\n::配对::题{=a -> 1 =b -> 2}\n",
+        encoding="utf-8",
+    )
+    before = counts(db_session)
+    result = run(str(path))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{path}:3: 答案块的 “{{” 没有对应的 “}}”",
+        f"{path}:9: 数值题的答案 “一八二二” 不是数字",
+        f"{path}:12: 配对题至少需要 3 组配对（现有 2 组）",
+    ]
+    assert counts(db_session) == before
+
+
+def test_broken_xml_and_xlsx(run, tmp_path, db_session):
+    xml = tmp_path / "bad.xml"
+    xml.write_text("<quiz>\n<question type='cloze'></question>\n</quiz>", encoding="utf-8")
+    result = run(str(xml))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"{xml}:2: 第 1 题：不支持的题型 “cloze”")
+    xlsx = tmp_path / "bad.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04 not really a zip")
+    result = run(str(xlsx))
+    assert result.exit_code == 1 and result.stderr.startswith(f"{xlsx}:1: ")
