@@ -63,21 +63,23 @@ def turnover(township_ids: list[int] | None, today: date, months: int = 12) -> l
 def training_activity(
     township_ids: list[int] | None, today: date, months: int = 12
 ) -> list[MonthRow]:
-    """Modules passed per month by agents currently serving in scope."""
+    """Modules passed per month: in a township, by the agents currently serving there; for the
+    county, every pass (no join to postings: a range scan on passed_at)."""
     ends = _month_series(today, months)
     since = datetime.combine(ends[0].replace(day=1), datetime.min.time())
     col = ModuleProgress.passed_at
     stmt = (
         sa.select(sa.extract("year", col), sa.extract("month", col), sa.func.count())
-        .join(
-            Posting, sa.and_(Posting.agent_id == ModuleProgress.agent_id, Posting.left_on.is_(None))
-        )
-        .join(Village, Village.id == Posting.village_id)
         .where(ModuleProgress.status == ProgressStatus.PASSED, col >= since)
         .group_by(sa.extract("year", col), sa.extract("month", col))
     )
     if township_ids is not None:
-        stmt = stmt.where(Village.township_id.in_(township_ids))
+        serving = (
+            sa.select(Posting.agent_id)
+            .join(Village, Village.id == Posting.village_id)
+            .where(Posting.left_on.is_(None), Village.township_id.in_(township_ids))
+        )
+        stmt = stmt.where(ModuleProgress.agent_id.in_(serving))
     counts = Counter({(int(y), int(m)): n for y, m, n in db.session.execute(stmt)})
     return [MonthRow(d, passed=counts[_month_key(d)]) for d in ends]
 
