@@ -233,6 +233,22 @@ def evaluate_agent(agent: Agent, on: date | None = None, actor=None) -> list[Cer
                     )
                 )
             continue
+        lapsed = [c for c in mine if c.expires_on < on]
+        if lapsed:
+            # A lapsed certificate comes back only through the refresher, done after it lapsed
+            # (modules passed long ago do not re-certify on their own).
+            latest = max(lapsed, key=lambda c: c.expires_on)
+            if rules.refresher_done(
+                _recent_check_passes(agent.id, latest.expires_on + timedelta(days=1)),
+                requirements[scheme.id],
+                scheme.refresher_modules,
+            ):
+                issued.append(
+                    issue_certificate(
+                        agent, scheme, on, CertSource.RENEWED, actor, renewed_from=latest
+                    )
+                )
+            continue
         req = rules.Requirement(
             rules.required_items(requirements[scheme.id], offered),
             scheme.min_exam_score,

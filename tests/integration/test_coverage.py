@@ -19,6 +19,7 @@ from academy.certification.models import (
 from academy.extensions import db
 from academy.learning import rules as learning_rules
 from academy.learning import services as learning
+from academy.learning.models import CheckAttempt
 from academy.regions.models import StationTier
 from academy.roster import services as roster
 from academy.roster.models import LeaveReason
@@ -227,3 +228,18 @@ def test_trend_reads_recorded_snapshots_and_backfills_once(world, schemes):
     )
     oldest.covered, oldest.required = 1, 2
     assert services.coverage_trend([world.east.id], TODAY)[0] == (months_before[0], 0.5)
+
+
+def test_a_lapsed_certificate_needs_the_refresher_not_old_passes(world, schemes, module):
+    _pass_module(world.east_agent, module)  # earned today…
+    [cert] = db.session.scalars(sa.select(Certificate)).all()
+    cert.issued_on = TODAY - timedelta(days=500)  # …pretend it was long ago and has lapsed
+    cert.expires_on = TODAY - timedelta(days=135)
+    db.session.execute(sa.update(CheckAttempt).values(at=TODAY - timedelta(days=400)))
+    db.session.flush()
+    assert services.evaluate_agent(world.east_agent) == []  # old passes do not re-certify
+    _pass_module(world.east_agent, module)  # the refresher, after the lapse
+    renewed = db.session.scalar(
+        sa.select(Certificate).where(Certificate.renewed_from_id == cert.id)
+    )
+    assert renewed.source == CertSource.RENEWED and renewed.issued_on == TODAY
