@@ -28,6 +28,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from xml.parsers import expat
 
 # Built-in number formats that show a date or time (incl. the CJK ones, 27–36 and 50–58).
@@ -265,30 +266,36 @@ class _Workbook:
 
 
 class _SheetReader:
-    """expat handlers that turn ``<row><c r= s= t=><v>…</v></c></row>`` into SheetRows."""
+    """expat handlers that turn ``<row><c r= s= t=><v>…</v></c></row>`` into SheetRows.
+
+    The handlers run once per XML element (millions for a big sheet), so they look tags
+    up in a dict of small codes instead of comparing names."""
+
+    CELL, VALUE, TEXT, ROW, PHONETIC = 1, 2, 3, 4, 5
+    CODES = {"c": CELL, "v": VALUE, "t": TEXT, "row": ROW, "rPh": PHONETIC}
 
     def __init__(self, strings: list[str], date_styles: list[bool], epoch: datetime) -> None:
         self.strings, self.date_styles, self.epoch = strings, date_styles, epoch
         self.done: list[SheetRow] = []
-        self.local: dict[str, str] = {}
+        self.codes: dict[str, int] = {}
         self.columns: dict[str, int] = {}
         self.cells: list[str] = []
         self.number = 0
         self.position = 0
-        self.cell: tuple[int, str | None, str | None] | None = None
+        self.cell: tuple[int, str | None, str | None] = (0, None, None)
         self.pieces: list[str] = []
         self.collect = False
         self.phonetic = 0
 
-    def _name(self, tag: str) -> str:
-        name = self.local.get(tag)
-        if name is None:
-            name = self.local[tag] = _local(tag)
-        return name
+    def _code(self, tag: str) -> int:
+        code = self.codes.get(tag)
+        if code is None:
+            code = self.codes[tag] = self.CODES.get(_local(tag), 0)
+        return code
 
     def start(self, tag, attrs):
-        name = self._name(tag)
-        if name == "c":
+        code = self.codes.get(tag) or self._code(tag)
+        if code == 1:  # c
             ref = attrs.get("r")
             if ref:
                 letters = ref.rstrip("0123456789")
@@ -299,30 +306,30 @@ class _SheetReader:
                 index = self.position
             self.position = index + 1
             self.cell = (index, attrs.get("t"), attrs.get("s"))
-            self.pieces.clear()
-        elif name == "v" or (name == "t" and not self.phonetic):
+            self.pieces = []
+        elif code == 2 or (code == 3 and not self.phonetic):  # v, t
             self.collect = True
-        elif name == "row":
+        elif code == 4:  # row
             r = attrs.get("r", "")
             self.number = int(r) if r.isdigit() else self.number + 1
             self.cells = []
             self.position = 0
-        elif name == "rPh":
+        elif code == 5:  # rPh
             self.phonetic += 1
 
     def end(self, tag):
-        name = self._name(tag)
-        if name == "c":
+        code = self.codes.get(tag)
+        if code == 1:
             self._finish_cell()
-        elif name == "v" or name == "t":
+        elif code == 2 or code == 3:
             self.collect = False
-        elif name == "row":
+        elif code == 4:
             cells = self.cells
             while cells and not cells[-1]:
                 cells.pop()
             if cells:
                 self.done.append(SheetRow(self.number, cells))
-        elif name == "rPh":
+        elif code == 5:
             self.phonetic -= 1
 
     def text(self, data):
@@ -384,6 +391,7 @@ def _number_text(raw: str) -> str:
     return repr(number)
 
 
+@lru_cache(maxsize=4096)  # a roster has few distinct dates
 def _date_text(raw: str, epoch: datetime) -> str:
     try:
         serial = float(raw)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
@@ -160,6 +160,9 @@ class ParsedRoster:
     specs: list[RowSpec]
     problems: list[RowProblem]
     rows: int  # data rows read (blank rows are skipped)
+    # (row, 镇街, 村社) of every row naming a place, valid or not, so that unknown or
+    # out-of-scope places are reported together with the rows' other problems.
+    places: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -230,15 +233,16 @@ def parse_rows(
 ) -> ParsedRoster:
     specs: list[RowSpec] = []
     problems: list[RowProblem] = []
+    places: list[tuple[int, str, str]] = []
     seen = _Duplicates()
     count = 0
     for number, cells in rows:
         count += 1
-        spec = _parse_row(number, cells, columns, today, problems, seen)
+        spec = _parse_row(number, cells, columns, today, problems, seen, places)
         if spec is not None:
             specs.append(spec)
     problems.sort(key=lambda p: (p.row, _column_order(p.column)))
-    return ParsedRoster(specs, problems, count)
+    return ParsedRoster(specs, problems, count, places)
 
 
 def _column_order(column: str) -> int:
@@ -252,6 +256,7 @@ def _parse_row(
     today: date,
     problems: list[RowProblem],
     seen: _Duplicates,
+    places: list[tuple[int, str, str]],
 ) -> RowSpec | None:
     before = len(problems)
 
@@ -274,6 +279,8 @@ def _parse_row(
 
     township = required_text(TOWNSHIP)
     village = required_text(VILLAGE)
+    if township and village and len(problems) == before:
+        places.append((number, township, village))
     name = required_text(NAME)
 
     phone = rules.normalise_phone(cell(PHONE))

@@ -212,7 +212,7 @@ def _check(data: bytes, today: date):
         parsed = excel.read_roster(data, today)
     except excel.RosterFileError as err:
         return err.message
-    plan = importer.plan_import(current_user, parsed.specs, today)
+    plan = importer.plan_import(current_user, parsed.specs, today, parsed.places)
     problems = sorted(
         [*parsed.problems, *plan.problems],
         key=lambda p: (p.row, excel.COLUMNS.index(p.column)),

@@ -205,10 +205,20 @@ class ImportSummary:
 # --- planning ------------------------------------------------------------------------------
 
 
-def plan_import(user: User, specs: Sequence[RowSpec], today: date | None = None) -> ImportPlan:
+def plan_import(
+    user: User,
+    specs: Sequence[RowSpec],
+    today: date | None = None,
+    places: Sequence[tuple[int, str, str]] | None = None,
+) -> ImportPlan:
+    """Match valid rows against the roster. ``places`` — (row, 镇街, 村社) of every row of
+    the file, valid or not (``ParsedRoster.places``) — are checked too, so that a wrong
+    place is reported along with a row's other problems; by default the specs' places."""
     today = today or date.today()
     problems: list[RowProblem] = []
-    villages = _resolve_villages(user, specs, problems)
+    if places is None:
+        places = [(s.row, s.township, s.village) for s in specs]
+    villages = _resolve_villages(user, places, problems)
     placed = [s for s in specs if (s.township, s.village) in villages]
     agents = _load_agents(placed)
     limit = township_limit(user)
@@ -225,11 +235,11 @@ def _chunks(values: Iterable, size: int = CHUNK) -> Iterable[list]:
 
 
 def _resolve_villages(
-    user: User, specs: Sequence[RowSpec], problems: list[RowProblem]
+    user: User, places: Sequence[tuple[int, str, str]], problems: list[RowProblem]
 ) -> dict[tuple[str, str], VillageRef]:
     """(镇街, 村社) -> village in the user's scope; a problem for every row that names
     no village, or one outside the scope."""
-    wanted = {(s.township, s.village) for s in specs}
+    wanted = {(t, v) for _, t, v in places}
     found: dict[tuple[str, str], list[VillageRef]] = defaultdict(list)
     for names in _chunks({t for t, _ in wanted}):
         stmt = scope_villages(
@@ -259,36 +269,36 @@ def _resolve_villages(
     for key, refs in found.items():
         if len(refs) == 1:
             resolved[key] = refs[0]
-    for spec in specs:
-        key = (spec.township, spec.village)
+    for row, township, village in places:
+        key = (township, village)
         if key in resolved:
             continue
         if key in found:
             problems.append(
-                RowProblem(spec.row, excel.VILLAGE, "有多个同名的镇街和村社，请联系县级管理员。")
+                RowProblem(row, excel.VILLAGE, "有多个同名的镇街和村社，请联系县级管理员。")
             )
         elif key in exists_elsewhere:
             problems.append(
                 RowProblem(
-                    spec.row,
+                    row,
                     excel.TOWNSHIP,
-                    f"“{spec.township}{spec.village}”不在您管辖的镇街，不能导入。",
+                    f"“{township}{village}”不在您管辖的镇街，不能导入。",
                 )
             )
-        elif spec.township not in known_townships:
+        elif township not in known_townships:
             problems.append(
                 RowProblem(
-                    spec.row,
+                    row,
                     excel.TOWNSHIP,
-                    f"找不到镇街“{spec.township}”，请按“村社名单”填写全称。",
+                    f"找不到镇街“{township}”，请按“村社名单”填写全称。",
                 )
             )
         else:
             problems.append(
                 RowProblem(
-                    spec.row,
+                    row,
                     excel.VILLAGE,
-                    f"镇街“{spec.township}”下没有村社“{spec.village}”，请按“村社名单”填写全称。",
+                    f"镇街“{township}”下没有村社“{village}”，请按“村社名单”填写全称。",
                 )
             )
     return resolved
