@@ -39,7 +39,6 @@ from academy.auth.policy import ROSTER_MANAGERS, roles_required, scope_villages
 from academy.extensions import db
 from academy.regions.models import Township, Village
 from academy.roster import excel, importer, queries
-from academy.roster.models import AgentKind
 from academy.roster.views import bp
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -166,7 +165,7 @@ def import_confirm():
 @bp.get("/export.xlsx")
 @roles_required(*ROSTER_MANAGERS)
 def export():
-    f = _roster_filter(request.args)
+    f = queries.roster_filter(request.args)
     postings = db.session.scalars(queries.roster_statement(current_user, f)).unique()
     data = excel.export_workbook(
         excel.RowSpec(
@@ -191,19 +190,6 @@ def export():
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def _roster_filter(args) -> queries.RosterFilter:
-    """The filters of the roster page (same arguments as ``views.index``)."""
-    village_id = args.get("village_id", "")
-    kind = args.get("kind", "")
-    status = args.get("status", "active")
-    return queries.RosterFilter(
-        q=args.get("q", "").strip()[:40],
-        village_id=int(village_id) if village_id.isdigit() and len(village_id) < 10 else None,
-        kind=AgentKind(kind) if kind in {k.value for k in AgentKind} else None,
-        status=status if status in ("active", "left", "all") else "active",
-    )
 
 
 def _check(data: bytes, today: date):

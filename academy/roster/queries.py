@@ -88,6 +88,19 @@ class RosterFilter:
     status: str = "active"  # active | left | all
 
 
+def roster_filter(args) -> RosterFilter:
+    """The roster filters from query arguments; anything unrecognised is ignored."""
+    village_id = args.get("village_id", "")
+    kind = args.get("kind", "")
+    status = args.get("status", "active")
+    return RosterFilter(
+        q=args.get("q", "").strip()[:40],
+        village_id=int(village_id) if village_id.isdigit() and len(village_id) < 10 else None,
+        kind=AgentKind(kind) if kind in {k.value for k in AgentKind} else None,
+        status=status if status in ("active", "left", "all") else "active",
+    )
+
+
 def roster_statement(user: User, f: RosterFilter) -> sa.Select:
     stmt = (
         sa.select(Posting)

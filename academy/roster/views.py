@@ -60,16 +60,7 @@ def _person(form: PersonForm) -> services.PersonData:
 @bp.get("/")
 @roles_required(*ROSTER_MANAGERS)
 def index():
-    args = request.args
-    village_id = args.get("village_id", "")
-    kind = args.get("kind", "")
-    status = args.get("status", "active")
-    f = queries.RosterFilter(
-        q=args.get("q", "").strip()[:40],
-        village_id=int(village_id) if village_id.isdigit() and len(village_id) < 10 else None,
-        kind=AgentKind(kind) if kind in {k.value for k in AgentKind} else None,
-        status=status if status in ("active", "left", "all") else "active",
-    )
+    f = queries.roster_filter(request.args)
     page = paginate(queries.roster_statement(current_user, f), per_page=25)
     return render_template(
         "roster/index.html", page=page, f=f, villages=_village_choices(), kinds=list(AgentKind)
