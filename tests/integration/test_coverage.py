@@ -17,8 +17,6 @@ from academy.certification.models import (
     CertSource,
 )
 from academy.extensions import db
-from academy.learning import rules as learning_rules
-from academy.learning import services as learning
 from academy.learning.models import CheckAttempt
 from academy.regions.models import StationTier
 from academy.roster import services as roster
@@ -126,19 +124,9 @@ def test_per_item_mode(app, world, schemes):
         app.config["COVERAGE_MODE"] = "category"
 
 
-def _pass_module(agent, module):
-    for part in learning_rules.PRACTICE_PARTS:
-        learning.submit_practice(agent, module, part, learning_rules.PracticeResult(True, None))
-    good = learning_rules.score_check(
-        module.document["check"],
-        {0: frozenset({0}), 1: False, 2: frozenset({0, 1}), 3: False, 4: frozenset({0})},
-    )
-    learning.submit_check(agent, module, good)
-
-
 def test_passing_the_module_issues_the_certificate(world, schemes, module):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 0
-    _pass_module(world.east_agent, module)
+    factories.pass_module(world.east_agent, module)
     [cert] = db.session.scalars(sa.select(Certificate)).all()
     assert cert.source == CertSource.EARNED and cert.scheme.category == ItemCategory.REGISTRATION
     assert cert.expires_on == rules.expiry_for(TODAY, 12)
@@ -149,7 +137,7 @@ def test_refresher_in_the_window_renews_without_a_gap(world, schemes, module):
     old = _issue(world, schemes, rules.add_months(TODAY, -12) + timedelta(days=20))
     assert services.status_of(old, TODAY) == rules.CertStatus.EXPIRING
     assert services.evaluate_agent(world.east_agent) == []  # window open, refresher not done yet
-    _pass_module(world.east_agent, module)
+    factories.pass_module(world.east_agent, module)
     renewed = db.session.scalar(sa.select(Certificate).where(Certificate.renewed_from_id == old.id))
     assert renewed.source == CertSource.RENEWED
     assert renewed.issued_on == old.expires_on + timedelta(days=1)
@@ -204,7 +192,7 @@ def test_coverage_queries_do_not_grow_with_the_roster(world, schemes):
 def test_certification_asks_only_for_items_the_village_offers(world, schemes, module):
     # Another registration item exists in the catalogue, but 东一村 does not offer it.
     factories.item("社区才有的登记事项")
-    _pass_module(world.east_agent, module)
+    factories.pass_module(world.east_agent, module)
     [cert] = db.session.scalars(sa.select(Certificate)).all()
     assert cert.agent_id == world.east_agent.id
 
@@ -231,14 +219,14 @@ def test_trend_reads_recorded_snapshots_and_backfills_once(world, schemes):
 
 
 def test_a_lapsed_certificate_needs_the_refresher_not_old_passes(world, schemes, module):
-    _pass_module(world.east_agent, module)  # earned today…
+    factories.pass_module(world.east_agent, module)  # earned today…
     [cert] = db.session.scalars(sa.select(Certificate)).all()
     cert.issued_on = TODAY - timedelta(days=500)  # …pretend it was long ago and has lapsed
     cert.expires_on = TODAY - timedelta(days=135)
     db.session.execute(sa.update(CheckAttempt).values(at=TODAY - timedelta(days=400)))
     db.session.flush()
     assert services.evaluate_agent(world.east_agent) == []  # old passes do not re-certify
-    _pass_module(world.east_agent, module)  # the refresher, after the lapse
+    factories.pass_module(world.east_agent, module)  # the refresher, after the lapse
     renewed = db.session.scalar(
         sa.select(Certificate).where(Certificate.renewed_from_id == cert.id)
     )

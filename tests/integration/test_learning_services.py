@@ -142,7 +142,6 @@ def test_export_round_trips_the_stored_source(world, module, tmp_path):
 
 
 def test_plan_is_marked_complete_when_its_last_module_passes(world, module):
-    from academy.learning import rules
 
     posting = roster.enrol_agent(
         world.east_head,
@@ -153,13 +152,7 @@ def test_plan_is_marked_complete_when_its_last_module_passes(world, module):
     )
     agent = posting.agent
     assert services.count_plans(world.east_head, date.today(), only_overdue=True) == 1
-    for part in rules.PRACTICE_PARTS:
-        services.submit_practice(agent, module, part, rules.PracticeResult(True, None))
-    good = rules.score_check(
-        module.document["check"],
-        {0: frozenset({0}), 1: False, 2: frozenset({0, 1}), 3: False, 4: frozenset({0})},
-    )
-    services.submit_check(agent, module, good)
+    factories.pass_module(agent, module)
     plan = db.session.scalar(
         sa.select(OnboardingPlan).where(OnboardingPlan.posting_id == posting.id)
     )
@@ -174,7 +167,6 @@ def test_plan_is_marked_complete_when_its_last_module_passes(world, module):
 
 
 def test_plan_progress_counts_only_the_plans_own_agent(world, module):
-    from academy.learning import rules
 
     a = roster.enrol_agent(
         world.east_head,
@@ -190,12 +182,6 @@ def test_plan_progress_counts_only_the_plans_own_agent(world, module):
         AgentKind.VOLUNTEER,
         date.today() - timedelta(days=40),
     )
-    for part in rules.PRACTICE_PARTS:
-        services.submit_practice(a.agent, module, part, rules.PracticeResult(True, None))
-    good = rules.score_check(
-        module.document["check"],
-        {0: frozenset({0}), 1: False, 2: frozenset({0, 1}), 3: False, 4: frozenset({0})},
-    )
-    services.submit_check(a.agent, module, good)
+    factories.pass_module(a.agent, module)
     rows = {r.agent.name: r.progress.passed for r in services.plan_rows(world.east_head)}
     assert rows == {"甲": 1, "乙": 0}
