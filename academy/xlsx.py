@@ -433,3 +433,17 @@ def is_date_format(code: str) -> bool:
     if text in ("general", "@", "") or text.startswith("g/"):
         return False
     return any(ch in text for ch in "ymdhs")
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_download(data: bytes, filename: str):
+    """A workbook as a download (UTF-8 file name), never cached: exports hold personal data."""
+    from flask import send_file
+
+    response = send_file(
+        io.BytesIO(data), mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=filename
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -6,9 +6,8 @@ import io
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
-from flask import Response
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from academy.xlsx import xlsx_download
 
 
 def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], sheet: str = "Sheet1") -> bytes:
@@ -27,9 +26,5 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], sheet: str = "S
 
 def xlsx_response(
     filename: str, headers: Sequence[str], rows: Iterable[Sequence], sheet: str = "Sheet1"
-) -> Response:
-    from urllib.parse import quote
-
-    resp = Response(xlsx_bytes(headers, rows, sheet), mimetype=XLSX)
-    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return resp
+):
+    return xlsx_download(xlsx_bytes(headers, rows, sheet), filename)

@@ -27,6 +27,7 @@ from functools import lru_cache
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from academy.db import LabelledEnum
@@ -572,7 +573,7 @@ def export_workbook(specs: Iterable[RowSpec]) -> bytes:
     sheet = book.create_sheet(SHEET_TITLE)
     sheet.freeze_panes = "A2"
     for index, column in enumerate(COLUMNS):
-        sheet.column_dimensions[_letter(index)].width = WIDTHS[column]
+        sheet.column_dimensions[get_column_letter(index + 1)].width = WIDTHS[column]
     header = []
     for column in COLUMNS:
         cell = WriteOnlyCell(sheet, value=column)
@@ -612,15 +613,11 @@ def export_workbook(specs: Iterable[RowSpec]) -> bytes:
     return _save(book)
 
 
-def _letter(index: int) -> str:
-    return chr(ord("A") + index)
-
-
 def _style_header(sheet) -> None:
     for index, column in enumerate(COLUMNS):
         cell = sheet.cell(1, index + 1)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        sheet.column_dimensions[_letter(index)].width = WIDTHS[column]
+        sheet.column_dimensions[get_column_letter(index + 1)].width = WIDTHS[column]
     sheet.freeze_panes = "A2"
 
 

@@ -12,7 +12,6 @@ sticky sessions) for the confirmation to find the file.
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
 import time
@@ -26,7 +25,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -40,6 +38,7 @@ from academy.extensions import db
 from academy.regions.models import Township, Village
 from academy.roster import excel, importer, queries
 from academy.roster.views import bp
+from academy.xlsx import xlsx_download
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_SHOWN_PROBLEMS = 500
@@ -47,7 +46,6 @@ PREVIEW_ROWS = 200
 KEEP_SECONDS = 24 * 3600
 SESSION_KEY = "roster_import"
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ImportForm(FlaskForm):
@@ -75,7 +73,7 @@ def import_template():
         current_user,
     ).order_by(Township.position, Township.id, Village.name)
     data = excel.template_workbook([tuple(row) for row in db.session.execute(stmt)])
-    return _xlsx(data, "代办员花名册导入模板.xlsx")
+    return xlsx_download(data, "代办员花名册导入模板.xlsx")
 
 
 @bp.post("/import")
@@ -186,7 +184,7 @@ def export():
         for p in postings
     )
     scope = current_user.township.name if current_user.township_id else "全县"
-    return _xlsx(data, f"代办员花名册_{scope}_{date.today():%Y%m%d}.xlsx")
+    return xlsx_download(data, f"代办员花名册_{scope}_{date.today():%Y%m%d}.xlsx")
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -265,14 +263,6 @@ def _display_name(filename: str) -> str:
     """The uploaded file's name, for messages and the audit trail only (never a path)."""
     base = re.split(r"[\\/]", filename or "")[-1]
     return re.sub(r"[\x00-\x1f\x7f]", "", base).strip()[:80]
-
-
-def _xlsx(data: bytes, filename: str):
-    response = send_file(
-        io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=filename
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- the upload kept between preview and confirmation -----------------------------------
