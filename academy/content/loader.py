@@ -43,14 +43,14 @@ class ContentBundle:
     # present but invalid is not reported a second time.
     written_slugs: set = field(default_factory=set)
 
-    def catalogue_broken_for(self, data: Any) -> bool:
-        """True if ``data`` names an item that is written in the catalogue but invalid."""
-        ref = data.get("item") if isinstance(data, dict) else None
-        return isinstance(ref, str) and ref in self.written_slugs and ref not in self.item_slugs
-
     @property
     def item_slugs(self) -> set[str]:
         return {i.slug for i in self.items}
+
+    @property
+    def known_slugs(self) -> set[str]:
+        """Slugs a content file may refer to without a problem being reported here."""
+        return self.item_slugs | self.written_slugs
 
 
 Validator = Callable[[str, Any, ContentBundle], list[Problem]]
@@ -87,7 +87,7 @@ def _check_document(
             where = f"items[{i}]" if "item" not in data else "item"
             if not isinstance(ref, str):
                 problems.append(Problem(display, where, "应为事项标识（slug）文本"))
-            elif ref not in bundle.item_slugs and ref not in bundle.written_slugs:
+            elif ref not in bundle.known_slugs:
                 problems.append(
                     Problem(display, where, f"事项 “{ref}” 不在目录 {CATALOGUE_FILE} 中")
                 )
@@ -96,17 +96,14 @@ def _check_document(
 
 @content_validator("courses")
 def _validate_module(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
-    if bundle.catalogue_broken_for(data):
-        return _check_document(display, data, bundle, ("slug", "item", "title"))
-    return check_module(display, data, bundle.item_slugs)
+    return check_module(display, data, bundle.known_slugs)
 
 
 @content_validator("question_banks")
 def _validate_bank(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
     from academy.questions.bankfile import parse_bank
 
-    # Items written in the catalogue but invalid are reported there, not again here.
-    return parse_bank(data, display, bundle.item_slugs | bundle.written_slugs)[1]
+    return parse_bank(data, display, bundle.known_slugs)[1]
 
 
 @content_validator("simulations")

@@ -435,3 +435,11 @@ def test_sync_then_export_of_the_shipped_content_round_trips(app, db_session, tm
         .read_text(encoding="utf-8")
         .endswith("# 网页编辑\n")
     )
+
+
+def test_module_for_an_invalid_but_written_item_is_not_reported_twice(cli, root):
+    write_catalogue(root, [dict(ITEMS[0], category="不存在的类别"), ITEMS[1], ITEMS[2]])
+    write_yaml(root / "courses" / f"{ITEMS[0]['slug']}.yaml", valid_module(ITEMS[0]["slug"]))
+    result = cli("check", root=root)
+    assert result.exit_code == 1 and "未知类别" in result.output
+    assert f"courses/{ITEMS[0]['slug']}.yaml" not in result.output
