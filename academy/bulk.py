@@ -46,3 +46,18 @@ def insert_ids(model, rows: Sequence[dict], keys: Sequence[str]) -> list[int]:
     if len(found) != len(rows) or None in ids:
         raise ValueError(f"insert_ids: the rows are not told apart by {', '.join(keys)}")
     return ids
+
+
+def refresh_statistics(*models) -> None:
+    """ANALYZE the tables of ``models`` on PostgreSQL (nothing elsewhere).
+
+    After a bulk INSERT that grows a table many times over (a 50,000-row roster into a
+    county of 700 agents), the planner keeps the old row counts until autovacuum gets to
+    it, and meanwhile plans the next lookups as sequential scans: re-reading the same
+    roster took 30 s instead of 4. ANALYZE inside the transaction samples its own new rows.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.flush()
+    names = ", ".join(f'"{m.__table__.name}"' for m in models)
+    db.session.execute(sa.text(f"ANALYZE {names}"))

@@ -3,10 +3,9 @@
 ``services.create_plan`` makes one plan per ``posting_started`` signal with a few queries
 each; for 50,000 imported agents that is minutes. This makes the same plans — the items
 each village offers, ordered by ``rules.plan_order``, due ``ONBOARDING_DAYS`` after
-joining — with a fixed number of statements: one query for the villages' items, one
-multi-row INSERT of the plans, and one INSERT … SELECT of their entries, which the
-database joins from two temporary tables (a plan has ~30 entries, so 50,000 plans are
-~1.5 million entry rows: far too many to send from Python one by one).
+joining — with a fixed number of statements: one query for the villages' items, the
+curricula of the distinct item lists (one per village at most, shared with earlier plans),
+and one multi-row INSERT of the plans.
 """
 
 from __future__ import annotations
@@ -18,11 +17,11 @@ from datetime import date
 import sqlalchemy as sa
 from flask import current_app
 
-from academy.bulk import insert_ids
 from academy.catalogue.models import ServiceItem
 from academy.extensions import db
 from academy.learning import rules
-from academy.learning.models import OnboardingPlan, PlanEntry
+from academy.learning.curricula import curriculum_ids
+from academy.learning.models import OnboardingPlan
 from academy.regions.models import village_item
 
 CHUNK = 1000
@@ -47,23 +46,22 @@ def create_plans(postings: Sequence[NewPosting], days: int | None = None) -> int
     if not planned:
         return 0
     db.session.flush()
+    curricula = curriculum_ids(orders.values())
     rows = [
         {
             "agent_id": p.agent_id,
             "posting_id": p.posting_id,
             "village_id": p.village_id,
+            "curriculum_id": curricula[orders[p.village_id]],
             "due_on": rules.plan_due(p.joined_on, days),
         }
         for p in planned
     ]
-    plan_ids = insert_ids(OnboardingPlan, rows, keys=("posting_id",))
-    _insert_entries(
-        [(plan_id, p.village_id) for plan_id, p in zip(plan_ids, planned, strict=True)], orders
-    )
-    return len(plan_ids)
+    db.session.execute(OnboardingPlan.__table__.insert(), rows)
+    return len(rows)
 
 
-def _plan_orders(village_ids: set[int]) -> dict[int, list[int]]:
+def _plan_orders(village_ids: set[int]) -> dict[int, tuple[int, ...]]:
     """village id -> its offered (not retired) item ids in plan order."""
     specs: dict[int, list[rules.PlanItemSpec]] = {}
     ids = sorted(village_ids)
@@ -86,49 +84,4 @@ def _plan_orders(village_ids: set[int]) -> dict[int, list[int]]:
             specs.setdefault(village_id, []).append(
                 rules.PlanItemSpec(item_id, frequency, category.value, name)
             )
-    return {village_id: rules.plan_order(items) for village_id, items in specs.items()}
-
-
-def _insert_entries(plans: list[tuple[int, int]], orders: dict[int, list[int]]) -> None:
-    meta = sa.MetaData()
-    order = sa.Table(
-        "tmp_plan_order",
-        meta,
-        sa.Column("village_id", sa.Integer),
-        sa.Column("item_id", sa.Integer),
-        sa.Column("position", sa.Integer),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
-    )
-    new = sa.Table(
-        "tmp_new_plan",
-        meta,
-        sa.Column("plan_id", sa.Integer),
-        sa.Column("village_id", sa.Integer),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
-    )
-    connection = db.session.connection()
-    # Created and dropped inside the request's transaction: a failure rolls them back too.
-    meta.create_all(connection)
-    villages = {village_id for _, village_id in plans}
-    connection.execute(
-        order.insert(),
-        [
-            {"village_id": village_id, "item_id": item_id, "position": position}
-            for village_id in villages
-            for position, item_id in enumerate(orders[village_id], 1)
-        ],
-    )
-    connection.execute(
-        new.insert(), [{"plan_id": plan_id, "village_id": v} for plan_id, v in plans]
-    )
-    connection.execute(
-        PlanEntry.__table__.insert().from_select(
-            ["plan_id", "item_id", "position"],
-            sa.select(new.c.plan_id, order.c.item_id, order.c.position)
-            .join(order, order.c.village_id == new.c.village_id)
-            .order_by(new.c.plan_id, order.c.position),
-        )
-    )
-    meta.drop_all(connection)
+    return {village_id: tuple(rules.plan_order(items)) for village_id, items in specs.items()}

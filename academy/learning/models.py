@@ -88,6 +88,36 @@ class ModuleProgress(TimestampMixin, Base):
     module: Mapped[Module] = relationship()
 
 
+class Curriculum(Base):
+    """An ordered list of items to learn. Plans with the same list share one curriculum (it is
+    found by ``digest``), so a village's newcomers add one plan row each, not one row per item:
+    a roster import of 50,000 agents writes 50,000 plans and a few hundred curricula."""
+
+    __tablename__ = "curriculum"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(sa.String(64), unique=True)  # sha256 of the item ids
+    size: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    items: Mapped[list[CurriculumItem]] = relationship(
+        back_populates="curriculum", order_by="CurriculumItem.position"
+    )
+
+
+class CurriculumItem(Base):
+    __tablename__ = "curriculum_item"
+    __table_args__ = (sa.UniqueConstraint("curriculum_id", "item_id", name="curriculum_item_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    curriculum_id: Mapped[int] = mapped_column(sa.ForeignKey("curriculum.id"), index=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_item.id"), index=True)
+    position: Mapped[int]
+
+    curriculum: Mapped[Curriculum] = relationship(back_populates="items")
+    item: Mapped[ServiceItem] = relationship()
+
+
 class OnboardingPlan(TimestampMixin, Base):
     """What a new (or moved) agent must learn for the village they serve, and by when."""
 
@@ -98,6 +128,8 @@ class OnboardingPlan(TimestampMixin, Base):
     agent_id: Mapped[int] = mapped_column(sa.ForeignKey("agent.id"), index=True)
     posting_id: Mapped[int] = mapped_column(sa.ForeignKey("posting.id"), unique=True)
     village_id: Mapped[int] = mapped_column(sa.ForeignKey("village.id"), index=True)
+    # The items of the plan, in order: those the village offered when the plan was made.
+    curriculum_id: Mapped[int] = mapped_column(sa.ForeignKey("curriculum.id"), index=True)
     due_on: Mapped[date] = mapped_column(index=True)
     # The day the last entry was passed. Kept by the learning services (the only writers of
     # progress) so that "overdue" is an indexed lookup on a province-sized roster.
@@ -105,22 +137,11 @@ class OnboardingPlan(TimestampMixin, Base):
 
     agent: Mapped[Agent] = relationship()
     village: Mapped[Village] = relationship()
-    entries: Mapped[list[PlanEntry]] = relationship(
-        back_populates="plan", order_by="PlanEntry.position", cascade="all, delete-orphan"
-    )
+    curriculum: Mapped[Curriculum] = relationship()
 
-
-class PlanEntry(Base):
-    __tablename__ = "plan_entry"
-    __table_args__ = (sa.UniqueConstraint("plan_id", "item_id", name="plan_item"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("onboarding_plan.id"), index=True)
-    item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_item.id"), index=True)
-    position: Mapped[int]
-
-    plan: Mapped[OnboardingPlan] = relationship(back_populates="entries")
-    item: Mapped[ServiceItem] = relationship()
+    @property
+    def entries(self) -> list[CurriculumItem]:
+        return self.curriculum.items
 
 
 class CheckAttempt(Base):

@@ -3,6 +3,7 @@ progress status and onboarding plans. No database, no request."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -235,6 +236,11 @@ def plan_order(items: Iterable[PlanItemSpec]) -> list[int]:
 
 def plan_due(joined_on: date, days: int) -> date:
     return joined_on + timedelta(days=days)
+
+
+def curriculum_digest(item_ids: Sequence[int]) -> str:
+    """The identity of an ordered item list: plans with the same list share a curriculum."""
+    return hashlib.sha256(",".join(map(str, item_ids)).encode()).hexdigest()
 
 
 @dataclass

@@ -23,13 +23,15 @@ from academy.errors_domain import DomainError
 from academy.events import learning_progressed
 from academy.extensions import db
 from academy.learning import rules
+from academy.learning.curricula import curriculum_ids
 from academy.learning.models import (
     CheckAttempt,
+    Curriculum,
+    CurriculumItem,
     Module,
     ModuleProgress,
     ModuleRevision,
     OnboardingPlan,
-    PlanEntry,
     ProgressStatus,
     RevisionSource,
 )
@@ -305,9 +307,9 @@ def create_plan(posting: Posting, days: int | None = None) -> OnboardingPlan | N
         agent_id=posting.agent_id,
         posting_id=posting.id,
         village_id=village.id,
+        curriculum_id=curriculum_ids([tuple(order)])[tuple(order)],
         due_on=rules.plan_due(posting.joined_on, days),
     )
-    plan.entries = [PlanEntry(item_id=item_id, position=n) for n, item_id in enumerate(order, 1)]
     db.session.add(plan)
     db.session.flush()
     refresh_plan_completion(posting.agent_id)
@@ -319,7 +321,7 @@ def refresh_plan_completion(agent_id: int, on: date | None = None) -> None:
     plans = list(
         db.session.scalars(
             sa.select(OnboardingPlan)
-            .options(selectinload(OnboardingPlan.entries))
+            .options(selectinload(OnboardingPlan.curriculum).selectinload(Curriculum.items))
             .where(OnboardingPlan.agent_id == agent_id)
         )
     )
@@ -343,7 +345,11 @@ def current_plan(agent: Agent) -> OnboardingPlan | None:
     return db.session.scalar(
         sa.select(OnboardingPlan)
         .join(Posting, Posting.id == OnboardingPlan.posting_id)
-        .options(selectinload(OnboardingPlan.entries).joinedload(PlanEntry.item))
+        .options(
+            selectinload(OnboardingPlan.curriculum)
+            .selectinload(Curriculum.items)
+            .joinedload(CurriculumItem.item)
+        )
         .where(OnboardingPlan.agent_id == agent.id, Posting.left_on.is_(None))
     )
 
@@ -393,23 +399,23 @@ class PlanRow:
 
 
 def _passed_entries():
-    """Correlated count of a plan's entries whose module the agent has passed."""
+    """Correlated count of a plan's items whose module the agent has passed."""
     passed = (
         sa.select(ModuleProgress.id)
         .join(Module, Module.id == ModuleProgress.module_id)
         .where(
             ModuleProgress.agent_id == OnboardingPlan.agent_id,
-            Module.item_id == PlanEntry.item_id,
+            Module.item_id == CurriculumItem.item_id,
             ModuleProgress.status == ProgressStatus.PASSED,
         )
     )
     # Correlate explicitly: nested in the scalar subquery, SQLAlchemy would otherwise give
     # the EXISTS its own FROM onboarding_plan (wrong counts, and slow).
-    passed = passed.correlate(OnboardingPlan, PlanEntry)
+    passed = passed.correlate(OnboardingPlan, CurriculumItem)
     return (
         sa.select(sa.func.count())
-        .select_from(PlanEntry)
-        .where(PlanEntry.plan_id == OnboardingPlan.id, passed.exists())
+        .select_from(CurriculumItem)
+        .where(CurriculumItem.curriculum_id == OnboardingPlan.curriculum_id, passed.exists())
         .scalar_subquery()
     )
 
@@ -434,9 +440,8 @@ def plan_statement(
 ) -> sa.Select:
     """Plans of active postings in the user's scope with (passed, total) counts, due first."""
     total = (
-        sa.select(sa.func.count())
-        .select_from(PlanEntry)
-        .where(PlanEntry.plan_id == OnboardingPlan.id)
+        sa.select(Curriculum.size)
+        .where(Curriculum.id == OnboardingPlan.curriculum_id)
         .scalar_subquery()
     )
     stmt = sa.select(OnboardingPlan, _passed_entries().label("passed"), total.label("total"))

@@ -39,10 +39,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from academy.audit.services import record
 from academy.auth.models import User
 from academy.auth.policy import scope_villages, township_limit
-from academy.bulk import insert_ids
+from academy.bulk import insert_ids, refresh_statistics
 from academy.errors_domain import DomainError
 from academy.extensions import db
 from academy.learning.bulk_plans import NewPosting, create_plans
+from academy.learning.models import OnboardingPlan
 from academy.regions.models import Township, Village
 from academy.roster import excel, rules, services
 from academy.roster.excel import RowProblem, RowSpec
@@ -57,6 +58,8 @@ from academy.roster.models import (
 
 CHUNK = 1000
 IMPORT_NOTE = "花名册导入"
+# New agents from which the tables' planner statistics are refreshed in the same transaction.
+BIG_IMPORT = 1000
 
 
 class Action(enum.StrEnum):
@@ -746,12 +749,15 @@ def _add_agents(rows: list[PlannedRow]) -> int:
         ],
         keys=("agent_id",),
     )
-    return create_plans(
+    plans = create_plans(
         [
             NewPosting(posting_id, agent_id, r.village.id, r.spec.joined_on)
             for posting_id, agent_id, r in zip(posting_ids, agent_ids, rows, strict=True)
         ]
     )
+    if len(rows) >= BIG_IMPORT:
+        refresh_statistics(Agent, Posting, OnboardingPlan)
+    return plans
 
 
 def _audit(user: User, plan: ImportPlan, filename: str) -> None:

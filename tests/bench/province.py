@@ -572,39 +572,60 @@ def generate(app, sizes: Sizes, seed: float, today: date) -> dict:
             )
 
         # --- onboarding plans --------------------------------------------------------
-        counts["onboarding_plan"] = _step(
-            "onboarding_plan (one per active posting)",
-            conn,
-            """INSERT INTO onboarding_plan (agent_id, posting_id, village_id, due_on,
-                created_at, updated_at)
-            SELECT agent_id, id, village_id, joined_on + 30,
-                   joined_on::timestamp, joined_on::timestamp
-            FROM posting WHERE left_on IS NULL ORDER BY id""",
+        digest = "encode(sha256(convert_to({}, 'UTF8')), 'hex')"
+        ex(
+            """CREATE TEMP TABLE tmp_village_list ON COMMIT DROP AS
+            SELECT vi.village_id,
+                   string_agg(vi.item_id::text, ',' ORDER BY i.frequency DESC, i.item_id) AS list,
+                   count(*) AS n
+            FROM village_item vi JOIN tmp_item i ON i.item_id = vi.item_id
+            GROUP BY vi.village_id"""
         )
-        counts["plan_entry"] = _step(
-            "plan_entry (the village's items)",
+        ex("ALTER TABLE tmp_village_list ADD COLUMN digest text")
+        ex(f"UPDATE tmp_village_list SET digest = {digest.format('list')}")
+        counts["curriculum"] = _step(
+            "curriculum (one per distinct village item list)",
             conn,
-            """INSERT INTO plan_entry (plan_id, item_id, position)
-            SELECT p.id, vi.item_id,
-                   row_number() OVER (PARTITION BY p.id ORDER BY i.frequency DESC, i.item_id)
-            FROM onboarding_plan p
-            JOIN village_item vi ON vi.village_id = p.village_id
-            JOIN tmp_item i ON i.item_id = vi.item_id""",
+            f"""INSERT INTO curriculum (digest, size, created_at)
+            SELECT DISTINCT digest, n, {T}::timestamp FROM tmp_village_list""",
+        )
+        _step(
+            "curriculum_item",
+            conn,
+            """INSERT INTO curriculum_item (curriculum_id, item_id, position)
+            SELECT c.id, x.item_id::int, x.pos
+            FROM curriculum c
+            JOIN (SELECT DISTINCT ON (digest) digest, list FROM tmp_village_list) l
+              ON l.digest = c.digest
+            CROSS JOIN LATERAL unnest(string_to_array(l.list, ','))
+                 WITH ORDINALITY AS x(item_id, pos)""",
+        )
+        counts["onboarding_plan"] = _step(
+            "onboarding_plan (one per active posting at a village with items)",
+            conn,
+            """INSERT INTO onboarding_plan (agent_id, posting_id, village_id, curriculum_id,
+                due_on, created_at, updated_at)
+            SELECT p.agent_id, p.id, p.village_id, c.id, p.joined_on + 30,
+                   p.joined_on::timestamp, p.joined_on::timestamp
+            FROM posting p
+            JOIN tmp_village_list v ON v.village_id = p.village_id
+            JOIN curriculum c ON c.digest = v.digest
+            WHERE p.left_on IS NULL ORDER BY p.id""",
         )
         if "completed_on" in plan_cols:
             _step(
-                "onboarding_plan.completed_on (all entries passed)",
+                "onboarding_plan.completed_on (all items passed)",
                 conn,
                 """UPDATE onboarding_plan p SET completed_on = s.done
                 FROM (
-                  SELECT pe.plan_id, max(mp.passed_at)::date AS done,
+                  SELECT op.id AS plan_id, max(mp.passed_at)::date AS done,
                          count(*) AS n, count(mp.id) AS n_passed
-                  FROM plan_entry pe
-                  JOIN onboarding_plan op ON op.id = pe.plan_id
-                  JOIN module m ON m.item_id = pe.item_id
+                  FROM onboarding_plan op
+                  JOIN curriculum_item ci ON ci.curriculum_id = op.curriculum_id
+                  JOIN module m ON m.item_id = ci.item_id
                   LEFT JOIN module_progress mp ON mp.agent_id = op.agent_id
                        AND mp.module_id = m.id AND mp.status = 'passed'
-                  GROUP BY pe.plan_id
+                  GROUP BY op.id
                 ) s
                 WHERE s.plan_id = p.id AND s.n = s.n_passed""",
             )

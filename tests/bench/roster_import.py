@@ -74,7 +74,7 @@ def _run(url: str, rows: int, seed: int, tmp: Path, profile: bool = False) -> No
     from academy.content.sync import sync_content
     from academy.demo.seed import seed_demo_data
     from academy.extensions import db
-    from academy.learning.models import OnboardingPlan, PlanEntry
+    from academy.learning.models import Curriculum, OnboardingPlan
     from academy.roster import excel, importer
     from academy.roster.models import Agent, Posting
 
@@ -108,7 +108,7 @@ def _run(url: str, rows: int, seed: int, tmp: Path, profile: bool = False) -> No
 
         admin = db.session.scalar(sa.select(User).where(User.username == "admin"))
         count = lambda model: db.session.scalar(sa.select(sa.func.count()).select_from(model))  # noqa: E731
-        before = {m: count(m) for m in (Agent, Posting, OnboardingPlan, PlanEntry)}
+        before = {m: count(m) for m in (Agent, Posting, OnboardingPlan, Curriculum)}
 
         # Time the onboarding plans (part of the commit) on their own.
         plans_took = []

@@ -139,3 +139,94 @@ def test_downgrade_to_base_removes_every_app_table(empty_db_url):
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def _rows(conn, sql: str, rows: list[dict]) -> None:
+    conn.execute(sa.text(sql), rows)
+
+
+def test_plans_keep_their_items_when_entries_become_shared_curricula(empty_db_url):
+    """65e53c124c4d: plan_entry rows become curricula; downgrading writes them back."""
+    app = _make_app(empty_db_url)
+    now = "2026-11-01 08:00:00"
+    try:
+        with app.app_context():
+            with _logging_kept():
+                flask_migrate.upgrade(revision="d87f2da9a9f9")
+            with db.engine.begin() as conn:
+                _rows(conn, "INSERT INTO county VALUES (1, '测试县', NULL, :t, :t)", [{"t": now}])
+                _rows(
+                    conn,
+                    "INSERT INTO township VALUES (1, 1, '测试镇', 'town', NULL, 1, :t, :t)",
+                    [{"t": now}],
+                )
+                _rows(
+                    conn,
+                    "INSERT INTO village VALUES (:id, 1, :n, 'village', 'standard', NULL, :t, :t)",
+                    [{"id": 1, "n": "东村", "t": now}, {"id": 2, "n": "西村", "t": now}],
+                )
+                _rows(
+                    conn,
+                    "INSERT INTO service_item VALUES (:id, :s, :s, 'registration', '县人社局', "
+                    "'[]', true, '即办', NULL, '免费', 3, '[]', '测试', false, :t, :t)",
+                    [{"id": i, "s": f"item-{i}", "t": now} for i in (1, 2, 3)],
+                )
+                _rows(
+                    conn,
+                    "INSERT INTO agent VALUES (:id, :n, '13800000000', NULL, NULL, NULL, NULL, "
+                    ":t, :t)",
+                    [{"id": i, "n": f"代办员{i}", "t": now} for i in (1, 2, 3)],
+                )
+                postings = [{"id": 1, "v": 1, "t": now}, {"id": 2, "v": 1, "t": now}]
+                postings.append({"id": 3, "v": 2, "t": now})
+                _rows(
+                    conn,
+                    "INSERT INTO posting VALUES (:id, :id, :v, 'full_time', '2026-10-01', NULL, "
+                    "NULL, NULL, :t, :t)",
+                    postings,
+                )
+                _rows(
+                    conn,
+                    "INSERT INTO onboarding_plan (id, agent_id, posting_id, village_id, due_on, "
+                    "created_at, updated_at) VALUES (:id, :id, :id, :v, '2026-10-31', :t, :t)",
+                    postings,
+                )
+                lists = {1: [3, 1, 2], 2: [3, 1, 2], 3: [2]}
+                _rows(
+                    conn,
+                    "INSERT INTO plan_entry (plan_id, item_id, position) VALUES (:p, :i, :n)",
+                    [
+                        {"p": p, "i": i, "n": n}
+                        for p, items in lists.items()
+                        for n, i in enumerate(items, 1)
+                    ],
+                )
+            with _logging_kept():
+                flask_migrate.upgrade(revision="65e53c124c4d")
+            with db.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT p.id, p.curriculum_id, ci.item_id FROM onboarding_plan p "
+                        "JOIN curriculum_item ci ON ci.curriculum_id = p.curriculum_id "
+                        "ORDER BY p.id, ci.position"
+                    )
+                ).all()
+                curricula = conn.scalar(sa.text("SELECT count(*) FROM curriculum"))
+            got: dict[int, list[int]] = {}
+            for plan, _, item in rows:
+                got.setdefault(plan, []).append(item)
+            assert got == lists
+            assert curricula == 2  # the two plans of 东村 share one
+            with _logging_kept():
+                flask_migrate.downgrade(revision="d87f2da9a9f9")
+            with db.engine.connect() as conn:
+                back = conn.execute(
+                    sa.text("SELECT plan_id, item_id FROM plan_entry ORDER BY plan_id, position")
+                ).all()
+            restored: dict[int, list[int]] = {}
+            for plan, item in back:
+                restored.setdefault(plan, []).append(item)
+            assert restored == lists
+    finally:
+        with app.app_context():
+            db.engine.dispose()
