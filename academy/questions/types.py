@@ -39,6 +39,15 @@ class QuestionType:
         raise NotImplementedError
 
     @classmethod
+    def from_form(cls, data: dict, form, name: str) -> Any:
+        """The response as posted by templates/questions/_answer.html (a form or the autosave
+        script, which posts the same fields): ``form`` is a MultiDict, ``name`` the field
+        prefix of this question. Returns the raw response (None = not answered); ``check``
+        validates it. Raises ResponseError for input no honest page sends."""
+        value = form.get(name, "")
+        return value if value.strip() else None
+
+    @classmethod
     def grade(cls, data: dict, response: Any) -> float | None:
         raise NotImplementedError
 
@@ -65,6 +74,15 @@ class MultiChoice(QuestionType):
         return chosen
 
     @classmethod
+    def from_form(cls, data, form, name):
+        values = form.getlist(name)
+        if not values:
+            return None
+        if not all(v.isdigit() for v in values):
+            raise ResponseError("答案格式不正确")
+        return [int(v) for v in values]
+
+    @classmethod
     def grade(cls, data, response):
         return rules.grade_multichoice(
             [a["fraction"] for a in data["answers"]], set(response), data.get("single", True)
@@ -80,6 +98,15 @@ class TrueFalse(QuestionType):
         if not isinstance(response, bool):
             raise ResponseError("判断题只能答对或错")
         return response
+
+    @classmethod
+    def from_form(cls, data, form, name):
+        value = form.get(name, "")
+        if value == "":
+            return None
+        if value not in ("true", "false"):
+            raise ResponseError("判断题只能答对或错")
+        return value == "true"
 
     @classmethod
     def grade(cls, data, response):
@@ -137,6 +164,11 @@ class Matching(QuestionType):
         return response
 
     @classmethod
+    def from_form(cls, data, form, name):
+        chosen = [form.get(f"{name}-{k}", "") or None for k in range(len(data["pairs"]))]
+        return chosen if any(chosen) else None
+
+    @classmethod
     def grade(cls, data, response):
         return rules.grade_matching([right for _, right in data["pairs"]], response)
 
@@ -147,14 +179,50 @@ class Ordering(QuestionType):
 
     @classmethod
     def check(cls, data, response):
-        order = _int_list(response, len(data["order"]))
-        if len(order) != len(data["order"]):
+        n = len(data["order"])
+        if isinstance(response, dict):  # step numbers given to some items only (autosave)
+            positions = response.get("partial")
+            if (
+                set(response) != {"partial"}
+                or not isinstance(positions, list)
+                or len(positions) != n
+                or any(
+                    p is not None
+                    and (not isinstance(p, int) or isinstance(p, bool) or not 0 < p <= n)
+                    for p in positions
+                )
+            ):
+                raise ResponseError("排序答案格式不正确")
+            return response
+        order = _int_list(response, n)
+        if len(order) != n:
             raise ResponseError("每一项都要排序")
         return order
 
     @classmethod
+    def from_form(cls, data, form, name):
+        """Each item (by its index in the right order) gets a step number 1..n; the response
+        is the item indexes in the learner's order. Incomplete or repeated numbers cannot be
+        an order yet: they are kept as not answered."""
+        n = len(data["order"])
+        raw = [form.get(f"{name}-{k}", "") for k in range(n)]
+        if not any(raw):
+            return None
+        if not all(r == "" or r.isdigit() for r in raw):
+            raise ResponseError("排序答案格式不正确")
+        positions = [int(r) if r else None for r in raw]
+        if None in positions or sorted(positions) != list(range(1, n + 1)):
+            return {"partial": positions}
+        return sorted(range(n), key=lambda k: positions[k])
+
+    @classmethod
     def grade(cls, data, response):
-        return rules.grade_ordering(len(data["order"]), response)
+        n = len(data["order"])
+        if isinstance(response, dict):
+            # One mark per item given its right step number, as for a complete order.
+            positions = response["partial"]
+            return sum(1 for k, p in enumerate(positions) if p == k + 1) / n if n else 0.0
+        return rules.grade_ordering(n, response)
 
 
 @question_type("essay")
@@ -179,6 +247,10 @@ class Description(QuestionType):
 
     @classmethod
     def check(cls, data, response):
+        return None
+
+    @classmethod
+    def from_form(cls, data, form, name):
         return None
 
     @classmethod
