@@ -20,9 +20,9 @@ from flask import (
 from flask_login import current_user
 
 from academy.auth.models import Role
-from academy.auth.policy import roles_required
-from academy.certification import display, documents, queries, services
-from academy.certification.forms import IssueForm, RevokeForm
+from academy.auth.policy import roles_required, township_or_404, visible_townships
+from academy.certification import archive, display, documents, queries, services
+from academy.certification.forms import ArchiveForm, IssueForm, RevokeForm
 from academy.certification.models import Certificate, CertSource
 from academy.certification.queries import CERT_VIEWERS
 from academy.certification.rules import CertStatus
@@ -224,6 +224,57 @@ def _html_download(html: str, filename: str):
         "form-action 'none'; frame-ancestors 'none'; sandbox"
     )
     return response
+
+
+# --- a township's certificates as one ZIP ------------------------------------------------
+
+
+@bp.route("/certificates/archive", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.TOWNSHIP_HEAD)
+def archive_page():
+    """Preview (GET: how many, how many HTML only) and download (POST) of a township's ZIP.
+    A township head gets their own township; another township's id is a 404."""
+    posted = request.method == "POST"
+    source = request.form if posted else request.args
+    form = ArchiveForm() if posted else ArchiveForm(request.args, meta={"csrf": False})
+    townships = visible_townships(current_user)
+    form.township_id.choices = [(t.id, t.name) for t in townships]
+    township = None
+    raw = source.get("township_id", "")
+    if raw.isdigit() and len(raw) < 10 and int(raw) > 0:
+        township = township_or_404(current_user, int(raw))
+    elif current_user.role == Role.TOWNSHIP_HEAD:
+        township = township_or_404(current_user, current_user.township_id)
+        form.township_id.data = township.id
+        form.township_id.raw_data = [str(township.id)]
+    asked = posted or bool(source) or township is not None
+    valid = asked and form.validate() and township is not None
+    f = archive.ArchiveFilter(
+        bool(form.valid_only.data), form.issued_from.data, form.issued_to.data
+    )
+    if posted and valid:
+        ok, built = service_call(form, archive.build_archive, current_user, township, f)
+        if ok:
+            response = send_file(
+                built.file,
+                mimetype="application/zip",
+                as_attachment=True,
+                download_name=built.filename,
+            )
+            response.content_length = built.size
+            response.headers["Cache-Control"] = "private, no-store"
+            return response
+    counts = archive.summary(current_user, township, f, date.today()) if valid else None
+    page = render_template(
+        "certification/archive.html",
+        form=form,
+        township=township,
+        counts=counts,
+        limit=archive.limit(),
+        head=current_user.role == Role.TOWNSHIP_HEAD,
+    )
+    # 422 on a refused download or bad filters: web.py rolls back what the attempt touched.
+    return page, 422 if (posted or (asked and not valid)) else 200
 
 
 # --- public verification ----------------------------------------------------------------
