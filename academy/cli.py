@@ -109,7 +109,10 @@ def cert_freeze(limit: int | None, no_pdf: bool) -> None:
         _warn_public_url()
     pending = documents.freeze_state().html_only
     path = current_app.config.get("CHROMIUM_PATH") or ""
-    if no_pdf or not pending:
+    if no_pdf:
+        click.echo(f"未生成 PDF（--no-pdf）；仅有网页存档的证书 {pending} 张。")
+        return
+    if not pending:
         _freeze_summary(backfilled, 0, 0, pending)
         return
     if not documents.pdf_enabled():
