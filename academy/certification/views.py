@@ -44,7 +44,6 @@ def _helpers():
         "cn_date": display.cn_date,
         "status_class": display.status_class,
         "source_phrase": display.source_phrase,
-        "void_stamp": display.void_stamp,
         "status_of": lambda cert: services.status_of(cert, date.today()),
     }
 
