@@ -16,7 +16,7 @@ content_cli = AppGroup(
     "content", help="校验与同步内容文件（courses/、question_banks/、simulations/）。"
 )
 users_cli = AppGroup("users", help="账号管理。")
-cert_cli = AppGroup("certification", help="资格认证：方案、发证评估、每日提醒。")
+cert_cli = AppGroup("certification", help="资格认证：方案、发证评估、证书存档、每日提醒。")
 questions_cli = AppGroup("questions", help="题目交换格式：GIFT、Moodle XML、Excel。")
 
 
@@ -76,6 +76,89 @@ def cert_evaluate() -> None:
     issued = sum(len(evaluate_agent(a)) for a in agents)
     db.session.commit()
     click.echo(f"评估在岗代办员 {len(agents)} 人，新发或续期证书 {issued} 张。")
+    if issued:
+        _warn_public_url()
+
+
+@cert_cli.command("freeze")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="本次最多生成多少个 PDF（每个约 1 秒；默认不限）。",
+)
+@click.option("--no-pdf", is_flag=True, help="只补建网页存档，不生成 PDF。")
+def cert_freeze(limit: int | None, no_pdf: bool) -> None:
+    """Store the documents certificates still lack: a snapshot for those issued before
+    documents existed (rendered from today's data), then the PDFs, printed by headless
+    Chromium from the stored snapshots. Idempotent; commits as it goes. Run daily."""
+    from flask import current_app
+
+    from academy.certification import documents
+
+    batch = 50
+    backfilled = 0
+    while made := documents.backfill(batch):
+        db.session.commit()
+        backfilled += made
+    if backfilled:
+        click.echo(
+            f"补建网页存档 {backfilled} 张：这些证书发证时尚无存档功能，按当前资料"
+            "（姓名、证书类别名称、版式）生成，不是发证当日的原样。"
+        )
+        _warn_public_url()
+    pending = documents.freeze_state().html_only
+    path = current_app.config.get("CHROMIUM_PATH") or ""
+    if no_pdf:
+        click.echo(f"未生成 PDF（--no-pdf）；仅有网页存档的证书 {pending} 张。")
+        return
+    if not pending:
+        _freeze_summary(backfilled, 0, 0, pending)
+        return
+    if not documents.pdf_enabled():
+        why = "PDF 已关闭（CHROMIUM_PATH 为空）"
+        if path:
+            why = f"未找到 Chromium（CHROMIUM_PATH={path}）"
+        click.echo(f"{why}，没有生成 PDF；{pending} 张证书下载时提供网页存档。")
+        return
+    made = failed = 0
+    after = 0
+    while limit is None or made + failed < limit:
+        take = batch if limit is None else min(batch, limit - made - failed)
+        docs = documents.pdf_pending(take, after)
+        if not docs:
+            break
+        for doc in docs:
+            if documents.render_pdf(doc):
+                made += 1
+            else:
+                failed += 1
+            after = doc.id
+        db.session.commit()
+    _freeze_summary(backfilled, made, failed, documents.freeze_state().html_only)
+    if failed:
+        sys.exit(1)
+
+
+def _warn_public_url() -> None:
+    from flask import current_app
+
+    if not current_app.config.get("PUBLIC_BASE_URL"):
+        click.echo(
+            "提示：未设置 PUBLIC_BASE_URL，命令行生成的证书存档里，二维码的核验网址是 "
+            "http://localhost/…；请设置为本系统对外的网址。",
+            err=True,
+        )
+
+
+def _freeze_summary(backfilled: int, made: int, failed: int, html_only: int) -> None:
+    if not (backfilled or made or failed):
+        click.echo(f"没有需要补建的存档，也没有新生成的 PDF；仅有网页存档的证书 {html_only} 张。")
+        return
+    line = f"生成 PDF {made} 张"
+    if failed:
+        line += f"，失败 {failed} 张（原因见日志，下次运行会重试）"
+    click.echo(f"{line}；仍仅有网页存档的证书 {html_only} 张。")
 
 
 @cert_cli.command("notify")

@@ -55,6 +55,14 @@ class Config:
     # it offers (or per "item"); optionally two agents at 示范型 stations.
     COVERAGE_MODE = os.environ.get("COVERAGE_MODE", "category")
     COVERAGE_TWO_FOR_MODEL = os.environ.get("COVERAGE_TWO_FOR_MODEL", "0") == "1"
+    # Frozen certificate documents: the public address printed in their QR code (the
+    # request's own address is used when unset), and headless Chromium for the PDF
+    # ("" turns PDFs off: the HTML snapshot is served instead).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
+    CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    CHROMIUM_TIMEOUT_SECONDS = int(os.environ.get("CHROMIUM_TIMEOUT_SECONDS", "60"))
+    # Most certificates in one ZIP download.
+    CERT_ARCHIVE_MAX = int(os.environ.get("CERT_ARCHIVE_MAX", "5000"))
 
 
 class TestConfig(Config):
@@ -65,6 +73,7 @@ class TestConfig(Config):
     REDIS_URL = None
     LOGIN_MAX_FAILURES = 5
     LOGIN_MAX_FAILURES_PER_IP = 1000
+    CHROMIUM_PATH = ""  # each launch takes a second: the PDF tests turn it on themselves
 
 
 def database_url(app_instance_path: str) -> str:

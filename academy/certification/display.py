@@ -95,3 +95,20 @@ VOID_STAMPS = {CertStatus.REVOKED: "已撤销", CertStatus.EXPIRED: "已过期"}
 
 def void_stamp(status: CertStatus) -> str | None:
     return VOID_STAMPS.get(status)
+
+
+# Characters a file name may not hold on Windows, macOS or in a ZIP, and control characters.
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+MAX_NAME_CHARS = 40
+
+
+def document_filename(code: str, holder: str | None, ext: str) -> str:
+    """``<code>_<holder>.<ext>`` for a downloaded certificate: 张东 → XCABCD_张东.pdf.
+
+    The name keeps its Chinese characters (ZIP entries and downloads carry UTF-8 names);
+    path separators, characters Windows refuses and leading/trailing dots are dropped,
+    runs of spaces become one, and a long name is cut.
+    """
+    name = _UNSAFE_IN_NAME.sub("", unicodedata.normalize("NFC", holder or ""))
+    name = " ".join(name.split()).strip(" .")[:MAX_NAME_CHARS].strip(" .")
+    return f"{code}_{name or '持证人'}.{ext}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, StringField, TextAreaField, validators
+from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField, validators
 from wtforms.validators import NumberRange, ValidationError
 
 from academy.certification.models import CertSource
@@ -54,3 +54,17 @@ class IssueForm(FlaskForm):
             raise ValidationError("发证日期不能晚于今天。")
         if field.data and field.data.year < 2000:
             raise ValidationError("发证日期不能早于 2000 年。")
+
+
+class ArchiveForm(FlaskForm):
+    """Which certificates go into a township's ZIP. Read from the query string to preview
+    (without CSRF) and posted to download."""
+
+    township_id = SelectField("镇街", coerce=int, validators=[required("请选择镇街。")])
+    valid_only = BooleanField("只要有效的证书（不含已过期、已撤销）")
+    issued_from = DateField("发证日期从", validators=[validators.Optional()])
+    issued_to = DateField("发证日期到", validators=[validators.Optional()])
+
+    def validate_issued_to(self, field) -> None:
+        if field.data and self.issued_from.data and field.data < self.issued_from.data:
+            raise ValidationError("结束日期不能早于开始日期。")

@@ -94,6 +94,38 @@ class Certificate(TimestampMixin, Base):
     scheme: Mapped[CertificationScheme] = relationship()
 
 
+class CertificateDocument(TimestampMixin, Base):
+    """The printable certificate as it was issued: rendered once, never re-rendered.
+
+    ``html`` is a self-contained page (CSS inlined, the QR code as inline SVG, no external
+    reference), so later edits to names, schemes or the certificate template leave it as it
+    was. ``pdf`` is printed from that same HTML by headless Chromium, later (on the first
+    download or by ``flask certification freeze``), never inside the request that issued the
+    certificate. ``backfilled`` marks a snapshot made after issue for a certificate issued
+    before snapshots existed: it shows the data of the day it was made, not of the issue day.
+    The two large columns are deferred, so listing documents never loads them.
+    """
+
+    __tablename__ = "certificate_document"
+    __table_args__ = (
+        sa.CheckConstraint("(pdf IS NULL) = (pdf_rendered_at IS NULL)", name="pdf_stamped"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(sa.ForeignKey("certificate.id"), unique=True)
+    html: Mapped[str] = mapped_column(sa.Text, deferred=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))  # of html, UTF-8
+    # Fingerprint of the templates and stylesheets the snapshot was rendered with.
+    template_version: Mapped[str] = mapped_column(sa.String(16))
+    rendered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    backfilled: Mapped[bool] = mapped_column(default=False)
+    pdf: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    pdf_rendered_at: Mapped[datetime | None] = mapped_column(index=True)
+    pdf_size: Mapped[int | None]
+
+    certificate: Mapped[Certificate] = relationship()
+
+
 class Alert(Base):
     """One alert per (kind, subject, period) — ``key`` makes the daily job idempotent."""
 

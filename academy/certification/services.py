@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from academy.audit.services import record
 from academy.catalogue.models import ItemCategory, ServiceItem
-from academy.certification import rules
+from academy.certification import documents, rules
 from academy.certification.models import (
     Certificate,
     CertificationScheme,
@@ -129,6 +129,9 @@ def issue_certificate(
     )
     db.session.add(cert)
     db.session.flush()
+    # The printable document as issued, in the same transaction (a Jinja render: cheap);
+    # its PDF is printed later, from this snapshot, outside the issuing request.
+    documents.freeze(cert)
     township_id = agent.current_posting.village.township_id if agent.current_posting else None
     record(
         actor,

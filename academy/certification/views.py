@@ -4,9 +4,9 @@ the public verification page reached from the QR code."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
-import segno
 from flask import (
     Blueprint,
     current_app,
@@ -14,15 +14,15 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_login import current_user
-from markupsafe import Markup
 
 from academy.auth.models import Role
-from academy.auth.policy import roles_required
-from academy.certification import display, queries, services
-from academy.certification.forms import IssueForm, RevokeForm
+from academy.auth.policy import roles_required, township_or_404, visible_townships
+from academy.certification import archive, display, documents, queries, services
+from academy.certification.forms import ArchiveForm, IssueForm, RevokeForm
 from academy.certification.models import Certificate, CertSource
 from academy.certification.queries import CERT_VIEWERS
 from academy.certification.rules import CertStatus
@@ -44,7 +44,6 @@ def _helpers():
         "cn_date": display.cn_date,
         "status_class": display.status_class,
         "source_phrase": display.source_phrase,
-        "void_stamp": display.void_stamp,
         "status_of": lambda cert: services.status_of(cert, date.today()),
     }
 
@@ -107,6 +106,8 @@ def _render_detail(cert: Certificate, revoke_form: RevokeForm | None = None, cod
             issued_by=people.get(cert.issued_by_id),
             revoke_form=revoke_form if cert.revoked_on is None else None,
             posting=cert.agent.current_posting,
+            doc=documents.document_for(cert.id),
+            pdf_enabled=documents.pdf_enabled(),
         ),
         code,
     )
@@ -172,28 +173,107 @@ def _valid_id(value) -> bool:
 # --- the printed certificate ------------------------------------------------------------
 
 
-def _qr_svg(url: str) -> Markup:
-    """The verification URL as an inline SVG QR code (no image file, no remote service)."""
-    qr = segno.make(url, error="m", micro=False)
-    svg = qr.svg_inline(
-        border=2, omitsize=True, svgclass="cert-qr-code", title="扫码核验证书", dark="#000"
-    )
-    return Markup(svg)
-
-
 @bp.get("/certificates/<id:cert_id>/print")
 @roles_required(*CERT_VIEWERS)
 def print_certificate(cert_id: int):
+    """The live certificate, for viewing and printing: today's data, with a stamp when it is
+    no longer in force. The frozen copy as issued is ``document``."""
     cert = queries.certificate_or_404(current_user, cert_id)
-    verify_url = url_for("certification.verify_code", code=cert.code, _external=True)
+    status = services.status_of(cert, date.today())
     return render_template(
         "certification/print.html",
-        cert=cert,
-        status=services.status_of(cert, date.today()),
-        issuer=display.issuing_body(queries.issuer_name(cert.agent)),
-        verify_url=verify_url,
-        qr=_qr_svg(verify_url),
+        **documents.sheet_context(cert),
+        status=status,
+        stamp=display.void_stamp(status),
     )
+
+
+@bp.get("/certificates/<id:cert_id>/document")
+@roles_required(*CERT_VIEWERS)
+def document(cert_id: int):
+    """The certificate's stored document as issued: the PDF (printed from the stored HTML
+    on the first download), or the HTML snapshot when no PDF can be made here."""
+    cert = queries.certificate_or_404(current_user, cert_id)
+    doc = documents.ensure_document(cert)
+    if doc.pdf_rendered_at is None and documents.pdf_enabled():
+        documents.render_pdf(doc)
+    name = display.document_filename(cert.code, cert.agent.name, "pdf")
+    if doc.pdf_rendered_at is not None:
+        return _private_download(doc.pdf, "application/pdf", name)
+    return _html_download(doc.html, display.document_filename(cert.code, cert.agent.name, "html"))
+
+
+def _private_download(data: bytes, mimetype: str, filename: str):
+    """An attachment with a UTF-8 file name, never cached: certificates carry personal data."""
+    response = send_file(
+        io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=filename
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _html_download(html: str, filename: str):
+    """The HTML snapshot as a download. Should a browser show it anyway, the CSP of this one
+    response admits its own inline stylesheet (by hash) and nothing else: no script, no
+    request to anywhere, and a sandbox."""
+    response = _private_download(html.encode("utf-8"), "text/html; charset=utf-8", filename)
+    style = documents.style_hash(html) or "'none'"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src {style}; img-src data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'; sandbox"
+    )
+    return response
+
+
+# --- a township's certificates as one ZIP ------------------------------------------------
+
+
+@bp.route("/certificates/archive", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.TOWNSHIP_HEAD)
+def archive_page():
+    """Preview (GET: how many, how many HTML only) and download (POST) of a township's ZIP.
+    A township head gets their own township; another township's id is a 404."""
+    posted = request.method == "POST"
+    source = request.form if posted else request.args
+    form = ArchiveForm() if posted else ArchiveForm(request.args, meta={"csrf": False})
+    townships = visible_townships(current_user)
+    form.township_id.choices = [(t.id, t.name) for t in townships]
+    township = None
+    raw = source.get("township_id", "")
+    if raw.isdigit() and len(raw) < 10 and int(raw) > 0:
+        township = township_or_404(current_user, int(raw))
+    elif current_user.role == Role.TOWNSHIP_HEAD:
+        township = township_or_404(current_user, current_user.township_id)
+        form.township_id.data = township.id
+        form.township_id.raw_data = [str(township.id)]
+    asked = posted or bool(source) or township is not None
+    valid = asked and form.validate() and township is not None
+    f = archive.ArchiveFilter(
+        bool(form.valid_only.data), form.issued_from.data, form.issued_to.data
+    )
+    if posted and valid:
+        ok, built = service_call(form, archive.build_archive, current_user, township, f)
+        if ok:
+            response = send_file(
+                built.file,
+                mimetype="application/zip",
+                as_attachment=True,
+                download_name=built.filename,
+            )
+            response.content_length = built.size
+            response.headers["Cache-Control"] = "private, no-store"
+            return response
+    counts = archive.summary(current_user, township, f, date.today()) if valid else None
+    page = render_template(
+        "certification/archive.html",
+        form=form,
+        township=township,
+        counts=counts,
+        limit=archive.limit(),
+        head=current_user.role == Role.TOWNSHIP_HEAD,
+    )
+    # 422 on a refused download or bad filters: web.py rolls back what the attempt touched.
+    return page, 422 if (posted or (asked and not valid)) else 200
 
 
 # --- public verification ----------------------------------------------------------------

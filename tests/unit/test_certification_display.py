@@ -89,3 +89,21 @@ def test_every_status_and_source_has_a_presentation():
     assert display.void_stamp(CertStatus.EXPIRED) == "已过期"
     assert display.void_stamp(CertStatus.VALID) is None
     assert display.void_stamp(CertStatus.EXPIRING) is None
+
+
+@pytest.mark.parametrize(
+    ("holder", "name"),
+    [
+        ("张东", "XC1_张东.pdf"),
+        ("阿依古丽·买买提", "XC1_阿依古丽·买买提.pdf"),
+        ("Li  Na", "XC1_Li Na.pdf"),
+        ("王/迁", "XC1_王迁.pdf"),  # no folder inside the ZIP
+        ("..\\..\\etc", "XC1_etc.pdf"),
+        ('李:*?"<>|芳', "XC1_李芳.pdf"),  # characters Windows refuses
+        ("  ", "XC1_持证人.pdf"),
+        (None, "XC1_持证人.pdf"),
+        ("欧" * 60, "XC1_" + "欧" * 40 + ".pdf"),
+    ],
+)
+def test_document_filename_is_safe_and_keeps_chinese(holder, name):
+    assert display.document_filename("XC1", holder, "pdf") == name
