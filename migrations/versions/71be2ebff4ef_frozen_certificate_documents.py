@@ -4,7 +4,7 @@ Certificates issued before this revision have no document until
 `flask certification freeze` (or their first download) renders one from current data.
 
 Revision ID: 71be2ebff4ef
-Revises: d87f2da9a9f9
+Revises: aee859c917bc
 Create Date: 2026-12-01 22:41:20.910124
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '71be2ebff4ef'
-down_revision = 'd87f2da9a9f9'
+down_revision = 'aee859c917bc'
 branch_labels = None
 depends_on = None
 
