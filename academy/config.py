@@ -63,6 +63,9 @@ class Config:
     CHROMIUM_TIMEOUT_SECONDS = int(os.environ.get("CHROMIUM_TIMEOUT_SECONDS", "60"))
     # Most certificates in one ZIP download.
     CERT_ARCHIVE_MAX = int(os.environ.get("CERT_ARCHIVE_MAX", "5000"))
+    # Exam starts running at once (per app, or across instances with REDIS_URL); more wait
+    # in a queue that the page retries by itself.
+    EXAM_START_CONCURRENCY = int(os.environ.get("EXAM_START_CONCURRENCY", "8"))
 
 
 class TestConfig(Config):

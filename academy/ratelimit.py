@@ -13,6 +13,7 @@ from typing import Protocol
 
 class Backend(Protocol):
     def incr(self, key: str, window: int) -> int: ...
+    def decr(self, key: str) -> int: ...
     def get(self, key: str) -> int: ...
     def ttl(self, key: str) -> int: ...
     def reset(self, key: str) -> None: ...
@@ -37,6 +38,14 @@ class MemoryBackend:
             count, expires = entry if entry else (0, self._clock() + window)
             self._data[key] = (count + 1, expires)
             return count + 1
+
+    def decr(self, key: str) -> int:
+        with self._lock:
+            entry = self._live(key)
+            if entry is None:
+                return 0
+            self._data[key] = (entry[0] - 1, entry[1])
+            return entry[0] - 1
 
     def get(self, key: str) -> int:
         with self._lock:
@@ -65,6 +74,9 @@ class RedisBackend:
         pipe.expire(key, window, nx=True)
         count, _ = pipe.execute()
         return int(count)
+
+    def decr(self, key: str) -> int:
+        return int(self._r.decr(key))
 
     def get(self, key: str) -> int:
         value = self._r.get(key)

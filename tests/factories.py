@@ -172,3 +172,77 @@ def pass_module(agent: Agent, module) -> None:
         {0: frozenset({0}), 1: False, 2: frozenset({0, 1}), 3: False, 4: frozenset({0})},
     )
     learning.submit_check(agent, module, good)
+
+
+def _question_data(qtype: str, n: int) -> dict:
+    base = {
+        "name": f"测试题{n}",
+        "text": f"第 {n} 道测试题的题干",
+        "answers": [],
+        "single": True,
+        "pairs": [],
+        "order": [],
+        "general_feedback": "",
+        "grader_info": "",
+        "other_feedback": "",
+        "text_format": "markdown",
+    }
+    if qtype == "multichoice":
+        base["answers"] = [
+            {"text": "对的选项", "fraction": 1.0, "feedback": "对", "tolerance": None},
+            {"text": "错的选项甲", "fraction": 0.0, "feedback": "不对", "tolerance": None},
+            {"text": "错的选项乙", "fraction": 0.0, "feedback": "", "tolerance": None},
+        ]
+    elif qtype == "truefalse":
+        base["answers"] = [
+            {"text": "true", "fraction": 1.0, "feedback": "", "tolerance": None},
+            {"text": "false", "fraction": 0.0, "feedback": "", "tolerance": None},
+        ]
+    elif qtype == "shortanswer":
+        base["answers"] = [{"text": "户口簿", "fraction": 1.0, "feedback": "", "tolerance": None}]
+    elif qtype == "numerical":
+        base["answers"] = [{"text": "60", "fraction": 1.0, "feedback": "", "tolerance": 0.0}]
+    elif qtype == "matching":
+        base["pairs"] = [["身份证", "公安"], ["医保", "医保局"], ["养老", "人社"]]
+    elif qtype == "ordering":
+        base["order"] = ["受理", "审核", "办结"]
+    elif qtype == "essay":
+        base["grader_info"] = "说清楚材料和渠道"
+    return base
+
+
+def question(
+    bank=None,
+    qtype: str = "multichoice",
+    item: ServiceItem | None = None,
+    dimension: str | None = "knowledge",
+    difficulty: int | None = 1,
+    data: dict | None = None,
+):
+    """A flushed question with version 1 (in a web bank of its own unless ``bank`` is given)."""
+    from academy.questions.models import (
+        BankSource,
+        Dimension,
+        Question,
+        QuestionBank,
+        QuestionVersion,
+    )
+
+    n = _n()
+    if bank is None:
+        bank = QuestionBank(slug=f"bank-{n}", title=f"测试题库{n}", source=BankSource.WEB)
+        db.session.add(bank)
+    q = Question(
+        key=f"{bank.slug}/q{n}",
+        bank=bank,
+        qtype=qtype,
+        name=f"测试题{n}",
+        item_id=item.id if item else None,
+        dimension=Dimension(dimension) if dimension else None,
+        difficulty=difficulty,
+        current_version=1,
+    )
+    q.versions = [QuestionVersion(number=1, data=data or _question_data(qtype, n))]
+    db.session.add(q)
+    db.session.flush()
+    return q
