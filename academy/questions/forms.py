@@ -8,16 +8,9 @@ from __future__ import annotations
 import wtforms
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (
-    FieldList,
-    FormField,
-    HiddenField,
-    RadioField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import FieldList, FormField, HiddenField, StringField, TextAreaField
 
-from academy.forms import SelectField, max_length, optional
+from academy.forms import RadioField, SelectField, max_length, optional
 from academy.questions.excel import FORMAT_LABELS
 from academy.questions.interchange import (
     default_name,
@@ -69,6 +62,7 @@ class QuestionForm(FlaskForm):
         "文本格式",
         choices=[(key, FORMAT_LABELS[key]) for key in FORMAT_ORDER],
         default="markdown",
+        validate_choice=False,
     )
     single = RadioField(
         "单选还是多选",
@@ -88,8 +82,8 @@ class QuestionForm(FlaskForm):
     grader_info = TextAreaField("评分要点", [optional(), max_length(TEXT_MAX)])
     general_feedback = TextAreaField("总体反馈（答题后显示）", [optional(), max_length(TEXT_MAX)])
     item = SelectField("事项", choices=[("", "— 请选择 —")], validate_choice=False)
-    dimension = SelectField("维度", choices=DIMENSION_CHOICES)
-    difficulty = SelectField("难度", choices=DIFFICULTY_CHOICES)
+    dimension = SelectField("维度", choices=DIMENSION_CHOICES, default="")
+    difficulty = SelectField("难度", choices=DIFFICULTY_CHOICES, default="")
     note = StringField("修改说明（选填）", [optional(), max_length(200)])
 
 
@@ -252,12 +246,14 @@ IMPORT_FORMATS = [
 
 class ImportForm(FlaskForm):
     file = FileField("题目文件")
-    fmt = SelectField("文件格式", choices=IMPORT_FORMATS)
+    fmt = SelectField("文件格式", choices=IMPORT_FORMATS, default="")
     bank = SelectField("导入到题库", choices=[], validate_choice=False)
     new_title = StringField("新题库名称", [optional(), max_length(120)])
     item = SelectField("默认事项", choices=[("", "— 不设 —")], validate_choice=False)
-    dimension = SelectField("默认维度", choices=[("", "— 不设 —"), *DIMENSIONS.items()])
-    difficulty = SelectField("默认难度", choices=[("", "— 不设 —"), *DIFFICULTY_CHOICES[1:]])
+    dimension = SelectField("默认维度", choices=[("", "— 不设 —"), *DIMENSIONS.items()], default="")
+    difficulty = SelectField(
+        "默认难度", choices=[("", "— 不设 —"), *DIFFICULTY_CHOICES[1:]], default=""
+    )
 
 
 class ConfirmForm(FlaskForm):

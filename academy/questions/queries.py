@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
+from wtforms import SelectChoice
 
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.extensions import db
@@ -168,14 +169,13 @@ def editable_banks() -> list[QuestionBank]:
     )
 
 
-def item_choices() -> dict[str, list[tuple[str, str]]]:
-    """Items in use grouped by category, for a select with option groups."""
+def item_choices() -> list[SelectChoice]:
+    """Items in use grouped by category (option groups), most frequent first."""
     rows = db.session.execute(
         sa.select(ServiceItem.id, ServiceItem.name, ServiceItem.category)
         .where(ServiceItem.retired.is_(False))
-        .order_by(ServiceItem.category, ServiceItem.frequency.desc(), ServiceItem.name)
-    )
-    groups: dict[str, list[tuple[str, str]]] = {c.label: [] for c in ItemCategory}
-    for item_id, name, category in rows:
-        groups[category.label].append((str(item_id), name))
-    return {label: options for label, options in groups.items() if options}
+        .order_by(ServiceItem.frequency.desc(), ServiceItem.name)
+    ).all()
+    order = {c: i for i, c in enumerate(ItemCategory)}
+    rows.sort(key=lambda row: order[row.category])
+    return [SelectChoice(str(i), name, optgroup=category.label) for i, name, category in rows]

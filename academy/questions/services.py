@@ -438,12 +438,20 @@ def create_question(
 def revise_question(
     actor, question: Question, spec: Spec, note: str | None = None
 ) -> QuestionVersion | None:
-    """Save ``spec`` as the question's next version; None when nothing in the content
-    changed (no version is made). Tags are not part of a version: see ``set_tags``."""
+    """Save the content of ``spec`` as the question's next version; None when nothing in
+    the content changed (no version is made). Tags are not part of a version: the spec's
+    are ignored here and checked as stored on the question (change them with ``set_tags``)."""
     _editable(question.bank)
     if spec.type != question.qtype:
         raise DomainError("题型不能修改；如需换题型，请复制为新题", field="type")
-    validate(spec)
+    validate(
+        dataclasses.replace(
+            spec,
+            item=question.item.slug if question.item else None,
+            dimension=question.dimension.value if question.dimension else None,
+            difficulty=question.difficulty,
+        )
+    )
     content = version_data(spec)
     current = db.session.scalar(
         sa.select(QuestionVersion).where(

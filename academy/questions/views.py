@@ -117,7 +117,7 @@ def _bank_choices(placeholder: str | None = None) -> list[tuple[str, str]]:
 
 
 def _item_select(field, placeholder: str) -> None:
-    field.choices = {"": [("", placeholder)], **queries.item_choices()}
+    field.choices = [("", placeholder), *queries.item_choices()]
 
 
 def _item_slugs() -> dict[str, str]:
@@ -575,7 +575,9 @@ def import_upload():
         return _upload_page(file_error=_too_big(), status=413)
     form = _import_form()
     if not form.validate_on_submit():
-        return _upload_page(form, file_error="页面已过期，请刷新后重新上传。", status=400)
+        if "csrf_token" in form.errors:
+            return _upload_page(form, file_error="页面已过期，请刷新后重新上传。", status=400)
+        return _upload_page(form, status=422)
     upload = form.file.data
     if upload is None or not getattr(upload, "filename", ""):
         return _upload_page(form, file_error="请选择要上传的题目文件。", status=400)
