@@ -62,11 +62,11 @@ def answer_summary(spec: Spec) -> str:
         right = next((a.text for a in spec.answers if a.fraction == 1.0), "")
         return "正确：" + {"true": "对", "false": "错"}.get(right, "？")
     if spec.type == "shortanswer":
-        return "答案：" + " | ".join(
+        return " | ".join(
             a.text if a.fraction == 1.0 else f"{a.text}（{_pct(a.fraction)}）" for a in spec.answers
         )
     if spec.type == "numerical":
-        return "答案：" + " | ".join(
+        return " | ".join(
             f"{a.text} ± {number_text(float(a.tolerance or 0))}"
             + ("" if a.fraction == 1.0 else f"（{_pct(a.fraction)}）")
             for a in spec.answers

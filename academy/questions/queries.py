@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from wtforms import SelectChoice
 
 from academy.catalogue.models import ItemCategory, ServiceItem
@@ -85,18 +85,23 @@ class QuestionFilter:
         return bool(self.args(status="active"))
 
 
-def _filtered(stmt: sa.Select, f: QuestionFilter) -> sa.Select:
+def _current_version(stmt: sa.Select, version) -> sa.Select:
+    return stmt.join(
+        version,
+        sa.and_(version.question_id == Question.id, version.number == Question.current_version),
+    )
+
+
+def _filtered(stmt: sa.Select, f: QuestionFilter, version=None) -> sa.Select:
+    """``stmt`` narrowed by ``f``; ``version``: the current QuestionVersion if already joined."""
     if f.q:
-        stmt = stmt.join(
-            QuestionVersion,
-            sa.and_(
-                QuestionVersion.question_id == Question.id,
-                QuestionVersion.number == Question.current_version,
-            ),
-        ).where(
+        if version is None:
+            version = QuestionVersion
+            stmt = _current_version(stmt, version)
+        stmt = stmt.where(
             sa.or_(
                 Question.name.icontains(f.q, autoescape=True),
-                QuestionVersion.data["text"].as_string().icontains(f.q, autoescape=True),
+                version.data["text"].as_string().icontains(f.q, autoescape=True),
             )
         )
     if f.bank_id:
@@ -123,6 +128,16 @@ def question_statement(f: QuestionFilter) -> sa.Select:
     """The questions matching ``f``, newest first, with bank and item loaded."""
     stmt = sa.select(Question).options(joinedload(Question.bank), joinedload(Question.item))
     return _filtered(stmt, f).order_by(Question.id.desc())
+
+
+def question_rows(f: QuestionFilter) -> sa.Select:
+    """Rows (question, text of its current version) for the list page."""
+    current = aliased(QuestionVersion)
+    stmt = sa.select(Question, current.data["text"].as_string()).options(
+        joinedload(Question.bank), joinedload(Question.item)
+    )
+    stmt = _filtered(_current_version(stmt, current), f, current)
+    return stmt.order_by(Question.id.desc())
 
 
 def type_counts(f: QuestionFilter) -> dict[str, int]:

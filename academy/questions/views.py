@@ -88,6 +88,12 @@ def _pct(fraction: float) -> str:
     return f"{percent_text(float(fraction))}%"
 
 
+@bp.app_template_filter("excerpt")
+def _excerpt(text: str | None, length: int = 60) -> str:
+    plain = " ".join(re.sub(r"<[^>]+>|[*_`#>]", " ", text or "").split())
+    return plain if len(plain) <= length else plain[: length - 1] + "…"
+
+
 @bp.app_template_filter("number")
 def _number(value: float) -> str:
     return number_text(float(value))
@@ -136,7 +142,7 @@ def _item_names() -> dict[str, str]:
 @roles_required(*QUESTION_AUTHORS)
 def index():
     f = queries.QuestionFilter.from_args(request.args)
-    page = paginate(queries.question_statement(f), per_page=PER_PAGE)
+    page = paginate(queries.question_rows(f), per_page=PER_PAGE, rows=True)
     counts = queries.type_counts(f)
     bank = db.session.get(QuestionBank, f.bank_id) if f.bank_id else None
     items = db.session.execute(

@@ -104,5 +104,5 @@ def test_html_text_is_sanitised_and_plain_text_escaped():
 def test_answer_summaries():
     assert answer_summary(question_spec("multichoice")) == "正确：本人到场（共 3 项）"
     assert answer_summary(question_spec("truefalse")) == "正确：错"
-    assert answer_summary(question_spec("numerical")) == "答案：60 ± 0 | 30 ± 5（50%）"
+    assert answer_summary(question_spec("numerical")) == "60 ± 0 | 30 ± 5（50%）"
     assert answer_summary(question_spec("ordering")) == "受理 → 初审 → 复核"
