@@ -409,7 +409,8 @@ def _state_change(question_id: int, fn, done: str):
     question = _question_or_404(question_id)
     form = ReasonForm()
     if not form.validate_on_submit():
-        flash("页面已过期，请重试。", "warning")
+        errors = form.reason.errors
+        flash(f"原因{errors[0]}" if errors else "页面已过期，请重试。", "warning")
         return redirect(url_for("questions.detail", question_id=question.id))
     try:
         fn(current_user, question, form.reason.data or "")
