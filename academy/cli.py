@@ -16,8 +16,11 @@ content_cli = AppGroup(
     "content", help="校验与同步内容文件（courses/、question_banks/、simulations/）。"
 )
 users_cli = AppGroup("users", help="账号管理。")
+
 cert_cli = AppGroup("certification", help="资格认证：方案、发证评估、证书存档、每日提醒。")
-questions_cli = AppGroup("questions", help="题目交换格式：GIFT、Moodle XML、Excel。")
+questions_cli = AppGroup(
+    "questions", help="题目文件（GIFT、Moodle XML、Excel）：解析、导入、导出。"
+)
 
 
 @questions_cli.command("parse")
@@ -52,6 +55,96 @@ def questions_parse(file: Path, fmt: str | None) -> None:
         sys.exit(1)
     data = {"questions": [q.as_json() for q in questions]}
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _bank_by_slug(slug: str):
+    from academy.questions.models import QuestionBank
+
+    bank = db.session.scalar(sa.select(QuestionBank).where(QuestionBank.slug == slug))
+    if bank is None:
+        click.echo(f"没有标识为 “{slug}” 的题库（见网页“题库列表”）", err=True)
+        sys.exit(1)
+    return bank
+
+
+@questions_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--bank", "slug", required=True, help="目标题库的标识（网页创建或文件导入的题库）。")
+@click.option("--format", "fmt", type=click.Choice(["gift", "xml", "xlsx"]), default=None)
+@click.option("--item", default=None, help="文件中未标注事项的题目使用的事项标识。")
+@click.option(
+    "--dimension",
+    type=click.Choice(["knowledge", "etiquette", "emergency"]),
+    default=None,
+    help="未标注维度的题目使用的维度。",
+)
+@click.option("--difficulty", type=click.IntRange(1, 3), default=None, help="未标注的难度。")
+def questions_import(
+    file: Path,
+    slug: str,
+    fmt: str | None,
+    item: str | None,
+    dimension: str | None,
+    difficulty: int | None,
+) -> None:
+    """Import every question of a GIFT, Moodle XML or Excel file into a bank, or none.
+
+    Same checks as the web import; on any problem each is printed as
+    `<file>:<line or row>: <reason>` on stderr and nothing is written (exit 1).
+    """
+    from academy.errors_domain import DomainError
+    from academy.questions import services
+    from academy.questions.interchange import guess_format, parse_file
+    from academy.questions.spec import ParseError
+
+    bank = _bank_by_slug(slug)
+    fmt = fmt or guess_format(file.name)
+    if fmt is None:
+        click.echo(f"{file}:1: 无法从扩展名判断格式，请用 --format gift|xml|xlsx 指定", err=True)
+        sys.exit(1)
+    defaults = services.ImportDefaults(item=item, dimension=dimension, difficulty=difficulty)
+    try:
+        specs = parse_file(file.read_bytes(), fmt)
+        created = services.import_questions(None, bank, specs, defaults, source=file.name)
+    except (ParseError, services.ImportRejected) as err:
+        db.session.rollback()
+        for where, reason in err.problems:
+            click.echo(f"{file}:{where if where is not None else 1}: {reason}", err=True)
+        click.echo(f"共 {len(err.problems)} 处问题，没有导入任何题目。", err=True)
+        sys.exit(1)
+    except DomainError as err:
+        db.session.rollback()
+        click.echo(f"未导入：{err.message}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"已向题库《{bank.title}》导入 {len(created)} 道题。")
+
+
+@questions_cli.command("export")
+@click.option("--bank", "slug", required=True, help="题库标识。")
+@click.option("--format", "fmt", type=click.Choice(["gift", "xml", "xlsx"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--include-retired", is_flag=True, help="也导出已停用的题目。")
+def questions_export(slug: str, fmt: str, output: Path, include_retired: bool) -> None:
+    """Write a bank's questions (current versions) as GIFT, Moodle XML or Excel.
+
+    If the format cannot carry some question, every such question is listed on stderr
+    and no file is written (exit 1).
+    """
+    from academy.questions import services
+    from academy.questions.spec import ExportError
+
+    bank = _bank_by_slug(slug)
+    questions = services.bank_questions(bank, include_retired=include_retired)
+    try:
+        data = services.export_file(services.specs_of(questions), fmt)
+    except ExportError as err:
+        for where, reason in err.problems:
+            click.echo(f"第 {where} 题: {reason}", err=True)
+        click.echo("没有写出文件。", err=True)
+        sys.exit(1)
+    output.write_bytes(data)
+    click.echo(f"已导出 {len(questions)} 道题到 {output}")
 
 
 @cert_cli.command("schemes")

@@ -75,6 +75,7 @@ def _pair_choices(base):
 
 
 SelectField = _pair_choices(wtforms.SelectField)
+RadioField = _pair_choices(wtforms.RadioField)
 
 
 class MultiCheckboxField(_pair_choices(wtforms.SelectMultipleField)):

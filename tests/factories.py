@@ -174,41 +174,79 @@ def pass_module(agent: Agent, module) -> None:
     learning.submit_check(agent, module, good)
 
 
-def _question_data(qtype: str, n: int) -> dict:
-    base = {
-        "name": f"测试题{n}",
-        "text": f"第 {n} 道测试题的题干",
-        "answers": [],
-        "single": True,
-        "pairs": [],
-        "order": [],
-        "general_feedback": "",
-        "grader_info": "",
-        "other_feedback": "",
-        "text_format": "markdown",
-    }
+def question_spec(qtype: str, item: str | None = None, **over):
+    """A valid question of each type (passes the bank rules), tagged with ``item``."""
+    from academy.questions.spec import Answer
+    from academy.questions.spec import Question as Spec
+
+    n = _n()
+    base = dict(
+        type=qtype,
+        name=f"{qtype}-题{n}",
+        text=f"第 {n} 题：关于居民养老保险的题干。",
+        text_format="markdown",
+        item=item,
+        dimension="knowledge",
+        difficulty=2,
+    )
     if qtype == "multichoice":
         base["answers"] = [
-            {"text": "对的选项", "fraction": 1.0, "feedback": "对", "tolerance": None},
-            {"text": "错的选项甲", "fraction": 0.0, "feedback": "不对", "tolerance": None},
-            {"text": "错的选项乙", "fraction": 0.0, "feedback": "", "tolerance": None},
+            Answer("本人到场", 1.0, "对，人证合一。"),
+            Answer("子女代办", 0.0, "不对。"),
+            Answer("邻居代签", 0.0),
+        ]
+    elif qtype == "multichoice-multiple":
+        base["type"], base["single"] = "multichoice", False
+        base["answers"] = [
+            Answer("登记信息", 0.5),
+            Answer("恢复后补录", 0.5),
+            Answer("让其回家", -0.5),
+            Answer("不予理睬", -0.5),
         ]
     elif qtype == "truefalse":
-        base["answers"] = [
-            {"text": "true", "fraction": 1.0, "feedback": "", "tolerance": None},
-            {"text": "false", "fraction": 0.0, "feedback": "", "tolerance": None},
-        ]
+        base["answers"] = [Answer("true", 0.0, "不对。"), Answer("false", 1.0, "正确。")]
     elif qtype == "shortanswer":
-        base["answers"] = [{"text": "户口簿", "fraction": 1.0, "feedback": "", "tolerance": None}]
+        base["answers"] = [Answer("户口簿", 1.0), Answer("户口本", 1.0), Answer("身份证", 0.5)]
     elif qtype == "numerical":
-        base["answers"] = [{"text": "60", "fraction": 1.0, "feedback": "", "tolerance": 0.0}]
+        base["answers"] = [Answer("60", 1.0, "对", 0.0), Answer("30", 0.5, "", 5.0)]
+        base["other_feedback"] = "法定时限是 60 日。"
     elif qtype == "matching":
-        base["pairs"] = [["身份证", "公安"], ["医保", "医保局"], ["养老", "人社"]]
+        base["pairs"] = [("残疾人证", "残联"), ("身份证", "派出所"), ("低保", "民政")]
     elif qtype == "ordering":
-        base["order"] = ["受理", "审核", "办结"]
+        base["order"] = ["受理", "初审", "复核"]
     elif qtype == "essay":
-        base["grader_info"] = "说清楚材料和渠道"
-    return base
+        base["grader_info"] = "先安抚情绪，再一次性告知。"
+    elif qtype == "description":
+        base.update(dimension=None, difficulty=None)
+    if qtype not in ("ordering", "description"):
+        base["general_feedback"] = "依据《社会保险法》。"
+    base.update(over)
+    return Spec(**base)
+
+
+SPEC_KINDS = (
+    "multichoice",
+    "multichoice-multiple",
+    "truefalse",
+    "shortanswer",
+    "numerical",
+    "matching",
+    "ordering",
+    "essay",
+    "description",
+)
+
+
+def web_bank(title: str = "网页题库", item: ServiceItem | None = None):
+    from academy.questions.services import create_bank
+
+    return create_bank(None, title, item)
+
+
+def web_question(bank, kind: str = "multichoice", item: ServiceItem | None = None, **over):
+    from academy.questions.services import create_question
+
+    return create_question(None, bank, question_spec(kind, item.slug if item else None, **over))
 
 
 def question(
@@ -242,7 +280,11 @@ def question(
         difficulty=difficulty,
         current_version=1,
     )
-    q.versions = [QuestionVersion(number=1, data=data or _question_data(qtype, n))]
+    if data is None:
+        from academy.questions.services import version_data
+
+        data = version_data(question_spec(qtype))
+    q.versions = [QuestionVersion(number=1, data=data)]
     db.session.add(q)
     db.session.flush()
     return q

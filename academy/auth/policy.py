@@ -20,6 +20,7 @@ from academy.regions.models import Township, Village
 
 ALL_STAFF = (Role.ADMIN, Role.TOWNSHIP_HEAD, Role.EXPERT)
 ROSTER_MANAGERS = (Role.ADMIN, Role.TOWNSHIP_HEAD)
+QUESTION_AUTHORS = (Role.EXPERT, Role.ADMIN)  # question banks: county-wide, no township scope
 
 
 def roles_required(*roles: Role) -> Callable:

@@ -22,7 +22,7 @@ from academy.errors_domain import DomainError
 from academy.exams import admission, rules, services
 from academy.exams.models import Attempt, AttemptState, Exam, ExamStatus, Layout
 from academy.extensions import db
-from academy.questions.display import presentation, question_text
+from academy.questions.display import presentation, render_text
 from academy.questions.types import ResponseError
 
 bp = Blueprint("exams", __name__)
@@ -153,7 +153,7 @@ def _views(attempt: Attempt, answers) -> list[dict]:
             {
                 "answer": a,
                 "data": d,
-                "text": question_text(d.get("text"), d.get("text_format", "moodle")),
+                "text": render_text(d.get("text"), d.get("text_format", "moodle")),
                 "pres": presentation(
                     a.qtype, d, f"{attempt.seed}:{a.position}", attempt.exam.shuffle_answers
                 ),

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from academy.content.problems import Problem
+from academy.questions.interchange import check_question_fields
 from academy.questions.spec import DIMENSIONS, Answer, Question
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -74,25 +75,55 @@ def _answers(q: dict, where: str, add, numeric: bool = False) -> list[Answer]:
     return out
 
 
-def _check_fractions(q: Question, where: str, add) -> None:
-    if q.type == "multichoice" and q.single:
-        if max((a.fraction for a in q.answers), default=0) != 1.0:
-            add(f"{where}.answers", "单选题需要一个得分 100 的正确答案")
-        elif len(q.answers) < 3:
-            add(f"{where}.answers", "单选题至少需要 3 个选项")
-    elif q.type == "multichoice":
-        positive = [a.fraction for a in q.answers if a.fraction > 0]
-        if len(positive) < 2:
-            add(f"{where}.answers", "多选题至少需要 2 个得分为正的正确选项")
-        elif abs(sum(positive) - 1.0) > 0.01:
-            add(
-                f"{where}.answers",
-                f"多选题正确选项的得分之和应为 100，现为 {sum(positive) * 100:g}",
-            )
+def _valid_difficulty(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value in (1, 2, 3)
+
+
+def tag_rules(q: Question, require_item: bool = False) -> list[tuple[str, str]]:
+    """Every question but a description is tagged with a dimension and a difficulty (exams
+    draw by them); ``require_item``: and with a service item (web editor, imports)."""
+    if q.type == "description":
+        return []
+    problems = []
+    if require_item and not q.item:
+        problems.append(("item", "缺少事项（考试按事项抽题）"))
+    if q.dimension not in DIMENSIONS:
+        problems.append(("dimension", f"维度应为：{'、'.join(DIMENSIONS.values())}"))
+    if not _valid_difficulty(q.difficulty):
+        problems.append(("difficulty", "难度应为 1、2 或 3"))
+    return problems
+
+
+def bank_rules(
+    q: Question, require_item: bool = False, answers: bool = True
+) -> list[tuple[str, str]]:
+    """The banks' own policy on top of what grading needs (``check_question``): tags, a
+    grader's guide for essays, enough options for a fair choice question."""
+    problems = tag_rules(q, require_item)
+    if q.type == "essay" and not q.grader_info.strip():
+        problems.append(("grader_info", "简答（人工评分）题需要写明评分要点"))
+    if not answers or q.type != "multichoice":
+        return problems
+    if q.single and len(q.answers) < 3:
+        problems.append(("answers", "单选题至少需要 3 个选项"))
+    elif not q.single:
+        if len([a for a in q.answers if a.fraction > 0]) < 2:
+            problems.append(("answers", "多选题至少需要 2 个得分为正的正确选项"))
         if len(q.answers) < 4:
-            add(f"{where}.answers", "多选题至少需要 4 个选项")
-    elif q.type in ("shortanswer", "numerical") and not any(a.fraction == 1.0 for a in q.answers):
-        add(f"{where}.answers", "至少需要一个得分 100 的答案")
+            problems.append(("answers", "多选题至少需要 4 个选项"))
+    return problems
+
+
+def question_problems(
+    q: Question, require_item: bool = False, answers: bool = True
+) -> list[tuple[str, str]]:
+    """Every reason a question cannot go into a bank, as (field, reason): what grading
+    needs (``interchange.check_question``) and the banks' policy (``bank_rules``). The bank
+    files and the web editor share it. ``answers=False`` when the answers could not be
+    read at all (their problems are reported already): then only tags and grader info."""
+    found = check_question_fields(q) if answers else []
+    found += bank_rules(q, require_item, answers)
+    return list(dict.fromkeys(found))  # without saying the same thing twice
 
 
 def parse_bank(data: Any, path: str, item_slugs: set[str]) -> tuple[list[Question], list[Problem]]:
@@ -154,11 +185,7 @@ def parse_bank(data: Any, path: str, item_slugs: set[str]) -> tuple[list[Questio
         if not _text(q.get("text")):
             add(f"{where}.text", "题干应为非空文本")
         dimension = DIMENSION_BY_LABEL.get(q.get("dimension"))
-        if kind != "description" and dimension is None:
-            add(f"{where}.dimension", f"应为：{'、'.join(DIMENSIONS.values())}")
         difficulty = q.get("difficulty")
-        if kind != "description" and difficulty not in (1, 2, 3):
-            add(f"{where}.difficulty", "难度应为 1、2 或 3")
         item = q.get("item", bank_item)
         if item is not None and item not in item_slugs:
             add(f"{where}.item", f"事项 “{item}” 不在目录中")
@@ -214,13 +241,10 @@ def parse_bank(data: Any, path: str, item_slugs: set[str]) -> tuple[list[Questio
                 add(f"{where}.order", "排序题的步骤不能重复")
             else:
                 question.order = [x.strip() for x in order]
-        elif kind == "essay":
-            if not _text(q.get("grader_info")):
-                add(f"{where}.grader_info", "简答（人工评分）题需要写明评分要点")
-            else:
-                question.grader_info = q["grader_info"].strip()
-        if len(problems) == before:
-            _check_fractions(question, where, add)
+        elif kind == "essay" and _text(q.get("grader_info")):
+            question.grader_info = q["grader_info"].strip()
+        for field, reason in question_problems(question, answers=len(problems) == before):
+            add(f"{where}.{field}", reason)
         if len(problems) == before:
             questions.append(question)
     return questions, problems

@@ -150,22 +150,32 @@ def _pct(fraction: float) -> str:
 
 def check_question(q: Question) -> list[str]:
     """Why this question cannot be imported (empty list = fine)."""
-    problems: list[str] = []
-    add = problems.append
+    return [reason for _, reason in check_question_fields(q)]
+
+
+def check_question_fields(q: Question) -> list[tuple[str, str]]:
+    """``check_question`` with the field each problem is about: name, text, text_format,
+    difficulty, dimension, answers, pairs or order (the web editor shows it there)."""
+    problems: list[tuple[str, str]] = []
+
+    def on(field: str):
+        return lambda reason: problems.append((field, reason))
+
     if q.type not in TYPES:
-        return [f"未知题型 “{q.type}”"]
+        return [("type", f"未知题型 “{q.type}”")]
     if not php_trim(q.name):
-        add("题目名称不能为空")
+        on("name")("题目名称不能为空")
     elif len(q.name) > NAME_MAX:
-        add(f"题目名称不能超过 {NAME_MAX} 个字（现为 {len(q.name)} 个）")
+        on("name")(f"题目名称不能超过 {NAME_MAX} 个字（现为 {len(q.name)} 个）")
     if not php_trim(q.text):
-        add("题干不能为空")
+        on("text")("题干不能为空")
     if q.text_format not in FORMATS:
-        add(f"文本格式 “{q.text_format}” 不正确，应为 {'、'.join(FORMATS)}")
+        on("text_format")(f"文本格式 “{q.text_format}” 不正确，应为 {'、'.join(FORMATS)}")
     if q.difficulty is not None and q.difficulty not in (1, 2, 3):
-        add("难度应为 1、2 或 3")
+        on("difficulty")("难度应为 1、2 或 3")
     if q.dimension is not None and q.dimension not in DIMENSIONS:
-        add(f"维度应为 {'、'.join(DIMENSIONS)}")
+        on("dimension")(f"维度应为 {'、'.join(DIMENSIONS)}")
+    add = on("answers")
     for a in q.answers:
         if not -1.0 <= a.fraction <= 1.0:
             add(f"答案 “{a.text}” 的得分 {_pct(a.fraction)} 超出 -100% 到 100% 的范围")
@@ -190,6 +200,7 @@ def check_question(q: Question) -> list[str]:
                 if a.tolerance is not None and a.tolerance < 0:
                     add(f"答案 {a.text} 的误差不能为负数")
     elif q.type == "matching":
+        add = on("pairs")
         if len(q.pairs) < 3:
             add(f"配对题至少需要 3 组配对（现有 {len(q.pairs)} 组）")
         if any(not php_trim(left) or not php_trim(right) for left, right in q.pairs):
@@ -198,6 +209,7 @@ def check_question(q: Question) -> list[str]:
         if len(set(lefts)) != len(lefts):
             add("配对题左边的题目不能重复")
     elif q.type == "ordering":
+        add = on("order")
         if len(q.order) < 3:
             add(f"排序题至少需要 3 项（现有 {len(q.order)} 项）")
         if any(not php_trim(item) for item in q.order):

@@ -39,7 +39,14 @@ class QuestionBank(TimestampMixin, Base):
     category: Mapped[str | None] = mapped_column(sa.String(200))  # Moodle-style path
     item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_item.id"), index=True)
     source: Mapped[BankSource] = mapped_column(enum_column(BankSource, "bank_source"))
+    # Content banks: the file they are loaded from (question_banks/….yaml), to say where to edit.
+    path: Mapped[str | None] = mapped_column(sa.String(300))
     retired: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def editable(self) -> bool:
+        """Web and import banks are edited on the web; content banks only in their file."""
+        return self.source != BankSource.CONTENT
 
     item: Mapped[ServiceItem | None] = relationship()
 
@@ -62,7 +69,9 @@ class Question(TimestampMixin, Base):
     dimension: Mapped[Dimension | None] = mapped_column(enum_column(Dimension, "dimension"))
     difficulty: Mapped[int | None]
     current_version: Mapped[int] = mapped_column(default=1)
+    # Retired questions are never drawn for new exams; they are kept (attempts use them).
     retired: Mapped[bool] = mapped_column(default=False)
+    retired_reason: Mapped[str | None] = mapped_column(sa.String(200))
 
     bank: Mapped[QuestionBank] = relationship()
     item: Mapped[ServiceItem | None] = relationship()

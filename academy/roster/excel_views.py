@@ -2,25 +2,17 @@
 
 The upload is checked as a whole (every problem with its row, column and reason) and
 nothing is written unless the user confirms a preview without problems. Between the
-two steps the file is kept under ``instance/imports/<token>.xlsx`` (the signed session
-holds only the token, never the rows); the confirmation checks it again against the
-roster as it is then, and commits all of it or nothing.
-
-Several app servers on different machines need a shared ``instance/imports`` folder (or
-sticky sessions) for the confirmation to find the file.
+two steps the file is kept under ``instance/imports/<token>.xlsx`` (``academy.uploads``;
+the signed session holds only the token, never the rows); the confirmation checks it
+again against the roster as it is then, and commits all of it or nothing.
 """
 
 from __future__ import annotations
 
-import re
-import secrets
-import time
 from datetime import date
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import (
-    current_app,
     flash,
     redirect,
     render_template,
@@ -33,6 +25,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField
 
+from academy import uploads
 from academy.auth.policy import ROSTER_MANAGERS, roles_required, scope_villages
 from academy.extensions import db
 from academy.regions.models import Township, Village
@@ -43,9 +36,8 @@ from academy.xlsx import xlsx_download
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_SHOWN_PROBLEMS = 500
 PREVIEW_ROWS = 200
-KEEP_SECONDS = 24 * 3600
 SESSION_KEY = "roster_import"
-TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+SUFFIX = ".xlsx"
 
 
 class ImportForm(FlaskForm):
@@ -81,7 +73,7 @@ def import_template():
 def import_upload():
     previous = session.pop(SESSION_KEY, None)
     if isinstance(previous, dict):
-        _discard(previous.get("token"))
+        uploads.discard(previous.get("token"), SUFFIX)
     if (request.content_length or 0) > MAX_UPLOAD_BYTES:
         return _upload_page(file_error=_too_big(), status=413)
     form = ImportForm()
@@ -93,7 +85,7 @@ def import_upload():
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         return _upload_page(form, file_error=_too_big(), status=413)
-    name = _display_name(upload.filename)
+    name = uploads.display_name(upload.filename)
     today = date.today()
     checked = _check(data, today)
     if isinstance(checked, str):
@@ -101,7 +93,7 @@ def import_upload():
     plan, problems = checked
     if problems:
         return _upload_page(form, problems=problems, name=name, status=422)
-    token = _store(data)
+    token = uploads.store(data, SUFFIX)
     session[SESSION_KEY] = {
         "token": token,
         "name": name,
@@ -127,7 +119,7 @@ def import_confirm():
     if form.token.data != token or pending.get("user") != current_user.id:
         flash("这份预览已失效（可能在其他窗口上传了新的文件），请重新上传。", "warning")
         return back
-    data = _load(token)
+    data = uploads.load(token, SUFFIX)
     if data is None:
         session.pop(SESSION_KEY, None)
         flash("上传的文件已过期或找不到了，请重新上传。", "warning")
@@ -136,7 +128,7 @@ def import_confirm():
     checked = _check(data, date.today())
     if isinstance(checked, str) or checked[1]:
         # The roster changed since the preview so that some rows no longer fit.
-        _discard(token)
+        uploads.discard(token, SUFFIX)
         session.pop(SESSION_KEY, None)
         if isinstance(checked, str):
             return _upload_page(file_error=checked, name=name, status=422)
@@ -146,7 +138,7 @@ def import_confirm():
         session[SESSION_KEY] = {**pending, "digest": plan.digest()}
         return _preview(plan, token, name, changed=True)
     if not plan.has_changes:
-        _discard(token)
+        uploads.discard(token, SUFFIX)
         session.pop(SESSION_KEY, None)
         flash("文件与花名册一致，没有需要导入的变更。", "info")
         return redirect(url_for("roster.index"))
@@ -154,7 +146,7 @@ def import_confirm():
         summary = importer.commit_import(current_user, plan, name)
     except importer.ImportRejected as err:
         return _upload_page(problems=err.problems, name=name, status=422)
-    _discard(token)
+    uploads.discard(token, SUFFIX)
     session.pop(SESSION_KEY, None)
     flash(summary.message(), "success")
     return redirect(url_for("roster.index"))
@@ -257,52 +249,3 @@ def _too_big() -> str:
         f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB，无法上传；"
         "请删除多余的工作表和格式，或按镇街拆分成几个文件。"
     )
-
-
-def _display_name(filename: str) -> str:
-    """The uploaded file's name, for messages and the audit trail only (never a path)."""
-    base = re.split(r"[\\/]", filename or "")[-1]
-    return re.sub(r"[\x00-\x1f\x7f]", "", base).strip()[:80]
-
-
-# --- the upload kept between preview and confirmation -----------------------------------
-
-
-def _folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _store(data: bytes) -> str:
-    folder = _folder()
-    cutoff = time.time() - KEEP_SECONDS
-    for old in folder.glob("*.xlsx"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:
-            pass  # another request removed it
-    token = secrets.token_hex(16)
-    partial = folder / f"{token}.part"
-    partial.write_bytes(data)
-    partial.replace(folder / f"{token}.xlsx")
-    return token
-
-
-def _load(token: str) -> bytes | None:
-    if not isinstance(token, str) or not TOKEN_RE.match(token):
-        return None
-    path = _folder() / f"{token}.xlsx"
-    try:
-        if path.stat().st_mtime < time.time() - KEEP_SECONDS:
-            path.unlink()
-            return None
-        return path.read_bytes()
-    except OSError:
-        return None
-
-
-def _discard(token: str) -> None:
-    if isinstance(token, str) and TOKEN_RE.match(token):
-        (_folder() / f"{token}.xlsx").unlink(missing_ok=True)

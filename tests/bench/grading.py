@@ -18,6 +18,7 @@ import random
 import statistics
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +66,7 @@ def _questions(n: int, rng: random.Random) -> list[tuple[str, dict]]:
     bundle = load_content(ROOT)
     specs = []
     for doc in bundle.documents["question_banks"]:
-        parsed, problems = parse_bank(doc.data, doc.path, bundle.known_slugs)
+        parsed, _problems = parse_bank(doc.data, doc.path, bundle.known_slugs)
         specs.extend(parsed)
     rng.shuffle(specs)
     return [(s.type, version_data(s)) for s in specs[:n]]
@@ -101,14 +102,18 @@ def submit(n: int, repeat: int, seed: int) -> None:
     from academy.exams.models import AttemptState, Exam, ExamSection, ExamStatus
     from academy.extensions import db
     from academy.questions.types import get_type
-    from academy.roster.models import Agent, AgentKind, Posting
     from academy.regions.models import County, Township, TownshipKind, Village, VillageKind
+    from academy.roster.models import Agent, AgentKind, Posting
 
     rng = random.Random(seed)
+    today = date.today()
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/grading.db", "SECRET_KEY": "bench",
-             "CONTENT_ROOT": str(ROOT)}
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/grading.db",
+                "SECRET_KEY": "bench",
+                "CONTENT_ROOT": str(ROOT),
+            }
         )
         app.instance_path = tmp
         with app.app_context():
@@ -120,13 +125,32 @@ def submit(n: int, repeat: int, seed: int) -> None:
             agents = []
             for i in range(repeat):
                 agent = Agent(name=f"考生{i}", phone=f"139{i:08d}")
-                db.session.add(Posting(agent=agent, village=village, kind=AgentKind.FULL_TIME,
-                                       joined_on=time.localtime() and __import__("datetime").date.today()))
+                db.session.add(
+                    Posting(
+                        agent=agent,
+                        village=village,
+                        kind=AgentKind.FULL_TIME,
+                        joined_on=today,
+                    )
+                )
                 agents.append(agent)
-            exam = Exam(title="基准考试", status=ExamStatus.PUBLISHED, time_limit_minutes=120,
-                        attempts_allowed=None)
-            exam.sections = [ExamSection(position=1, title="全部", points=1.0, counts={"any": n},
-                                         item_ids=[], qtypes=[], question_ids=[])]
+            exam = Exam(
+                title="基准考试",
+                status=ExamStatus.PUBLISHED,
+                time_limit_minutes=120,
+                attempts_allowed=None,
+            )
+            exam.sections = [
+                ExamSection(
+                    position=1,
+                    title="全部",
+                    points=1.0,
+                    counts={"any": n},
+                    item_ids=[],
+                    qtypes=[],
+                    question_ids=[],
+                )
+            ]
             db.session.add(exam)
             db.session.commit()
             attempts = []

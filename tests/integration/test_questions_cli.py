@@ -169,3 +169,54 @@ def test_broken_xml_and_xlsx(run, tmp_path, db_session):
     xlsx.write_bytes(b"PK\x03\x04 not really a zip")
     result = run(str(xlsx))
     assert result.exit_code == 1 and result.stderr.startswith(f"{xlsx}:1: ")
+
+
+# --- flask questions import / export ---------------------------------------------------
+
+
+@pytest.fixture
+def cli(app, db_session):
+    runner = app.test_cli_runner()
+    return lambda *args: runner.invoke(args=["questions", *args])
+
+
+def test_import_command_is_all_or_nothing(cli, world, tmp_path, db_session):
+    from academy.questions.services import create_bank
+
+    bank = create_bank(None, "命令行题库")
+    db_session.commit()
+    path = tmp_path / "bank.gift"
+    path.write_text(GIFT.replace("id-card-renewal-home-service", world.item.slug), encoding="utf-8")
+    before = counts(db_session)
+    result = cli("import", str(path), "--bank", bank.slug)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    missing = "缺少事项（考试按事项抽题）（文件中未标注，可在导入页选择默认值）"
+    assert f"{path}:11: 第 2 题 “不得代签名”：{missing}" in lines
+    assert lines[-1].startswith("共 ") and "没有导入任何题目" in lines[-1]
+    assert counts(db_session) == before
+    result = cli(
+        "import", str(path), "--bank", bank.slug, "--item", world.item.slug,
+        "--dimension", "knowledge", "--difficulty", "1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "导入 5 道题" in result.stdout
+    assert counts(db_session)[1] == before[1] + 5
+    assert cli("import", str(path), "--bank", "nope").exit_code == 1
+
+
+def test_export_command_writes_a_file_or_lists_problems(cli, world, tmp_path, db_session):
+    from tests import factories
+
+    bank = factories.web_bank("导出题库")
+    factories.web_question(bank, "multichoice", world.item)
+    factories.web_question(bank, "ordering", world.item, general_feedback="按流程")
+    db_session.commit()
+    out = tmp_path / "out.xml"
+    result = cli("export", "--bank", bank.slug, "--format", "xml", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text(encoding="utf-8").count("<question type=") == 2
+    gift = tmp_path / "out.gift"
+    result = cli("export", "--bank", bank.slug, "--format", "gift", "-o", str(gift))
+    assert result.exit_code == 1 and "GIFT 无法表示排序题的总体反馈" in result.stderr
+    assert not gift.exists()

@@ -52,7 +52,7 @@ def test_autosave_then_submit_then_review(login_as, world, exam):
     r = client.post(f"/attempts/{attempt.id}/answers/1", data={"a1": "0", "seq": "1"})
     assert r.status_code == 200 and r.json["stale"] is False
     r = client.post(
-        f"/attempts/{attempt.id}/answers/2", data={"a2": "true", "seq": "1", "flag": "1"}
+        f"/attempts/{attempt.id}/answers/2", data={"a2": "false", "seq": "1", "flag": "1"}
     )
     assert r.status_code == 200
     # An ordering answer given in full (right order: item k gets step k+1).
@@ -69,7 +69,7 @@ def test_autosave_then_submit_then_review(login_as, world, exam):
     attempt = db.session.get(Attempt, attempt.id)
     assert attempt.state == AttemptState.GRADED and attempt.percent == 100.0 and attempt.passed
     result = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
-    assert "100 <small>分</small>" in result and "答题回顾" in result and "对的选项" in result
+    assert "100 <small>分</small>" in result and "答题回顾" in result and "本人到场" in result
     # After submitting, the answers cannot change any more.
     r = client.post(f"/attempts/{attempt.id}/answers/1", data={"a1": "1", "seq": "9"})
     assert r.status_code == 409 and r.json["finished"]
@@ -134,7 +134,7 @@ def test_review_waits_for_the_exams_setting(login_as, world, exam):
     attempt = _start(client, exam)
     client.post(f"/attempts/{attempt.id}/submit")
     page = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
-    assert "考试截止后可以查看" in page and "对的选项" not in page
+    assert "考试截止后可以查看" in page and "本人到场" not in page
 
 
 def test_a_full_start_gate_queues_with_a_position(app, login_as, world, exam):

@@ -1,0 +1,706 @@
+"""Question bank pages for county experts and admins: list, detail, editor, versions,
+banks, retire/restore, copy, import (upload → check → preview → confirm) and export."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+
+from academy import uploads
+from academy.audit.models import AuditEvent
+from academy.auth.models import User
+from academy.auth.policy import QUESTION_AUTHORS, roles_required
+from academy.catalogue.models import ItemCategory, ServiceItem
+from academy.errors_domain import DomainError
+from academy.extensions import db
+from academy.forms import service_call
+from academy.learning.rules import display_order
+from academy.pagination import paginate
+from academy.questions import display, excel, queries, services
+from academy.questions.diff import diff_versions
+from academy.questions.excel import FORMAT_LABELS
+from academy.questions.forms import (
+    BankForm,
+    ConfirmForm,
+    CopyForm,
+    ImportForm,
+    QuestionForm,
+    ReasonForm,
+    build_spec,
+    form_data,
+    prepare_rows,
+)
+from academy.questions.interchange import (
+    TYPE_LABELS,
+    guess_format,
+    number_text,
+    parse_file,
+    percent_text,
+)
+from academy.questions.models import BankSource, Dimension, Question, QuestionBank, QuestionVersion
+from academy.questions.spec import DIMENSIONS, TYPES, ExportError, ParseError
+from academy.questions.types import matching_options
+from academy.xlsx import xlsx_download
+
+bp = Blueprint("questions", __name__, url_prefix="/questions")
+
+PER_PAGE = 30
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_EXPORT = 5000
+PREVIEW_ROWS = 300
+MAX_SHOWN_PROBLEMS = 500
+SESSION_KEY = "question_import"
+TYPE_HELP = {
+    "multichoice": "单选或多选；每个选项设定得分，可有部分得分和负分。",
+    "truefalse": "判断对错。",
+    "shortanswer": "填写文字，可设置多个可接受的答案（* 为通配符），不区分大小写和全半角。",
+    "numerical": "填写数字，答案可有误差范围。",
+    "matching": "左右两列连线配对，至少 3 组。",
+    "ordering": "把步骤排成正确顺序，至少 3 步。",
+    "essay": "自由作答，由县级专家按评分要点人工评分。",
+    "description": "一段说明文字，不计分（如材料、情景介绍）。",
+}
+
+
+@bp.app_template_global()
+def question_type_label(qtype: str) -> str:
+    return TYPE_LABELS.get(qtype, qtype)
+
+
+@bp.app_template_filter("pct")
+def _pct(fraction: float) -> str:
+    return f"{percent_text(float(fraction))}%"
+
+
+@bp.app_template_filter("excerpt")
+def _excerpt(text: str | None, length: int = 60) -> str:
+    plain = " ".join(re.sub(r"<[^>]+>|[*_`#>]", " ", text or "").split())
+    return plain if len(plain) <= length else plain[: length - 1] + "…"
+
+
+@bp.app_template_filter("number")
+def _number(value: float) -> str:
+    return number_text(float(value))
+
+
+def _question_or_404(question_id: int) -> Question:
+    question = db.session.scalar(
+        sa.select(Question)
+        .options(joinedload(Question.bank), joinedload(Question.item))
+        .where(Question.id == question_id)
+    )
+    if question is None:
+        abort(404)
+    return question
+
+
+def _bank_or_404(bank_id: int) -> QuestionBank:
+    bank = db.session.get(QuestionBank, bank_id)
+    if bank is None:
+        abort(404)
+    return bank
+
+
+def _bank_choices(placeholder: str | None = None) -> list[tuple[str, str]]:
+    choices = [(str(b.id), f"{b.title}（{b.source.label}）") for b in queries.editable_banks()]
+    return ([("", placeholder)] if placeholder else []) + choices
+
+
+def _item_select(field, placeholder: str) -> None:
+    field.choices = [("", placeholder), *queries.item_choices()]
+
+
+def _item_slugs() -> dict[str, str]:
+    rows = db.session.execute(sa.select(ServiceItem.id, ServiceItem.slug))
+    return {str(item_id): slug for item_id, slug in rows}
+
+
+def _item_names() -> dict[str, str]:
+    return dict(db.session.execute(sa.select(ServiceItem.slug, ServiceItem.name)).all())
+
+
+# --- list, detail, versions -----------------------------------------------------------
+
+
+@bp.get("/")
+@roles_required(*QUESTION_AUTHORS)
+def index():
+    f = queries.QuestionFilter.from_args(request.args)
+    page = paginate(queries.question_rows(f), per_page=PER_PAGE, rows=True)
+    counts = queries.type_counts(f)
+    bank = db.session.get(QuestionBank, f.bank_id) if f.bank_id else None
+    items = db.session.execute(
+        sa.select(ServiceItem.id, ServiceItem.name, ServiceItem.category)
+        .where(ServiceItem.retired.is_(False))
+        .order_by(ServiceItem.category, ServiceItem.name)
+    ).all()
+    banks = db.session.execute(
+        sa.select(QuestionBank.id, QuestionBank.title).order_by(QuestionBank.title)
+    ).all()
+    return render_template(
+        "questions/index.html",
+        page=page,
+        f=f,
+        counts=counts,
+        total=sum(counts.values()),
+        bank=bank,
+        banks=banks,
+        items=items,
+        categories=list(ItemCategory),
+        dimensions=list(Dimension),
+        types=TYPES,
+        statuses=queries.STATUSES,
+        read_only=services.read_only_message(bank) if bank and not bank.editable else None,
+    )
+
+
+def _preview_context(spec, seed: str) -> dict:
+    data = {"pairs": [list(p) for p in spec.pairs]}
+    item_name = _item_names().get(spec.item or "") if spec.item else None
+    return {
+        "spec": spec,
+        "tags_text": display.tags_text(item_name, spec.dimension, spec.difficulty),
+        "type_label": display.type_label(spec),
+        "text_html": display.render_text(spec.text, spec.text_format),
+        "general_html": display.render_text(spec.general_feedback, spec.text_format),
+        "matching_options": matching_options(data) if spec.type == "matching" else [],
+        "order": display_order(len(spec.order), seed) if spec.type == "ordering" else [],
+        "format_label": FORMAT_LABELS.get(spec.text_format, spec.text_format),
+        "dimensions": DIMENSIONS,
+    }
+
+
+@bp.get("/<id:question_id>")
+@roles_required(*QUESTION_AUTHORS)
+def detail(question_id: int):
+    question = _question_or_404(question_id)
+    spec = services.spec_of(question)
+    bank = question.bank
+    copy_form = CopyForm(formdata=None)
+    copy_form.bank.choices = _bank_choices()
+    return render_template(
+        "questions/detail.html",
+        question=question,
+        bank=bank,
+        reason_form=ReasonForm(formdata=None),
+        copy_form=copy_form,
+        read_only=None if bank.editable else services.read_only_message(bank),
+        preview=_preview_context(spec, f"{question.id}:{question.current_version}"),
+    )
+
+
+@bp.get("/<id:question_id>/versions")
+@roles_required(*QUESTION_AUTHORS)
+def versions(question_id: int):
+    question = _question_or_404(question_id)
+    rows = db.session.execute(
+        sa.select(QuestionVersion, User.display_name)
+        .outerjoin(User, User.id == QuestionVersion.author_id)
+        .where(QuestionVersion.question_id == question.id)
+        .order_by(QuestionVersion.number)
+    ).all()
+    history = []
+    previous = None
+    for version, author in rows:
+        history.append((version, author, diff_versions(previous, version.data, question.qtype)))
+        previous = version.data
+    history.reverse()
+    events = db.session.execute(
+        sa.select(AuditEvent, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.object_type == "question",
+            AuditEvent.object_id == question.id,
+            AuditEvent.action.in_(("question.tagged", "question.retired", "question.restored")),
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(100)
+    ).all()
+    return render_template(
+        "questions/versions.html", question=question, history=history, events=events
+    )
+
+
+# --- banks ---------------------------------------------------------------------------
+
+
+@bp.get("/banks/")
+@roles_required(*QUESTION_AUTHORS)
+def banks():
+    page = paginate(queries.bank_statement(), per_page=60, rows=True)
+    return render_template("questions/banks.html", page=page, content_file=services.content_file)
+
+
+@bp.route("/banks/new", methods=["GET", "POST"])
+@roles_required(*QUESTION_AUTHORS)
+def new_bank():
+    form = BankForm()
+    _item_select(form.item, "— 不限 —")
+    if form.validate_on_submit():
+        item = db.session.get(ServiceItem, int(form.item.data)) if form.item.data else None
+        ok, bank = service_call(
+            form, services.create_bank, current_user, form.title.data, item, form.category.data
+        )
+        if ok:
+            flash(f"已新建题库《{bank.title}》（标识 {bank.slug}）。", "success")
+            return redirect(url_for("questions.index", bank=bank.id))
+    status = 400 if form.errors else 200
+    return render_template("questions/bank_form.html", form=form), status
+
+
+# --- the editor ----------------------------------------------------------------------
+
+
+def _editor(form: QuestionForm, qtype: str, question: Question | None):
+    """Shared by create and edit: preview, more rows, save. Returns a response or None
+    (render the form again with ``form.problems``)."""
+    action = request.form.get("action", "save")
+    prepare_rows(form, qtype, more=action == "more")
+    form.problems = {}
+    form.preview = None
+    form.failed = False
+    if request.method != "POST":
+        return None
+    if not form.validate_on_submit():
+        return None
+    if action == "more":
+        return None
+    spec, problems = build_spec(form, qtype, _item_slugs())
+    problems += services_problems(spec)
+    for field, reason in problems:
+        form.problems.setdefault(field, []).append(reason)
+    if problems:
+        return None
+    if action == "preview":
+        form.preview = _preview_context(spec, "preview")
+        return None
+    if question is None:
+        bank = _target_bank(form.bank.data)
+        if bank is None:
+            form.problems["bank"] = ["请选择网页创建或文件导入的题库"]
+            return None
+        ok, created = service_call(form, services.create_question, current_user, bank, spec)
+        if not ok:
+            form.failed = True
+            return None
+        flash(f"已新建题目“{created.name}”。", "success")
+        return redirect(url_for("questions.detail", question_id=created.id))
+    ok, version = service_call(
+        form, services.revise_question, current_user, question, spec, form.note.data
+    )
+    if ok:
+        ok, retagged = service_call(form, services.set_tags, current_user, question, _tags(form))
+    if not ok:
+        form.failed = True  # answered with 422: whatever was flushed is rolled back
+        return None
+    if version is not None:
+        flash(f"已保存为第 {version.number} 版。", "success")
+    else:
+        flash("题目内容没有变化，未生成新版本。", "info")
+    if retagged:
+        flash("标签（事项、维度、难度）已更新。", "success")
+    return redirect(url_for("questions.detail", question_id=question.id))
+
+
+def _tags(form: QuestionForm) -> services.Tags:
+    return services.Tags(
+        item_id=int(form.item.data) if (form.item.data or "").isdigit() else None,
+        dimension=Dimension(form.dimension.data) if form.dimension.data else None,
+        difficulty=int(form.difficulty.data) if form.difficulty.data else None,
+    )
+
+
+def services_problems(spec) -> list[tuple[str, str]]:
+    try:
+        services.validate(spec)
+    except services.QuestionInvalid as err:
+        return err.problems
+    return []
+
+
+def _target_bank(value: str | None) -> QuestionBank | None:
+    if not value or not value.isdigit():
+        return None
+    bank = db.session.get(QuestionBank, int(value))
+    return bank if bank is not None and bank.editable and not bank.retired else None
+
+
+def _render_editor(form, qtype, question=None, status=None):
+    if status is None:
+        status = 422 if form.problems or form.errors or form.failed else 200
+    return render_template(
+        "questions/edit.html",
+        form=form,
+        qtype=qtype,
+        question=question,
+        type_label=TYPE_LABELS[qtype],
+        type_help=TYPE_HELP[qtype],
+    ), status
+
+
+@bp.get("/new")
+@roles_required(*QUESTION_AUTHORS)
+def choose_type():
+    bank_id = request.args.get("bank", "")
+    bank = _target_bank(bank_id)
+    return render_template(
+        "questions/choose_type.html",
+        types=TYPES,
+        help=TYPE_HELP,
+        bank=bank,
+        has_banks=bool(queries.editable_banks()),
+    )
+
+
+@bp.route("/new/<qtype>", methods=["GET", "POST"])
+@roles_required(*QUESTION_AUTHORS)
+def create(qtype: str):
+    if qtype not in TYPES:
+        abort(404)
+    choices = _bank_choices("— 请选择 —")
+    if len(choices) == 1:
+        flash("还没有可以编辑的题库，请先新建一个题库。", "warning")
+        return redirect(url_for("questions.new_bank"))
+    data = {"bank": request.args.get("bank", "")}
+    bank = _target_bank(data["bank"])
+    if bank is not None and bank.item_id:
+        data["item"] = str(bank.item_id)
+    form = QuestionForm(data=data)
+    form.bank.choices = choices
+    _item_select(form.item, "— 请选择 —")
+    response = _editor(form, qtype, None)
+    return response or _render_editor(form, qtype)
+
+
+@bp.route("/<id:question_id>/edit", methods=["GET", "POST"])
+@roles_required(*QUESTION_AUTHORS)
+def edit(question_id: int):
+    question = _question_or_404(question_id)
+    if not question.bank.editable:
+        flash(services.read_only_message(question.bank) + "。", "warning")
+        return redirect(url_for("questions.detail", question_id=question.id))
+    spec = services.spec_of(question)
+    form = QuestionForm(data=form_data(spec, question.item_id))
+    _item_select(form.item, "— 请选择 —")
+    response = _editor(form, question.qtype, question)
+    return response or _render_editor(form, question.qtype, question)
+
+
+# --- retire, restore, copy -----------------------------------------------------------
+
+
+def _state_change(question_id: int, fn, done: str):
+    question = _question_or_404(question_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        errors = form.reason.errors
+        flash(f"原因{errors[0]}" if errors else "页面已过期，请重试。", "warning")
+        return redirect(url_for("questions.detail", question_id=question.id))
+    try:
+        fn(current_user, question, form.reason.data or "")
+    except DomainError as err:
+        flash(err.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("questions.detail", question_id=question.id))
+
+
+@bp.post("/<id:question_id>/retire")
+@roles_required(*QUESTION_AUTHORS)
+def retire(question_id: int):
+    return _state_change(
+        question_id, services.retire_question, "已停用：新的考试不会再抽到这道题。"
+    )
+
+
+@bp.post("/<id:question_id>/restore")
+@roles_required(*QUESTION_AUTHORS)
+def restore(question_id: int):
+    return _state_change(question_id, services.restore_question, "已恢复使用。")
+
+
+@bp.post("/<id:question_id>/copy")
+@roles_required(*QUESTION_AUTHORS)
+def copy(question_id: int):
+    question = _question_or_404(question_id)
+    form = CopyForm()
+    back = redirect(url_for("questions.detail", question_id=question.id))
+    if not form.validate_on_submit():
+        flash("页面已过期，请重试。", "warning")
+        return back
+    bank = _target_bank(form.bank.data)
+    if bank is None:
+        flash("请选择网页创建或文件导入的题库。", "error")
+        return back
+    try:
+        created = services.copy_question(current_user, question, bank)
+    except DomainError as err:
+        flash(err.message, "error")
+        return back
+    flash(f"已复制到题库《{bank.title}》，可以在这里修改。", "success")
+    return redirect(url_for("questions.detail", question_id=created.id))
+
+
+# --- export --------------------------------------------------------------------------
+
+
+def _filename(text: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", text).strip(" ._") or "题库"
+
+
+@bp.get("/export")
+@roles_required(*QUESTION_AUTHORS)
+def export():
+    fmt = request.args.get("fmt", "")
+    if fmt not in services.EXPORT_FORMATS:
+        abort(404)
+    f = queries.QuestionFilter.from_args(request.args)
+    questions = list(db.session.scalars(queries.question_statement(f).limit(MAX_EXPORT + 1)))
+    bank = db.session.get(QuestionBank, f.bank_id) if f.bank_id else None
+    if len(questions) > MAX_EXPORT:
+        return _export_problems(
+            [(0, f"一次最多导出 {MAX_EXPORT} 道题，请先按题库或事项筛选")], fmt, f, 422
+        )
+    questions.reverse()  # oldest first, as they were written
+    specs = services.specs_of(questions)
+    try:
+        data = services.export_file(specs, fmt)
+    except ExportError as err:
+        return _export_problems(err.problems, fmt, f, 422, questions)
+    _label, suffix, mimetype = services.EXPORT_FORMATS[fmt]
+    if bank is not None:
+        stem = bank.title + ("_筛选结果" if f.args(bank_id=None, status="active") else "")
+    else:
+        stem = f"题目导出_{date.today():%Y%m%d}"
+    name = _filename(stem) + suffix
+    if fmt == "xlsx":
+        return xlsx_download(data, name)
+    import io
+
+    response = send_file(
+        io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _export_problems(problems, fmt, f, status, questions=()):
+    by_position = {i: q for i, q in enumerate(questions, 1)}
+    return render_template(
+        "questions/export_problems.html",
+        problems=[(by_position.get(pos), reason) for pos, reason in problems],
+        label=services.EXPORT_FORMATS[fmt][0],
+        back=url_for("questions.index", **f.args()),
+    ), status
+
+
+# --- import ----------------------------------------------------------------------------
+
+
+@bp.get("/import/template.xlsx")
+@roles_required(*QUESTION_AUTHORS)
+def import_template():
+    return xlsx_download(excel.template(), "题库导入模板.xlsx")
+
+
+def _import_form(**data) -> ImportForm:
+    form = ImportForm(**data)
+    form.bank.choices = _bank_choices("— 新建导入题库（填写下方名称）—")
+    _item_select(form.item, "— 不设 —")
+    return form
+
+
+def _upload_page(form=None, file_error=None, problems=None, name="", status=200, changed=False):
+    problems = problems or []
+    return render_template(
+        "questions/import.html",
+        form=form or _import_form(),
+        file_error=file_error,
+        problems=problems[:MAX_SHOWN_PROBLEMS],
+        total_problems=len(problems),
+        name=name,
+        changed=changed,
+        max_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+        max_bytes=MAX_UPLOAD_BYTES,
+    ), status
+
+
+def _too_big() -> str:
+    return (
+        f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB，无法上传；请把题目拆成几个文件分别导入。"
+    )
+
+
+def _defaults(pending: dict) -> services.ImportDefaults:
+    d = pending.get("defaults") or {}
+    return services.ImportDefaults(
+        item=d.get("item") or None,
+        dimension=d.get("dimension") or None,
+        difficulty=d.get("difficulty") or None,
+    )
+
+
+def _check_upload(data: bytes, pending: dict):
+    """(specs, problems) for a stored or fresh upload; problems as (line, reason)."""
+    try:
+        specs = parse_file(data, pending["fmt"])
+    except ParseError as err:
+        return [], list(err.problems)
+    return services.check_import(specs, _defaults(pending))
+
+
+@bp.get("/import")
+@roles_required(*QUESTION_AUTHORS)
+def import_page():
+    bank = request.args.get("bank", "")
+    return _upload_page(_import_form(bank=bank if _target_bank(bank) else ""))
+
+
+@bp.post("/import")
+@roles_required(*QUESTION_AUTHORS)
+def import_upload():
+    previous = session.pop(SESSION_KEY, None)
+    if isinstance(previous, dict):
+        uploads.discard(previous.get("token"), "." + str(previous.get("fmt")))
+    if (request.content_length or 0) > MAX_UPLOAD_BYTES + 64 * 1024:
+        return _upload_page(file_error=_too_big(), status=413)
+    form = _import_form()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            return _upload_page(form, file_error="页面已过期，请刷新后重新上传。", status=400)
+        return _upload_page(form, status=422)
+    upload = form.file.data
+    if upload is None or not getattr(upload, "filename", ""):
+        return _upload_page(form, file_error="请选择要上传的题目文件。", status=400)
+    data = upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        return _upload_page(form, file_error=_too_big(), status=413)
+    name = uploads.display_name(upload.filename)
+    fmt = form.fmt.data or guess_format(name)
+    if fmt is None:
+        return _upload_page(
+            form,
+            file_error="无法从扩展名判断文件格式，请在“文件格式”中选择 GIFT、Moodle XML 或 Excel。",
+            name=name,
+            status=422,
+        )
+    target = _target_bank(form.bank.data)
+    new_title = " ".join((form.new_title.data or "").split())
+    if target is None and not new_title:
+        form.new_title.errors = ["请选择要导入的题库，或填写新题库的名称。"]
+        return _upload_page(form, name=name, status=422)
+    slugs = _item_slugs()
+    pending = {
+        "fmt": fmt,
+        "name": name,
+        "bank": target.id if target else None,
+        "new_title": "" if target else new_title,
+        "defaults": {
+            "item": slugs.get(form.item.data or ""),
+            "dimension": form.dimension.data or None,
+            "difficulty": int(form.difficulty.data) if form.difficulty.data else None,
+        },
+        "user": current_user.id,
+    }
+    specs, problems = _check_upload(data, pending)
+    if problems:
+        return _upload_page(form, problems=problems, name=name, status=422)
+    pending["token"] = uploads.store(data, "." + fmt)
+    session[SESSION_KEY] = pending
+    return _preview(specs, pending)
+
+
+def _preview(specs, pending: dict, changed: bool = False):
+    target = _target_bank(str(pending.get("bank") or ""))
+    names = _item_names()
+    counts = Counter(display.type_label(s) for s in specs)
+    rows = [
+        (
+            s,
+            display.type_label(s),
+            display.tags_text(names.get(s.item or ""), s.dimension, s.difficulty),
+            display.answer_summary(s),
+        )
+        for s in specs[:PREVIEW_ROWS]
+    ]
+    return render_template(
+        "questions/import_preview.html",
+        rows=rows,
+        counts=sorted(counts.items(), key=lambda kv: -kv[1]),
+        total=len(specs),
+        target=target,
+        new_title=pending.get("new_title"),
+        category=services.common_category(specs),
+        name=pending.get("name", ""),
+        fmt_label={"gift": "GIFT", "xml": "Moodle XML", "xlsx": "Excel"}[pending["fmt"]],
+        form=ConfirmForm(formdata=None, token=pending["token"]),
+        changed=changed,
+        preview_rows=PREVIEW_ROWS,
+    )
+
+
+@bp.post("/import/confirm")
+@roles_required(*QUESTION_AUTHORS)
+def import_confirm():
+    form = ConfirmForm()
+    pending = session.get(SESSION_KEY)
+    back = redirect(url_for("questions.import_page"))
+    if not form.validate_on_submit():
+        flash("页面已过期，请重新上传文件。", "warning")
+        return back
+    if not isinstance(pending, dict) or not pending.get("token"):
+        flash("没有待确认的导入，请先上传题目文件。", "warning")
+        return back
+    token, suffix = pending["token"], "." + str(pending.get("fmt"))
+    if form.token.data != token or pending.get("user") != current_user.id:
+        flash("这份预览已失效（可能在其他窗口上传了新的文件），请重新上传。", "warning")
+        return back
+    data = uploads.load(token, suffix)
+    if data is None:
+        session.pop(SESSION_KEY, None)
+        flash("上传的文件已过期或找不到了，请重新上传。", "warning")
+        return back
+    name = str(pending.get("name", ""))
+    specs, problems = _check_upload(data, pending)
+    if problems:  # the catalogue changed since the preview
+        uploads.discard(token, suffix)
+        session.pop(SESSION_KEY, None)
+        return _upload_page(problems=problems, name=name, status=422, changed=True)
+    try:
+        bank = _target_bank(str(pending.get("bank") or ""))
+        if bank is None and pending.get("bank"):
+            raise DomainError("目标题库已不能导入（可能已停用），请重新上传并选择题库")
+        if bank is None:
+            bank = services.create_bank(
+                current_user,
+                pending.get("new_title") or name,
+                category=services.common_category(specs),
+                source=BankSource.IMPORT,
+            )
+        created = services.import_questions(
+            current_user, bank, specs, _defaults(pending), source=name
+        )
+    except services.ImportRejected as err:
+        return _upload_page(problems=err.problems, name=name, status=422, changed=True)
+    except DomainError as err:
+        return _upload_page(file_error=err.message, name=name, status=422)
+    uploads.discard(token, suffix)
+    session.pop(SESSION_KEY, None)
+    flash(f"已向题库《{bank.title}》导入 {len(created)} 道题。", "success")
+    return redirect(url_for("questions.index", bank=bank.id))
