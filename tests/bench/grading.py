@@ -102,7 +102,14 @@ def submit(n: int, repeat: int, seed: int) -> None:
     from academy.exams.models import AttemptState, Exam, ExamSection, ExamStatus
     from academy.extensions import db
     from academy.questions.types import get_type
-    from academy.regions.models import County, Township, TownshipKind, Village, VillageKind
+    from academy.regions.models import (
+        County,
+        StationTier,
+        Township,
+        TownshipKind,
+        Village,
+        VillageKind,
+    )
     from academy.roster.models import Agent, AgentKind, Posting
 
     rng = random.Random(seed)
@@ -121,7 +128,9 @@ def submit(n: int, repeat: int, seed: int) -> None:
             sync_content(load_content(ROOT))
             county = County(name="基准县")
             town = Township(county=county, name="基准镇", kind=TownshipKind.TOWN)
-            village = Village(township=town, name="基准村", kind=VillageKind.VILLAGE)
+            village = Village(
+                township=town, name="基准村", kind=VillageKind.VILLAGE, tier=StationTier.STANDARD
+            )
             agents = []
             for i in range(repeat):
                 agent = Agent(name=f"考生{i}", phone=f"139{i:08d}")
