@@ -192,6 +192,39 @@ def _recent_check_passes(agent_id: int, since: date) -> set[int]:
     return set(rows)
 
 
+def best_exam_scores(agent_ids: list[int]) -> dict[int, dict[str, float]]:
+    """Each agent's best graded exam percent per scheme key: an exam of an item category
+    counts under the category's value, an exam of one item under "item:<id>"."""
+    from academy.exams.models import Attempt, AttemptState, Exam
+
+    out: dict[int, dict[str, float]] = {a: {} for a in agent_ids}
+    if not agent_ids:
+        return out
+    rows = db.session.execute(
+        sa.select(Attempt.agent_id, Exam.category, Exam.item_id, sa.func.max(Attempt.percent))
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .where(
+            Attempt.agent_id.in_(agent_ids),
+            Attempt.state == AttemptState.GRADED,
+            sa.or_(Exam.category.is_not(None), Exam.item_id.is_not(None)),
+        )
+        .group_by(Attempt.agent_id, Exam.category, Exam.item_id)
+    )
+    for agent_id, category, item_id, best in rows:
+        for key in ([category.value] if category else []) + (
+            [f"item:{item_id}"] if item_id else []
+        ):
+            out[agent_id][key] = max(out[agent_id].get(key, 0.0), best or 0.0)
+    return out
+
+
+def scheme_exam_score(scheme: CertificationScheme, scores: dict[str, float]) -> float | None:
+    """The best exam that counts for ``scheme``: one of its category, or of its item."""
+    keys = [scheme.category.value] if scheme.category else [f"item:{scheme.item_id}"]
+    found = [scores[k] for k in keys if k in scores]
+    return max(found) if found else None
+
+
 def evaluate_agent(agent: Agent, on: date | None = None, actor=None) -> list[Certificate]:
     """Issue the certificates the agent has earned and renew those whose refresher is done."""
     on = on or date.today()
@@ -200,6 +233,11 @@ def evaluate_agent(agent: Agent, on: date | None = None, actor=None) -> list[Cer
         return []
     requirements = scheme_items(schemes)
     passed = passed_item_ids([agent.id])[agent.id]
+    exams = (
+        best_exam_scores([agent.id])[agent.id]
+        if any(s.min_exam_score is not None for s in schemes)
+        else {}
+    )
     offered = (
         _offered_items([agent.current_posting.village_id])[agent.current_posting.village_id]
         if agent.current_posting
@@ -257,7 +295,7 @@ def evaluate_agent(agent: Agent, on: date | None = None, actor=None) -> list[Cer
             scheme.min_exam_score,
             scheme.min_simulation_score,
         )
-        if rules.eligibility(req, passed).eligible:
+        if rules.eligibility(req, passed, scheme_exam_score(scheme, exams)).eligible:
             issued.append(issue_certificate(agent, scheme, on, CertSource.EARNED, actor))
     return issued
 
@@ -556,7 +594,23 @@ def gaps(township_ids: list[int] | None, on: date, limit: int = 500) -> list[Gap
     schemes = active_schemes()
     requirements = scheme_items(schemes)
     passed = passed_item_ids(agent_ids) if agent_ids else {}
+    exams = (
+        best_exam_scores(agent_ids)
+        if agent_ids and any(s.min_exam_score is not None for s in schemes)
+        else {}
+    )
     offered = _offered_items(village_ids)
+
+    def key_scheme(key: str) -> CertificationScheme | None:
+        if mode == "category":
+            return next((s for s in schemes if s.category and s.category.value == key), None)
+        return next((s for s in schemes if s.item_id == int(key)), None)
+
+    def exam_step(agent_id: int, scheme: CertificationScheme | None) -> int:
+        if scheme is None or scheme.min_exam_score is None:
+            return 0
+        best = scheme_exam_score(scheme, exams.get(agent_id, {}))
+        return int(best is None or best < scheme.min_exam_score)
 
     def cert_keys(cert: Certificate) -> set[str]:
         s = cert.scheme
@@ -571,7 +625,7 @@ def gaps(township_ids: list[int] | None, on: date, limit: int = 500) -> list[Gap
 
     def key_items(key: str) -> frozenset[int]:
         if mode == "category":
-            scheme = next((s for s in schemes if s.category and s.category.value == key), None)
+            scheme = key_scheme(key)
             return requirements.get(scheme.id, frozenset()) if scheme else frozenset()
         return frozenset({int(key)})
 
@@ -589,9 +643,10 @@ def gaps(township_ids: list[int] | None, on: date, limit: int = 500) -> list[Gap
         origin = rules.gap_origin(spells, on)
         active = [p.agent for p in postings if p.village_id == r.village_id and p.left_on is None]
         need = rules.required_items(key_items(key), offered[r.village_id])
+        scheme = key_scheme(key)
         best = None
         for agent in active:
-            left = len(need - passed.get(agent.id, set()))
+            left = len(need - passed.get(agent.id, set())) + exam_step(agent.id, scheme)
             if best is None or left < best[1]:
                 best = (agent, left)
         out.append(

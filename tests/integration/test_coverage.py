@@ -231,3 +231,31 @@ def test_a_lapsed_certificate_needs_the_refresher_not_old_passes(world, schemes,
         sa.select(Certificate).where(Certificate.renewed_from_id == cert.id)
     )
     assert renewed.source == CertSource.RENEWED and renewed.issued_on == TODAY
+
+
+def test_a_scheme_that_asks_for_an_exam_waits_for_a_passing_exam(world, schemes, module):
+    from academy.exams import services as exams
+    from tests.integration.test_exam_services import choose, make_exam
+
+    scheme = schemes[ItemCategory.REGISTRATION]
+    scheme.min_exam_score = 60.0
+    factories.pass_module(world.east_agent, module)
+    assert not db.session.scalars(sa.select(Certificate)).all()
+    gap = services.gaps([world.east.id], TODAY)[0]
+    assert gap.nearest_agent == world.east_agent and gap.steps_left == 1  # the exam
+    question = factories.question(item=world.item)
+    exam = make_exam(questions=[question], shuffle_answers=False)
+    exam.category = ItemCategory.REGISTRATION
+    # A failed exam is not enough …
+    failed = exams.start_attempt(exam, world.east_agent, None)
+    exams.save_answer(failed.id, world.east_agent.id, 1, choose(1, "1"), seq=1)
+    db.session.expire_all()
+    exams.submit_attempt(failed)
+    assert failed.passed is False and not db.session.scalars(sa.select(Certificate)).all()
+    # … a passing one issues the certificate as soon as it is graded.
+    passed = exams.start_attempt(exam, world.east_agent, None)
+    exams.save_answer(passed.id, world.east_agent.id, 1, choose(1, "0"), seq=1)
+    db.session.expire_all()
+    exams.submit_attempt(passed)
+    certs = db.session.scalars(sa.select(Certificate)).all()
+    assert passed.percent == 100.0 and [c.scheme_id for c in certs] == [scheme.id]
