@@ -172,3 +172,50 @@ def pass_module(agent: Agent, module) -> None:
         {0: frozenset({0}), 1: False, 2: frozenset({0, 1}), 3: False, 4: frozenset({0})},
     )
     learning.submit_check(agent, module, good)
+
+
+def question(
+    item: ServiceItem | None,
+    qtype: str = "truefalse",
+    retired: bool = False,
+    difficulty: int = 1,
+    **content,
+):
+    """A question of ``item`` with one version, stored as content sync stores it. True/false
+    questions are right when answered True; multichoice ones when answer 0 is chosen."""
+    from academy.questions.models import BankSource, Question, QuestionBank, QuestionVersion
+    from academy.questions.services import version_data
+    from academy.questions.spec import Answer
+    from academy.questions.spec import Question as Spec
+
+    n = _n()
+    defaults = {
+        "truefalse": {"answers": [Answer("true", 1.0, "对。"), Answer("false", 0.0, "不对。")]},
+        "multichoice": {
+            "answers": [Answer("正确做法", 1.0, "对。"), Answer("错误做法", 0.0, "不对。")]
+        },
+        "essay": {"grader_info": "要点"},
+        "description": {},
+    }
+    spec = Spec(
+        type=qtype,
+        name=f"测试题{n}",
+        text=content.pop("text", f"第 {n} 题的题干"),
+        general_feedback=content.pop("general_feedback", "记住要点。"),
+        **{**defaults.get(qtype, {}), **content},
+    )
+    bank = QuestionBank(slug=f"bank-{n}", title="测试题库", source=BankSource.WEB, item=item)
+    q = Question(
+        key=f"bank-{n}/q",
+        bank=bank,
+        qtype=qtype,
+        name=spec.name,
+        item=item,
+        difficulty=difficulty,
+        current_version=1,
+        retired=retired,
+    )
+    q.versions = [QuestionVersion(number=1, data=version_data(spec))]
+    db.session.add(q)
+    db.session.flush()
+    return q
