@@ -231,17 +231,13 @@ def when_back(due_on: date, today: date) -> str:
         return "明天"
     if days == 2:
         return "后天"
-    return f"{days} 天后（{due_on.month} 月 {due_on.day} 日）"
+    return f"过 {days} 天（{due_on.month} 月 {due_on.day} 日）"
 
 
 def comeback(due_dates: Iterable[date], today: date) -> list[str]:
     """Lines like "3 道题明天再练", soonest first, for the cards a session touched."""
     counts = Counter(due_dates)
-    lines = []
-    for d in sorted(counts):
-        back = when_back(d, today)
-        lines.append(f"{counts[d]} 道题{' ' if back[0].isdigit() else ''}{back}再练")
-    return lines
+    return [f"{counts[d]} 道题{when_back(d, today)}再练" for d in sorted(counts)]
 
 
 def box_shares(counts: Sequence[int]) -> list[int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -48,6 +50,7 @@ def home():
     return render_template(
         "practice/home.html",
         ov=services.overview(_agent()),
+        when_back=lambda day: rules.when_back(day, date.today()),
         intervals=rules.BOX_INTERVAL_DAYS,
         size=rules.SESSION_SIZE,
     )

@@ -183,7 +183,7 @@ def test_empty_pool_gives_empty_session_and_size_must_be_positive():
 
 def test_comeback_lines_group_by_day():
     days = [TODAY + timedelta(days=1)] * 3 + [TODAY + timedelta(days=4)]
-    assert rules.comeback(days, TODAY) == ["3 道题明天再练", "1 道题 4 天后（3 月 14 日）再练"]
+    assert rules.comeback(days, TODAY) == ["3 道题明天再练", "1 道题过 4 天（3 月 14 日）再练"]
 
 
 def test_verdicts():
