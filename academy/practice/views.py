@@ -33,9 +33,12 @@ def _session_or_404(session_id: int):
 
 
 def _first_error(form) -> str:
-    for errors in form.errors.values():
+    """The first problem, naming its field: "题数：不是有效的整数。"."""
+    for name, errors in form.errors.items():
         if errors:
-            return str(errors[0])
+            field = getattr(form, name, None)
+            label = field.label.text if field is not None else name
+            return f"{label}：{errors[0]}"
     return "提交的内容无效。"
 
 

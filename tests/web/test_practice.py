@@ -176,5 +176,6 @@ def test_start_refuses_an_item_outside_the_village(world, questions, login_as):
     assert resp.status_code == 302
     home = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "不在本村社的可办事项中" in home
-    assert _start(client, size="abc").status_code == 400
+    bad = _start(client, size="abc")
+    assert bad.status_code == 400 and "题数：" in bad.get_data(as_text=True)
     assert _count(PracticeSession) == 0
