@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from academy.handbook.views import bp as handbook_bp
     from academy.learning.views import bp as learning_bp
     from academy.main.views import bp as main_bp
+    from academy.practice.views import bp as practice_bp
     from academy.questions.views import bp as questions_bp
     from academy.regions.views import bp as regions_bp
     from academy.roster.views import bp as roster_bp
@@ -126,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
         catalogue_bp,
         audit_bp,
         learning_bp,
+        practice_bp,
         handbook_bp,
         certification_bp,
         analytics_bp,

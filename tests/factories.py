@@ -288,3 +288,37 @@ def question(
     db.session.add(q)
     db.session.flush()
     return q
+
+
+def practice_question(
+    item: ServiceItem | None,
+    qtype: str = "truefalse",
+    retired: bool = False,
+    difficulty: int = 1,
+    **content,
+):
+    """A question of ``item`` for practice tests. True/false questions are right when
+    answered True; multichoice ones when answer 0 is chosen."""
+    from academy.questions.services import version_data
+    from academy.questions.spec import Answer
+    from academy.questions.spec import Question as Spec
+
+    defaults = {
+        "truefalse": {"answers": [Answer("true", 1.0, "对。"), Answer("false", 0.0, "不对。")]},
+        "multichoice": {
+            "answers": [Answer("正确做法", 1.0, "对。"), Answer("错误做法", 0.0, "不对。")]
+        },
+        "essay": {"grader_info": "要点"},
+        "description": {},
+    }
+    spec = Spec(
+        type=qtype,
+        name=f"测试题{_n()}",
+        text=content.pop("text", "练习题的题干"),
+        general_feedback=content.pop("general_feedback", "记住要点。"),
+        **{**defaults.get(qtype, {}), **content},
+    )
+    q = question(qtype=qtype, item=item, difficulty=difficulty, data=version_data(spec))
+    q.retired = retired
+    db.session.flush()
+    return q

@@ -12,6 +12,7 @@ from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.certification.alerts import open_alerts
 from academy.extensions import db
 from academy.learning import services as learning_services
+from academy.practice import services as practice_services
 from academy.regions.models import Village
 from academy.roster import queries
 
@@ -69,4 +70,5 @@ def home():
         village=village,
         summary=summary,
         alerts=alerts,
+        practice_due=practice_services.due_count(agent) if agent else 0,
     )
