@@ -172,8 +172,6 @@ def test_summary_counts_revisits_and_comebacks(world, agent):
     world.east_village.items.append(second)
     qs = [factories.practice_question(world.item) for _ in range(3)]
     qs.append(factories.practice_question(second))
-        factories.practice_question(second)
-    ]
     session = services.start_session(agent, today=TODAY)
     answers = {qs[0].id: False, qs[1].id: False, qs[2].id: True, qs[3].id: False}
     while (q := services.next_question(session)) is not None:
