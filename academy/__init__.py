@@ -61,6 +61,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     from academy.learning.services import on_posting_started
 
     posting_started.connect(on_posting_started)
+    from academy.activity import models as _activity_models  # noqa: F401 (tables for Alembic)
     from academy.questions import models as _question_models  # noqa: F401 (tables for Alembic)
     from academy.questions.types import check_registry
 
