@@ -105,6 +105,7 @@ def _make_ratelimiter(app: Flask):
 
 
 def _register_blueprints(app: Flask) -> None:
+    from academy.activity.views import bp as activity_bp
     from academy.analytics.views import bp as analytics_bp
     from academy.audit.views import bp as audit_bp
     from academy.auth.views import bp as auth_bp
@@ -127,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
         handbook_bp,
         certification_bp,
         analytics_bp,
+        activity_bp,
     ):
         app.register_blueprint(bp)
 
