@@ -209,3 +209,22 @@ def test_current_month_is_counted_live(world):
     assert (series[-1].answered, series[-1].learners) == (1, 1)
     assert services.monthly_activity([world.west.id], today)[-1].answered == 0
     assert services.monthly_activity(None, today)[-1].answered == 1
+
+
+def test_jsonl_is_streamed_in_pieces_of_whole_lines(world):
+    import json
+
+    now = utcnow()
+    services.append_many(
+        [_event(now, agent=world.east_agent.id, township=world.east.id) for _ in range(5)]
+    )
+    f = services.EventFilter(
+        None, date.today() - timedelta(days=1), date.today() + timedelta(days=1)
+    )
+    pieces = list(services.jsonl_lines(world.admin, f, chunk=2))
+    assert len(pieces) == 3 and all(p.endswith("\n") for p in pieces)
+    statements = [json.loads(line) for line in "".join(pieces).splitlines()]
+    assert len({s["id"] for s in statements}) == 5
+    assert {s["actor"]["name"] for s in statements} == {"张东"}
+    # a township head's stream holds only their township, whatever the filter says
+    assert list(services.jsonl_lines(world.west_head, f)) == []
