@@ -61,6 +61,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     from academy.learning.services import on_posting_started
 
     posting_started.connect(on_posting_started)
+    from academy.activity import models as _activity_models  # noqa: F401 (tables for Alembic)
     from academy.exams import models as _exam_models  # noqa: F401 (tables for Alembic)
     from academy.questions import models as _question_models  # noqa: F401 (tables for Alembic)
     from academy.questions.types import check_registry
@@ -105,6 +106,7 @@ def _make_ratelimiter(app: Flask):
 
 
 def _register_blueprints(app: Flask) -> None:
+    from academy.activity.views import bp as activity_bp
     from academy.analytics.views import bp as analytics_bp
     from academy.audit.views import bp as audit_bp
     from academy.auth.views import bp as auth_bp
@@ -133,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
         analytics_bp,
         exams_bp,
         questions_bp,
+        activity_bp,
     ):
         app.register_blueprint(bp)
 

@@ -256,12 +256,14 @@ def _freeze_summary(backfilled: int, made: int, failed: int, html_only: int) -> 
 
 @cert_cli.command("notify")
 def cert_notify() -> None:
-    """Build today's alerts (expiring certificates, lost coverage, overdue plans). Idempotent."""
+    """Build today's alerts (expiring certificates, lost coverage, overdue plans), log
+    certificate lapses and roll up finished months of learning activity. Idempotent."""
     from academy.certification.alerts import build_alerts
 
     run = build_alerts()
     db.session.commit()
     click.echo(f"提醒：新增 {run.created} 条，已解除 {run.resolved} 条，当前未解除 {run.open} 条。")
+    click.echo(f"学习记录：新记证书过期失效 {run.lapsed} 条，汇总月份 {run.months} 个。")
 
 
 @content_cli.command("check")

@@ -49,6 +49,11 @@ class Config:
     # Behind a reverse proxy (nginx): trust one hop of X-Forwarded-For/-Proto/-Host so that
     # rate limits see the real client and links (QR codes) use the public host.
     BEHIND_PROXY = os.environ.get("BEHIND_PROXY", "0") == "1"
+    # The public address of the site (https://academy.example.cn): the homePage of learners'
+    # accounts in exported xAPI statements ("urn:academy" when unset).
+    SITE_URL = os.environ.get("SITE_URL") or None
+    # Excel exports of the learning-event log stop at this many rows (JSON Lines has no cap).
+    ACTIVITY_XLSX_MAX_ROWS = int(os.environ.get("ACTIVITY_XLSX_MAX_ROWS", "200000"))
     CONTENT_ROOT = os.environ.get("CONTENT_ROOT")  # defaults to the project folder
     ONBOARDING_DAYS = int(os.environ.get("ONBOARDING_DAYS", "30"))
     # Coverage rule: every village needs an active certified agent per item "category"

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 
+from academy.activity.services import monthly_activity
 from academy.catalogue.models import ItemCategory
 from academy.certification import rules as cert_rules
 from academy.certification import services as certs
 from academy.extensions import db
-from academy.learning.models import ModuleProgress, ProgressStatus
 from academy.learning.services import count_plans, plan_rows
 from academy.regions.models import Village
 from academy.roster.models import Posting
@@ -49,6 +49,8 @@ class MonthRow:
     joined: int = 0
     left: int = 0
     passed: int = 0
+    answered: int = 0
+    learners: int = 0
     coverage: float | None = None
 
 
@@ -63,25 +65,16 @@ def turnover(township_ids: list[int] | None, today: date, months: int = 12) -> l
 def training_activity(
     township_ids: list[int] | None, today: date, months: int = 12
 ) -> list[MonthRow]:
-    """Modules passed per month: in a township, by the agents currently serving there; for the
-    county, every pass (no join to postings: a range scan on passed_at)."""
+    """Per month, from the learning-event log: modules passed, practice parts answered and
+    active learners (agents who opened, practised or passed something). A township counts
+    the events of agents while they served there. Months that are over come from the
+    monthly rollup, the current month is counted live."""
     ends = _month_series(today, months)
-    since = datetime.combine(ends[0].replace(day=1), datetime.min.time())
-    col = ModuleProgress.passed_at
-    stmt = (
-        sa.select(sa.extract("year", col), sa.extract("month", col), sa.func.count())
-        .where(ModuleProgress.status == ProgressStatus.PASSED, col >= since)
-        .group_by(sa.extract("year", col), sa.extract("month", col))
-    )
-    if township_ids is not None:
-        serving = (
-            sa.select(Posting.agent_id)
-            .join(Village, Village.id == Posting.village_id)
-            .where(Posting.left_on.is_(None), Village.township_id.in_(township_ids))
-        )
-        stmt = stmt.where(ModuleProgress.agent_id.in_(serving))
-    counts = Counter({(int(y), int(m)): n for y, m, n in db.session.execute(stmt)})
-    return [MonthRow(d, passed=counts[_month_key(d)]) for d in ends]
+    activity = monthly_activity(township_ids, today, months)
+    return [
+        MonthRow(d, passed=a.modules_passed, answered=a.answered, learners=a.learners)
+        for d, a in zip(ends, activity, strict=True)
+    ]
 
 
 def trend(township_ids: list[int] | None, today: date, months: int = 12) -> list[MonthRow]:

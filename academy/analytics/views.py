@@ -104,6 +104,7 @@ def _totals(rows) -> dict:
 
 
 CHARTS = {"coverage-trend", "turnover", "training"}
+TRAINING_HEADERS = ["月份", "通过模块数", "练习作答次数", "活跃学员数"]
 
 
 @bp.get("/tables/<name>")
@@ -124,9 +125,10 @@ def chart_table(name: str):
             [r.month.strftime("%Y-%m"), r.joined, r.left] for r in services.turnover(ids, today)
         ]
     else:
-        title, headers = f"{where}通过的课程模块", ["月份", "通过模块数"]
+        title, headers = f"{where}学习活动（近12个月）", TRAINING_HEADERS
         rows = [
-            [r.month.strftime("%Y-%m"), r.passed] for r in services.training_activity(ids, today)
+            [r.month.strftime("%Y-%m"), r.passed, r.answered, r.learners]
+            for r in services.training_activity(ids, today)
         ]
     args = {"township_id": township.id} if township and current_user.role == Role.ADMIN else {}
     return render_template(
@@ -161,9 +163,13 @@ def chart(name: str, fmt: str):
     else:
         rows = services.training_activity(ids, today)
         body = charts.bar_chart(
-            f"{where}通过的课程模块（个）",
+            f"{where}学习活动（近12个月）",
             [charts.month_label(r.month) for r in rows],
-            {"通过": [r.passed for r in rows]},
+            {
+                "通过模块": [r.passed for r in rows],
+                "练习作答": [r.answered for r in rows],
+                "活跃学员": [r.learners for r in rows],
+            },
             fmt=fmt,
         )
     mimetype = "image/svg+xml" if fmt == "svg" else "image/png"
@@ -316,7 +322,10 @@ def export(table: str):
         )
     return xlsx_response(
         name,
-        ["月份", "通过模块数"],
-        [[charts.month_label(r.month), r.passed] for r in services.training_activity(ids, today)],
+        TRAINING_HEADERS,
+        [
+            [charts.month_label(r.month), r.passed, r.answered, r.learners]
+            for r in services.training_activity(ids, today)
+        ],
         "学习活动",
     )

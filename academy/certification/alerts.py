@@ -1,7 +1,11 @@
-"""The daily alert job: expiring certificates, villages that lost coverage, overdue plans.
+"""The daily alert job: expiring certificates, villages that lost coverage, overdue plans;
+it also logs certificate lapses in the learning-event log and rolls up the months that are
+over for the activity charts.
 
 Idempotent: each alert has a key naming its subject and period; a second run the same day
-creates nothing and resolves nothing. Alerts whose condition has cleared are resolved.
+creates nothing and resolves nothing. Alerts whose condition has cleared are resolved. A
+lapse is logged once per certificate; a month is rolled up once (again only if a late event
+made it stale).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from academy.activity.services import record_rollups
 from academy.auth.models import Role
 from academy.certification import services
 from academy.certification.models import Alert, AlertKind
@@ -27,6 +32,8 @@ class AlertRun:
     created: int = 0
     resolved: int = 0
     open: int = 0
+    lapsed: int = 0  # lapse events logged
+    months: int = 0  # activity months rolled up
 
 
 @dataclass
@@ -98,6 +105,8 @@ def build_alerts(today: date | None = None) -> AlertRun:
     db.session.flush()
     services.record_snapshots(today)
     run.open = len(wanted)
+    run.lapsed = services.record_lapses(today)
+    run.months = record_rollups(today)
     return run
 
 

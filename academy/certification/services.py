@@ -10,12 +10,15 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
+from academy.activity import rules as activity_rules
+from academy.activity.models import LearningEvent, ObjectType, Verb
+from academy.activity.services import append_many, record_event
 from academy.audit.services import record
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.certification import documents, rules
@@ -26,6 +29,7 @@ from academy.certification.models import (
     CertSource,
     CoverageSnapshot,
 )
+from academy.db import utcnow
 from academy.errors_domain import DomainError
 from academy.extensions import db
 from academy.learning.models import CheckAttempt, Module
@@ -132,7 +136,8 @@ def issue_certificate(
     # The printable document as issued, in the same transaction (a Jinja render: cheap);
     # its PDF is printed later, from this snapshot, outside the issuing request.
     documents.freeze(cert)
-    township_id = agent.current_posting.village.township_id if agent.current_posting else None
+    posting = agent.current_posting
+    township_id = posting.village.township_id if posting else None
     record(
         actor,
         "certificate.issued",
@@ -141,7 +146,29 @@ def issue_certificate(
         {"code": cert.code, "scheme": scheme.code},
         township_id,
     )
+    record_event(
+        Verb.RENEWED if renewed_from is not None else Verb.ISSUED,
+        ObjectType.CERTIFICATE,
+        cert.id,
+        scheme.name,
+        agent=agent,
+        user=actor,
+        at=_event_moment(on),
+        township_id=township_id,
+        village_id=posting.village_id if posting else None,
+        context={
+            "code": cert.code,
+            "source": source.value,
+            "valid": f"{issued_on:%Y-%m-%d}/{expires_on:%Y-%m-%d}",
+        },
+    )
     return cert
+
+
+def _event_moment(on: date) -> datetime:
+    """Now for something done today; a day given in the past (a backdated award) stands
+    for itself in the event log."""
+    return utcnow() if on >= date.today() else activity_rules.day_moment(on)
 
 
 def revoke_certificate(actor, cert: Certificate, reason: str, on: date | None = None) -> None:
@@ -154,9 +181,8 @@ def revoke_certificate(actor, cert: Certificate, reason: str, on: date | None = 
         raise DomainError("撤销日期不能早于发证日期。", field="on")
     cert.revoked_on, cert.revoke_reason = on, reason.strip()
     db.session.flush()
-    township_id = (
-        cert.agent.current_posting.village.township_id if cert.agent.current_posting else None
-    )
+    posting = cert.agent.current_posting
+    township_id = posting.village.township_id if posting else None
     record(
         actor,
         "certificate.revoked",
@@ -165,6 +191,104 @@ def revoke_certificate(actor, cert: Certificate, reason: str, on: date | None = 
         {"code": cert.code},
         township_id,
     )
+    record_event(
+        Verb.REVOKED,
+        ObjectType.CERTIFICATE,
+        cert.id,
+        cert.scheme.name,
+        agent=cert.agent,
+        user=actor,
+        at=_event_moment(on),
+        township_id=township_id,
+        village_id=posting.village_id if posting else None,
+        context={"code": cert.code, "reason": cert.revoke_reason[:100]},
+    )
+
+
+def record_lapses(today: date | None = None) -> int:
+    """Log a "lapsed" event, dated the day after expiry, for every certificate that expired
+    before today and has none yet (the daily job; idempotent). A certificate revoked before
+    it expired did not lapse, nor one renewed without a gap. The event's township and
+    village are those the holder served on that day (else their last posting before it)."""
+    today = today or date.today()
+    logged = sa.select(LearningEvent.id).where(
+        LearningEvent.verb == Verb.LAPSED,
+        LearningEvent.object_type == ObjectType.CERTIFICATE,
+        LearningEvent.object_id == sa.cast(Certificate.id, sa.String),
+    )
+    renewal = (
+        sa.select(
+            Certificate.renewed_from_id.label("cert_id"),
+            sa.func.min(Certificate.issued_on).label("first_renewal"),
+        )
+        .where(Certificate.renewed_from_id.is_not(None))
+        .group_by(Certificate.renewed_from_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            Certificate.id,
+            Certificate.agent_id,
+            Certificate.code,
+            Certificate.expires_on,
+            CertificationScheme.name,
+            renewal.c.first_renewal,
+        )
+        .join(CertificationScheme, CertificationScheme.id == Certificate.scheme_id)
+        .outerjoin(renewal, renewal.c.cert_id == Certificate.id)
+        .where(
+            Certificate.expires_on < today,
+            sa.or_(
+                Certificate.revoked_on.is_(None), Certificate.revoked_on > Certificate.expires_on
+            ),
+            ~logged.exists(),
+        )
+        .order_by(Certificate.expires_on, Certificate.id)
+    ).all()
+    lapsed = [
+        r
+        for r in rows
+        if r.first_renewal is None or r.first_renewal > r.expires_on + timedelta(days=1)
+    ]
+    spells = _spells_of({r.agent_id for r in lapsed})
+    events = []
+    for r in lapsed:
+        day = r.expires_on + timedelta(days=1)
+        village_id, township_id = activity_rules.place_on(spells.get(r.agent_id, []), day)
+        events.append(
+            {
+                "at": activity_rules.day_moment(day),
+                "agent_id": r.agent_id,
+                "verb": Verb.LAPSED,
+                "object_type": ObjectType.CERTIFICATE,
+                "object_id": r.id,
+                "object_name": r.name,
+                "township_id": township_id,
+                "village_id": village_id,
+                "context": {"code": r.code, "expired_on": f"{r.expires_on:%Y-%m-%d}"},
+            }
+        )
+    return append_many(events)
+
+
+def _spells_of(agent_ids: set[int]) -> dict[int, list[activity_rules.Spell]]:
+    out: dict[int, list[activity_rules.Spell]] = defaultdict(list)
+    ids = sorted(agent_ids)
+    for start in range(0, len(ids), 5000):
+        rows = db.session.execute(
+            sa.select(
+                Posting.agent_id,
+                Posting.joined_on,
+                Posting.left_on,
+                Posting.village_id,
+                Village.township_id,
+            )
+            .join(Village, Village.id == Posting.village_id)
+            .where(Posting.agent_id.in_(ids[start : start + 5000]))
+        )
+        for agent_id, joined, left, village_id, township_id in rows:
+            out[agent_id].append(activity_rules.Spell(joined, left, village_id, township_id))
+    return out
 
 
 def _offered_items(village_ids) -> dict[int, set[int]]:

@@ -7,7 +7,7 @@ placed relative to the day the command runs so that "recent" departures stay rec
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -315,8 +315,10 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
 
     db.session.add_all(postings)
     db.session.flush()
-    plans, passed = _demo_learning(rng, today, [p for p in postings if p.left_on is None])
-    certificates = _demo_certificates(rng, today, [p for p in postings if p.left_on is None])
+    active_postings = [p for p in postings if p.left_on is None]
+    plans, passed, learning = _demo_learning(rng, today, active_postings)
+    certificates = _demo_certificates(rng, today, active_postings)
+    events = _demo_events(rng, today, learning, postings)
 
     accounts = _demo_users(townships, postings)
     agents = {p.agent for p in postings}
@@ -325,13 +327,17 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
         f"已载入演示数据：{county.name}，镇街 {len(townships)} 个，村社 {len(villages)} 个，",
         f"代办员 {len(agents)} 人（在岗任职 {active} 条，历史任职 {len(postings) - active} 条），",
         f"入职学习计划 {plans} 份，已通过的课程模块 {passed} 个，资格证书 {certificates} 张，",
+        f"学习记录 {events} 条，",
         f"演示账号 {accounts} 个，密码均为 {DEMO_PASSWORD}（见 README）。",
     ]
 
 
-def _demo_learning(rng: random.Random, today: date, active: list[Posting]) -> tuple[int, int]:
+def _demo_learning(
+    rng: random.Random, today: date, active: list[Posting]
+) -> tuple[int, int, list[tuple[Posting, object, object]]]:
     """Onboarding plans for active postings, with progress: long-serving agents have passed
-    most of their plan, newcomers little."""
+    most of their plan, newcomers little; some are part-way through the next module.
+    Returns (plans, passed, [(posting, progress, module)]) — dated later by _demo_events."""
     from academy.learning.models import Module, ModuleProgress, ProgressStatus
     from academy.learning.rules import PRACTICE_PARTS
     from academy.learning.services import create_plan
@@ -339,6 +345,7 @@ def _demo_learning(rng: random.Random, today: date, active: list[Posting]) -> tu
     modules = {m.item_id: m for m in db.session.scalars(sa.select(Module))}
     done = {part: {"correct": True, "answer": None, "feedback": []} for part in PRACTICE_PARTS}
     plans = passed = 0
+    learning = []
     for posting in active:
         plan = create_plan(posting, days=30)
         if plan is None:
@@ -346,28 +353,205 @@ def _demo_learning(rng: random.Random, today: date, active: list[Posting]) -> tu
         plans += 1
         served = (today - posting.joined_on).days
         share = min(1.0, served / 120) * rng.uniform(0.5, 1.0)
-        for entry in plan.entries[: int(len(plan.entries) * share)]:
+        cut = int(len(plan.entries) * share)
+        for entry in plan.entries[:cut]:
             module = modules.get(entry.item_id)
             if module is None:
                 continue
-            db.session.add(
-                ModuleProgress(
-                    agent_id=posting.agent_id,
-                    module_id=module.id,
-                    status=ProgressStatus.PASSED,
-                    section="guide",
-                    practice=done,
-                    check_attempts=1,
-                    best_score=1.0,
-                )
+            progress = ModuleProgress(
+                agent_id=posting.agent_id,
+                module_id=module.id,
+                status=ProgressStatus.PASSED,
+                section="guide",
+                practice=done,
+                check_attempts=1,
+                best_score=1.0,
             )
+            db.session.add(progress)
+            learning.append((posting, progress, module))
             passed += 1
+        following = plan.entries[cut : cut + 1]
+        if following and rng.random() < 0.5 and following[0].item_id in modules:
+            parts = PRACTICE_PARTS[: rng.randint(0, len(PRACTICE_PARTS) - 1)]
+            module = modules[following[0].item_id]
+            progress = ModuleProgress(
+                agent_id=posting.agent_id,
+                module_id=module.id,
+                status=ProgressStatus.IN_PROGRESS,
+                section=PRACTICE_PARTS[len(parts)],
+                practice={part: done[part] for part in parts},
+            )
+            db.session.add(progress)
+            learning.append((posting, progress, module))
     db.session.flush()
     from academy.learning.services import refresh_plan_completion
 
     for posting in active:
         refresh_plan_completion(posting.agent_id, on=today)
-    return plans, passed
+    return plans, passed, learning
+
+
+def _moment(rng: random.Random, day: date) -> datetime:
+    """A working-hours moment (08:30–17:30 China time) of ``day``, as naive UTC."""
+    from academy.activity.rules import day_start_utc
+
+    return day_start_utc(day) + timedelta(minutes=rng.randint(510, 1050))
+
+
+def _demo_events(
+    rng: random.Random,
+    today: date,
+    learning: list[tuple[Posting, object, object]],
+    postings: list[Posting],
+) -> int:
+    """The event log behind the progress rows: for each passed module a visit, the four
+    practices (some wrong first), the check (sometimes failed first) and the pass, dated
+    before the certificate it led to; part-way modules with what was done so far. Check
+    attempts and passed_at agree with the events. Then lapses and monthly rollups, as the
+    daily job would have left them."""
+    from academy.activity import rules as activity_rules
+    from academy.activity.models import LearningEvent, ObjectType, Verb
+    from academy.activity.services import append_many, record_rollups
+    from academy.catalogue.models import ServiceItem
+    from academy.certification.models import Certificate, CertificationScheme
+    from academy.certification.services import record_lapses
+    from academy.learning.models import CheckAttempt, ProgressStatus
+    from academy.learning.rules import PART_LABELS, PRACTICE_PARTS
+
+    spells: dict[int, list] = {}
+    for p in postings:
+        spells.setdefault(p.agent_id, []).append(
+            activity_rules.Spell(p.joined_on, p.left_on, p.village_id, p.village.township_id)
+        )
+    certified = {
+        (agent_id, category): issued_on
+        for agent_id, category, issued_on in db.session.execute(
+            sa.select(Certificate.agent_id, CertificationScheme.category, Certificate.issued_on)
+            .join(CertificationScheme, CertificationScheme.id == Certificate.scheme_id)
+            .order_by(Certificate.issued_on)
+        )
+    }
+    categories = dict(db.session.execute(sa.select(ServiceItem.id, ServiceItem.category)).all())
+    rows: list[dict] = []
+    attempts: list[CheckAttempt] = []
+
+    def log(at, agent_id, verb, kind, object_id, name, result=None, context=None):
+        village_id, township_id = activity_rules.place_on(
+            spells[agent_id], activity_rules.to_local(at).date()
+        )
+        rows.append(
+            dict(
+                at=at,
+                agent_id=agent_id,
+                verb=verb,
+                object_type=kind,
+                object_id=object_id,
+                object_name=name,
+                township_id=township_id,
+                village_id=village_id,
+                result=result,
+                context=context,
+            )
+        )
+
+    for posting, progress, module in learning:
+        agent_id = posting.agent_id
+        issued = certified.get((agent_id, categories[module.item_id]))
+        passed = progress.status == ProgressStatus.PASSED
+        if passed and issued is not None:  # in the weeks before the certificate it earned
+            last = max(posting.joined_on, issued - timedelta(days=1))
+            first = max(posting.joined_on, last - timedelta(days=60))
+        elif passed:
+            last, first = max(posting.joined_on, today - timedelta(days=1)), posting.joined_on
+        else:  # part-way: lately
+            last, first = today, max(posting.joined_on, today - timedelta(days=40))
+        day = first + timedelta(days=rng.randint(0, max(0, (last - first).days)))
+        at = _moment(rng, day)
+        progress.created_at = at
+        log(at, agent_id, Verb.OPENED, ObjectType.MODULE, module.id, module.title)
+        parent = {"parent": f"module:{module.id}"}
+        for part in PRACTICE_PARTS:
+            if part not in (progress.practice or {}):
+                break
+            tries = 2 if rng.random() < 0.3 else 1
+            for n in range(tries):
+                at += timedelta(minutes=rng.randint(2, 6))
+                ok = n == tries - 1
+                log(
+                    at,
+                    agent_id,
+                    Verb.ANSWERED,
+                    ObjectType.PRACTICE,
+                    f"{module.id}/{part}",
+                    f"{module.title} · {PART_LABELS[part]}",
+                    {"success": ok, "errors": 0 if ok else rng.randint(1, 2)},
+                    {**parent, "part": part},
+                )
+        if passed:
+            tries = 2 if rng.random() < 0.2 else 1
+            for n in range(tries):
+                at += timedelta(minutes=rng.randint(3, 8))
+                ok = n == tries - 1
+                right = 5 if ok and rng.random() < 0.7 else (4 if ok else rng.randint(1, 3))
+                log(
+                    at,
+                    agent_id,
+                    Verb.PASSED if ok else Verb.FAILED,
+                    ObjectType.CHECK,
+                    module.id,
+                    f"{module.title} · {PART_LABELS['check']}",
+                    {"score": right, "max": 5, "success": ok},
+                    parent,
+                )
+                attempts.append(
+                    CheckAttempt(
+                        agent_id=agent_id,
+                        module_id=module.id,
+                        score=right / 5,
+                        passed=ok,
+                        at=at,
+                    )
+                )
+            progress.check_attempts = tries
+            progress.best_score = right / 5
+            progress.passed_at = at
+            log(
+                at,
+                agent_id,
+                Verb.PASSED,
+                ObjectType.MODULE,
+                module.id,
+                module.title,
+                {"completion": True, "success": True, "score": right / 5, "max": 1},
+            )
+        progress.updated_at = at
+    db.session.add_all(attempts)
+    _date_plan_completion(learning)
+    db.session.flush()
+    append_many(rows)
+    record_lapses(today)
+    record_rollups(today)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(LearningEvent)) or 0
+
+
+def _date_plan_completion(learning: list[tuple[Posting, object, object]]) -> None:
+    """A completed plan was completed on the day of its last pass, not on seeding day."""
+    from academy.learning.models import OnboardingPlan
+
+    passed_at = {
+        (p.agent_id, m.item_id): progress.passed_at
+        for p, progress, m in learning
+        if progress.passed_at is not None
+    }
+    plans = db.session.scalars(
+        sa.select(OnboardingPlan)
+        .options(sa.orm.selectinload(OnboardingPlan.entries))
+        .where(OnboardingPlan.completed_on.is_not(None))
+    )
+    for plan in plans:
+        days = [passed_at.get((plan.agent_id, e.item_id)) for e in plan.entries]
+        if days and all(days):
+            plan.completed_on = max(days).date()
 
 
 def _demo_certificates(rng: random.Random, today: date, active: list[Posting]) -> int:
@@ -389,7 +573,9 @@ def _demo_certificates(rng: random.Random, today: date, active: list[Posting]) -
             need = required_items(requirements[scheme.id], offered)
             if not eligibility(Requirement(need), passed.get(posting.agent_id, set())).eligible:
                 continue
-            issued_on = max(posting.joined_on, today - timedelta(days=rng.randint(5, 450)))
+            # not on the first day: the modules it needs were learnt in the weeks before
+            earliest = posting.joined_on + timedelta(days=rng.randint(7, 30))
+            issued_on = min(today, max(earliest, today - timedelta(days=rng.randint(5, 450))))
             certs.issue_certificate(posting.agent, scheme, issued_on, CertSource.EARNED)
             count += 1
     db.session.flush()

@@ -14,6 +14,14 @@ from academy.learning.models import ProgressStatus
 from academy.roster.rules import id_number_problem, normalise_id_number, phone_problem
 
 PRACTICE_PARTS = ("materials", "channel", "order", "form")
+PART_LABELS = {
+    "guide": "办事指南",
+    "materials": "练习一：选材料",
+    "channel": "练习二：选渠道",
+    "order": "练习三：排步骤",
+    "form": "练习四：填表",
+    "check": "小测",
+}
 PASS_MARK = 0.8
 
 
@@ -42,6 +50,18 @@ class PracticeResult:
                 {"target": f.target, "message": f.message, "ok": f.ok} for f in self.feedback
             ],
         }
+
+
+def practice_response(part: str, result: PracticeResult) -> dict:
+    """What the event log keeps of a practice answer: right or not, how many problems, and
+    the choices (xAPI "[,]" form) — never the typed form values (they may look personal)."""
+    out: dict = {
+        "success": result.correct,
+        "errors": sum(1 for f in result.feedback if not f.ok),
+    }
+    if part in ("materials", "channel", "order") and isinstance(result.answer, list):
+        out["response"] = "[,]".join(str(a) for a in result.answer)[:200]
+    return out
 
 
 def check_choice(options: Sequence[Mapping], chosen: Iterable[str], single: bool) -> PracticeResult:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
+from academy.activity.models import ObjectType, Verb
+from academy.activity.services import recently_recorded, record_event
 from academy.audit.services import record
 from academy.auth.models import User
 from academy.auth.policy import scope_villages
@@ -235,6 +237,41 @@ def open_module(agent: Agent, module: Module) -> ModuleProgress:
     return progress
 
 
+#: A module page opened again within this many minutes is the same visit: one "opened"
+#: event per visit, not one per page refresh (or per redirect after a practice).
+VISIT_MINUTES = 10
+
+
+def visit_module(agent: Agent, module: Module, now: datetime | None = None) -> ModuleProgress:
+    """The learner opens a module's page: progress exists from now on, and the visit is
+    logged (once per VISIT_MINUTES; one indexed lookup on the learner's recent events)."""
+    progress = open_module(agent, module)
+    now = now or utcnow()
+    since = now - timedelta(minutes=VISIT_MINUTES)
+    if not recently_recorded(agent.id, Verb.OPENED, ObjectType.MODULE, module.id, since):
+        record_event(
+            Verb.OPENED,
+            ObjectType.MODULE,
+            module.id,
+            module.title,
+            agent=agent,
+            at=now,
+            context={"section": progress.section},
+        )
+    return progress
+
+
+def _log_module_passed(agent: Agent, module: Module, progress: ModuleProgress) -> None:
+    record_event(
+        Verb.PASSED,
+        ObjectType.MODULE,
+        module.id,
+        module.title,
+        agent=agent,
+        result={"completion": True, "success": True, "score": progress.best_score, "max": 1},
+    )
+
+
 def _restatus(progress: ModuleProgress, check_passed: bool) -> None:
     before = progress.status
     status = rules.progress_status(True, progress.practice, check_passed)
@@ -258,7 +295,17 @@ def submit_practice(
     before = progress.status
     _restatus(progress, check_passed=(progress.best_score or 0) >= rules.PASS_MARK)
     db.session.flush()
+    record_event(
+        Verb.ANSWERED,
+        ObjectType.PRACTICE,
+        f"{module.id}/{part}",
+        f"{module.title} · {rules.PART_LABELS[part]}",
+        agent=agent,
+        result=rules.practice_response(part, result),
+        context={"parent": f"module:{module.id}", "part": part},
+    )
     if progress.status == ProgressStatus.PASSED and before != ProgressStatus.PASSED:
+        _log_module_passed(agent, module, progress)
         refresh_plan_completion(agent.id)
         learning_progressed.send(None, agent=agent)
     return progress
@@ -279,7 +326,21 @@ def submit_check(agent: Agent, module: Module, result: rules.CheckResult) -> Mod
     before = progress.status
     _restatus(progress, check_passed=progress.best_score >= rules.PASS_MARK)
     db.session.flush()
+    record_event(
+        Verb.PASSED if result.passed else Verb.FAILED,
+        ObjectType.CHECK,
+        module.id,
+        f"{module.title} · {rules.PART_LABELS['check']}",
+        agent=agent,
+        result={
+            "score": sum(result.correct),
+            "max": len(result.correct),
+            "success": result.passed,
+        },
+        context={"parent": f"module:{module.id}"},
+    )
     if progress.status == ProgressStatus.PASSED and before != ProgressStatus.PASSED:
+        _log_module_passed(agent, module, progress)
         refresh_plan_completion(agent.id)
     if result.passed:
         learning_progressed.send(None, agent=agent)

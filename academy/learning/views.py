@@ -22,14 +22,7 @@ from academy.pagination import paginate
 bp = Blueprint("learning", __name__)
 
 EDITORS = (Role.EXPERT, Role.ADMIN)
-PART_LABELS = {
-    "guide": "办事指南",
-    "materials": "练习一：选材料",
-    "channel": "练习二：选渠道",
-    "order": "练习三：排步骤",
-    "form": "练习四：填表",
-    "check": "小测",
-}
+PART_LABELS = rules.PART_LABELS
 
 
 @bp.app_template_filter("md")
@@ -86,7 +79,7 @@ def index():
 def module(slug: str):
     mod = _module_or_404(slug)
     agent = _learner()
-    progress = services.open_module(agent, mod) if agent else None
+    progress = services.visit_module(agent, mod) if agent else None
     practice = progress.practice if progress else {}
     order = rules.display_order(
         len(mod.document["practice"]["order"]["steps"]), f"{getattr(agent, 'id', 0)}:{mod.slug}"

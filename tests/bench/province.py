@@ -222,6 +222,7 @@ class Sizes:
     agents: int
     villages: int
     rows: int
+    events: int = 0  # learning_event rows
 
     @property
     def townships(self) -> int:
@@ -674,6 +675,7 @@ def generate(app, sizes: Sizes, seed: float, today: date) -> dict:
                 WHERE {overdue}""",
             )
     print(f"    inserts committed in {time.perf_counter() - t_start:.1f} s", flush=True)
+    counts.update(generate_events(engine, sizes.agents, sizes.events, seed))
 
     # VACUUM ANALYZE: visibility map and statistics as on a settled production database
     t0 = time.perf_counter()
@@ -690,7 +692,127 @@ def generate(app, sizes: Sizes, seed: float, today: date) -> dict:
             conn.exec_driver_sql(f'VACUUM (ANALYZE) "{table}"')
     print(f"    VACUUM (ANALYZE) of {len(tables)} tables       {time.perf_counter() - t0:6.1f} s")
     counts.update(record_past_snapshots(app, today))
+    counts.update(record_activity_rollups(app, today))
     return counts
+
+
+# Verb mix of the generated learning events: (upper bound of random(), verb, object type).
+EVENT_MIX = (
+    (0.14, "opened", "module"),
+    (0.70, "answered", "practice"),
+    (0.80, "passed", "check"),
+    (0.84, "failed", "check"),
+    (0.94, "passed", "module"),
+    (0.97, "issued", "certificate"),
+    (0.99, "renewed", "certificate"),
+    (1.01, "lapsed", "certificate"),
+)
+
+
+def generate_events(engine, agents: int, n: int, seed: float) -> dict[str, int]:
+    """``n`` learning_event rows over the last 730 days (INSERT … SELECT generate_series):
+    random agents at their last posting's village and township, a verb mix like a county's
+    (mostly practice answers), real module ids and names."""
+    if not n or not _columns_of(engine, "learning_event"):
+        return {}
+    verb = " ".join(f"WHEN r_verb < {b} THEN '{v}'" for b, v, _ in EVENT_MIX)
+    kind = " ".join(f"WHEN r_verb < {b} THEN '{k}'" for b, _, k in EVENT_MIX)
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        ex = conn.exec_driver_sql
+        ex("SET LOCAL synchronous_commit = off")
+        ex("SET LOCAL work_mem = '256MB'")
+        ex("SELECT setseed(%(s)s)", {"s": seed / 2})
+        ex(
+            """CREATE TEMP TABLE tmp_place ON COMMIT DROP AS
+            SELECT DISTINCT ON (p.agent_id) p.agent_id, p.village_id, v.township_id
+            FROM posting p JOIN village v ON v.id = p.village_id
+            ORDER BY p.agent_id, p.joined_on DESC, p.id DESC"""
+        )
+        ex("ALTER TABLE tmp_place ADD PRIMARY KEY (agent_id)")
+        ex(
+            """CREATE TEMP TABLE tmp_mod ON COMMIT DROP AS
+            SELECT row_number() OVER (ORDER BY id) AS k, id, title FROM module"""
+        )
+        ex("ALTER TABLE tmp_mod ADD PRIMARY KEY (k)")
+        n_mod = ex("SELECT count(*) FROM tmp_mod").scalar()
+        count = _step(
+            "learning_event (730 days, verb mix)",
+            conn,
+            f"""INSERT INTO learning_event (at, agent_id, user_id, verb, object_type, object_id,
+                object_name, township_id, village_id, result, context)
+            SELECT e.at, e.agent_id, NULL, e.verb, e.kind,
+                   CASE e.kind WHEN 'practice' THEN m.id || '/' || e.part
+                               WHEN 'certificate' THEN (mod(e.g, 100000) + 1)::text
+                               ELSE m.id::text END,
+                   CASE e.kind WHEN 'practice' THEN m.title || ' · 练习'
+                               WHEN 'check' THEN m.title || ' · 小测'
+                               WHEN 'certificate' THEN '登记申领类代办资格（初级）'
+                               ELSE m.title END,
+                   pl.township_id, pl.village_id,
+                   CASE e.kind WHEN 'practice' THEN json_build_object('success', e.r_ok < 0.8)
+                               WHEN 'check' THEN json_build_object(
+                                 'score', CASE e.verb WHEN 'passed' THEN 5 ELSE 2 END,
+                                 'max', 5, 'success', e.verb = 'passed')
+                               WHEN 'module' THEN CASE e.verb WHEN 'passed'
+                                 THEN json_build_object('completion', true) END
+                               END,
+                   CASE WHEN e.kind IN ('practice', 'check')
+                        THEN json_build_object('parent', 'module:' || m.id) END
+            FROM (
+              SELECT g, (1 + floor(random() * {agents}))::int AS agent_id,
+                     (now() AT TIME ZONE 'UTC') - random() * interval '730 days' AS at,
+                     (1 + floor(random() * {n_mod}))::int AS k,
+                     (ARRAY['materials','channel','order','form'])[1 + floor(random() * 4)::int]
+                       AS part,
+                     CASE {verb} END AS verb, CASE {kind} END AS kind, r_ok
+              FROM (SELECT g, random() AS r_verb, random() AS r_ok
+                    FROM generate_series(1, {n}) g) r
+            ) e
+            JOIN tmp_place pl ON pl.agent_id = e.agent_id
+            JOIN tmp_mod m ON m.k = e.k
+            ORDER BY e.at""",
+        )
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "VACUUM (ANALYZE) learning_event"
+        )
+    print(f"    learning_event generated and analysed in {time.perf_counter() - t0:6.1f} s")
+    return {"learning_event": count}
+
+
+def _columns_of(engine, table: str) -> set[str]:
+    with engine.connect() as conn:
+        return _columns(conn, table)
+
+
+def record_activity_rollups(app, today: date) -> dict[str, int]:
+    """The monthly activity rollups of the past 11 months, as the daily job leaves them
+    (timed: that is the job's cost the first time; later it rolls up one month)."""
+    try:
+        from academy.activity.services import record_month, record_rollups
+    except ImportError:
+        return {}
+    from academy.activity import rules as activity_rules
+    from academy.extensions import db
+
+    with app.app_context():
+        t0 = time.perf_counter()
+        months = record_rollups(today)
+        db.session.commit()
+        took = time.perf_counter() - t0
+        last = activity_rules.recent_months(today, 2)[0]
+        t1 = time.perf_counter()
+        record_month(last)
+        db.session.commit()
+        one = time.perf_counter() - t1
+        db.session.execute(sa.text("ANALYZE activity_month"))
+        db.session.commit()
+    print(
+        f"    activity rollup of {months} past months {took:6.1f} s "
+        f"(activity.services.record_rollups; one month again: {one * 1000:.0f} ms)"
+    )
+    return {"activity_month_rollups": months}
 
 
 def record_past_snapshots(app, today: date) -> dict[str, int]:
@@ -784,6 +906,12 @@ def table_counts(app) -> dict[str, int]:
         }
 
 
+def db_engine():
+    from academy.extensions import db
+
+    return db.engine
+
+
 def prepare(base_url: str, schema: str, sizes: Sizes, reuse: bool, seed: float):
     """The app on ``schema`` with a complete data set; generated unless reusable."""
     from academy.config import normalise_db_url
@@ -811,6 +939,15 @@ def prepare(base_url: str, schema: str, sizes: Sizes, reuse: bool, seed: float):
             print("    WARNING: the reused data set has other sizes than asked")
         with app.app_context():
             align_schema_with_models(app)
+            engine = db_engine()
+            with engine.connect() as conn:
+                empty = not conn.exec_driver_sql(
+                    "SELECT EXISTS (SELECT 1 FROM learning_event)"
+                ).scalar()
+        if empty and sizes.events:
+            print("    the reused data set has no learning events: generating them")
+            generate_events(engine, sizes.agents, sizes.events, seed)
+            record_activity_rollups(app, date.today())
         admin.dispose()
         return app, marker
     if reuse:
@@ -835,6 +972,7 @@ def prepare(base_url: str, schema: str, sizes: Sizes, reuse: bool, seed: float):
         "agents": sizes.agents,
         "villages": sizes.villages,
         "rows": sizes.rows,
+        "events": sizes.events,
         "generated": datetime.now().isoformat(timespec="seconds"),
         "today": today.isoformat(),
         "generation_seconds": round(gen_s, 1),
@@ -935,6 +1073,8 @@ URLS = [
     "/dashboard/charts/coverage-trend.svg",
     "/dashboard/charts/turnover.svg",
     "/dashboard/charts/training.svg",
+    "/dashboard/tables/training",
+    "/activity/",
 ]
 
 
@@ -1039,6 +1179,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--agents", type=int, default=50_000)
     ap.add_argument("--villages", type=int, default=20_000)
     ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--events", type=int, default=2_000_000, help="learning_event rows")
     ap.add_argument("--reuse", action="store_true", help="keep complete data sets already there")
     ap.add_argument("--requests", type=int, default=10, help="timed requests per URL")
     ap.add_argument("--warmup", type=int, default=2)
@@ -1072,10 +1213,10 @@ def main(argv: list[str] | None = None) -> int:
             (
                 "small",
                 f"{args.schema}_small",
-                Sizes(args.agents // f, args.villages // f, args.rows // f),
+                Sizes(args.agents // f, args.villages // f, args.rows // f, args.events // f),
             )
         )
-    runs.append(("large", args.schema, Sizes(args.agents, args.villages, args.rows)))
+    runs.append(("large", args.schema, Sizes(args.agents, args.villages, args.rows, args.events)))
 
     results: dict[str, list[UrlResult]] = {}
     apps = {}
