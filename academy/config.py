@@ -68,6 +68,8 @@ class Config:
     CHROMIUM_TIMEOUT_SECONDS = int(os.environ.get("CHROMIUM_TIMEOUT_SECONDS", "60"))
     # Most certificates in one ZIP download.
     CERT_ARCHIVE_MAX = int(os.environ.get("CERT_ARCHIVE_MAX", "5000"))
+    # The learning-event log (academy/activity); 0 turns appending off (benchmarks compare).
+    LEARNING_EVENTS = os.environ.get("LEARNING_EVENTS", "1") != "0"
     # Exam starts running at once (per app, or across instances with REDIS_URL); more wait
     # in a queue that the page retries by itself.
     EXAM_START_CONCURRENCY = int(os.environ.get("EXAM_START_CONCURRENCY", "8"))

@@ -50,6 +50,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.util import identity_key
 
 from academy.activity import rules
 from academy.activity.models import ActivityMonth, LearningEvent, ObjectType, Verb
@@ -84,7 +85,7 @@ def _loaded_place(agent: Agent) -> tuple[int | None, int | None] | None:
         return None
     village = None if "village" in pstate.unloaded else posting.village
     if village is None:
-        village = db.session.identity_map.get(sa.orm.identity_key(Village, posting.village_id))
+        village = db.session.identity_map.get(identity_key(Village, posting.village_id))
     if village is not None and "township_id" not in sa.inspect(village).unloaded:
         return (posting.village_id, village.township_id)
     return (posting.village_id, _UNSET)
@@ -155,6 +156,8 @@ def record_event(
     village_id=_UNSET,
 ) -> None:
     """Append one learning event to the current transaction (see the module docstring)."""
+    if not current_app.config["LEARNING_EVENTS"]:
+        return
     agent_id = _id(agent)
     village_mode = township_mode = "value"
     if village_id is _UNSET:

@@ -4,8 +4,8 @@ commits once (academy/web.py), so an answer is durable when its save request ret
 
 The candidate's hot paths are cheap on purpose (exam-day rush): starting an attempt is a
 fixed number of statements (settings, history, one pool query per section, two INSERTs);
-an autosave is one SELECT and one UPDATE (version data of drawn questions is immutable and
-cached in the process).
+an autosave is one SELECT (the attempt, the answer row and its question version) and one
+UPDATE, plus the learning event's INSERT.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from threading import Lock
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from academy.activity.models import ObjectType, Verb
+from academy.activity.services import record_event
 from academy.audit.services import record
 from academy.auth.models import User
 from academy.catalogue.models import ServiceItem
@@ -316,36 +317,32 @@ def start_attempt(exam: Exam, agent: Agent, user: User | None, now: datetime | N
             for n, q in enumerate(order, 1)
         ],
     )
+    record_event(
+        Verb.STARTED,
+        ObjectType.ATTEMPT,
+        attempt.id,
+        exam.title,
+        agent=agent,
+        result={"number": attempt.number, "questions": len(order)},
+        context={"parent": f"exam:{exam.id}"},
+        at=now,
+    )
     return attempt
 
 
-# --- version data (immutable, cached) ------------------------------------------------------
-
-_VERSIONS: dict[int, dict] = {}
-_VERSIONS_LOCK = Lock()
-_VERSIONS_MAX = 20_000
+# --- version data ---------------------------------------------------------------------
 
 
 def version_data(version_ids: Iterable[int]) -> dict[int, dict]:
-    """The content of question versions by id. Versions never change once written, so they
-    are kept in the process after the first read (bounded)."""
+    """The content of question versions by id (one query)."""
     ids = set(version_ids)
-    with _VERSIONS_LOCK:
-        found = {i: _VERSIONS[i] for i in ids if i in _VERSIONS}
-    missing = ids - set(found)
-    if missing:
-        rows = db.session.execute(
-            sa.select(QuestionVersion.id, QuestionVersion.data).where(
-                QuestionVersion.id.in_(missing)
-            )
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(
+            sa.select(QuestionVersion.id, QuestionVersion.data).where(QuestionVersion.id.in_(ids))
         ).all()
-        with _VERSIONS_LOCK:
-            if len(_VERSIONS) + len(rows) > _VERSIONS_MAX:
-                _VERSIONS.clear()
-            for vid, data in rows:
-                _VERSIONS[vid] = data
-                found[vid] = data
-    return found
+    )
 
 
 # --- saving --------------------------------------------------------------------------------
@@ -379,20 +376,25 @@ def save_answer(
     """Store one answer as posted by the page (``form``: a MultiDict with the answer's fields,
     named ``a<position>…`` as templates/questions/_answer.html names them).
 
-    One SELECT (attempt state, deadline and the answer row, checked to be the agent's) and
-    one UPDATE guarded by the sequence number. Raises LookupError when the attempt or answer
-    is not the agent's (the view answers 404), DomainError when it may not be changed any
-    more, ResponseError for a malformed answer."""
+    One SELECT (attempt state, deadline, the answer row checked to be the agent's, and the
+    version it drew) and one UPDATE guarded by the sequence number. Raises LookupError when
+    the attempt or answer is not the agent's (the view answers 404), DomainError when it may
+    not be changed any more, ResponseError for a malformed answer."""
     now = now or utcnow()
     row = db.session.execute(
         sa.select(
             Attempt.state,
             Attempt.deadline,
+            Attempt.exam_id,
+            Attempt.township_id,
+            Exam.title,
             AttemptAnswer.id,
             AttemptAnswer.qtype,
-            AttemptAnswer.version_id,
+            QuestionVersion.data,
         )
         .join(AttemptAnswer, AttemptAnswer.attempt_id == Attempt.id)
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.version_id)
         .where(
             Attempt.id == attempt_id,
             Attempt.agent_id == agent_id,
@@ -401,11 +403,10 @@ def save_answer(
     ).first()
     if row is None:
         raise LookupError(attempt_id)
-    state, deadline, answer_id, qtype, version_id = row
+    state, deadline, exam_id, township_id, title, answer_id, qtype, data = row
     problem = attempt_problem(state, deadline, now)
     if problem:
         raise DomainError(problem)
-    data = version_data([version_id])[version_id]
     kind = get_type(qtype)
     raw = kind.from_form(data, form, f"a{position}")
     response = None if raw is None else kind.check(data, raw)
@@ -418,7 +419,20 @@ def save_answer(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return Saved(position, seq, now, stale=result.rowcount == 0)
+    stale = result.rowcount == 0
+    if not stale:
+        record_event(
+            Verb.SAVED,
+            ObjectType.ATTEMPT,
+            attempt_id,
+            title,
+            agent=agent_id,
+            township_id=township_id,
+            result={"position": position, "answered": response is not None},
+            context={"parent": f"exam:{exam_id}"},
+            at=now,
+        )
+    return Saved(position, seq, now, stale=stale)
 
 
 def save_page(attempt: Attempt, form, now: datetime | None = None) -> int:
@@ -481,6 +495,23 @@ def finish_attempt(attempt: Attempt, reason: FinishReason, now: datetime | None 
     attempt.submitted_at = now
     attempt.finish_reason = reason
     _update_totals(attempt, answers, now)
+    record_event(
+        Verb.SUBMITTED,
+        ObjectType.ATTEMPT,
+        attempt.id,
+        attempt.exam.title,
+        agent=attempt.agent_id,
+        township_id=attempt.township_id,
+        result={
+            "score": attempt.score,
+            "max": attempt.max_score,
+            "completion": True,
+            **({"success": attempt.passed} if attempt.passed is not None else {}),
+            "reason": reason.value,
+        },
+        context={"parent": f"exam:{attempt.exam_id}"},
+        at=now,
+    )
     db.session.flush()
 
 
@@ -550,6 +581,19 @@ def mark_answer(
         db.session.scalars(sa.select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id))
     )
     _update_totals(attempt, answers, now)
+    if attempt.state == AttemptState.GRADED:
+        record_event(
+            Verb.GRADED,
+            ObjectType.ATTEMPT,
+            attempt.id,
+            attempt.exam.title,
+            agent=attempt.agent_id,
+            user=actor,
+            township_id=attempt.township_id,
+            result={"score": attempt.score, "max": attempt.max_score, "success": attempt.passed},
+            context={"parent": f"exam:{attempt.exam_id}"},
+            at=now,
+        )
     record(
         actor,
         "exam.answer_marked",

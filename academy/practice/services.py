@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from academy.activity.models import ObjectType, Verb
+from academy.activity.services import record_event
 from academy.catalogue.models import ServiceItem
 from academy.db import utcnow
 from academy.errors_domain import DomainError
@@ -354,6 +356,15 @@ def answer(
             db.session.add(logged)
     except IntegrityError:
         raise DomainError("这道题刚刚已经提交过了，请刷新页面。", field="answer") from None
+    record_event(
+        Verb.ANSWERED,
+        ObjectType.PRACTICE,
+        f"q{question.id}",
+        question.name,
+        agent=agent,
+        result={"score": fraction, "max": 1, "success": right, "box": box},
+        context={"parent": f"practice-session:{session.id}"} if session else None,
+    )
     if session is not None and answered_ids(session) >= set(session.question_ids):
         finish_session(session)
     return _answered(logged, card, version.data, today)

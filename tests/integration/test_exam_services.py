@@ -261,3 +261,42 @@ def test_only_agents_of_the_audience_may_sit(world, bank):
     with pytest.raises(DomainError):
         services.start_attempt(exam, world.east_agent, None)
     assert services.start_attempt(exam, world.west_agent, None).township_id == world.west.id
+
+
+def test_an_exam_journey_is_in_the_learning_event_log(app, world):
+    from academy.activity.models import LearningEvent
+
+    mc, essay = factories.question(qtype="multichoice"), factories.question(qtype="essay")
+    exam = make_exam(questions=[mc, essay], shuffle_questions=False, shuffle_answers=False)
+    attempt = services.start_attempt(exam, world.east_agent, None)
+    services.save_answer(attempt.id, world.east_agent.id, 1, choose(1, "0"), seq=1)
+    services.save_answer(attempt.id, world.east_agent.id, 1, choose(1, "1"), seq=1)  # stale
+    services.save_answer(attempt.id, world.east_agent.id, 2, choose(2, "先核对"), seq=1)
+    db.session.expire_all()
+    services.submit_attempt(attempt)
+    services.mark_answer(world.expert, attempt.answers[1], 1.0, "")
+    events = db.session.scalars(
+        sa.select(LearningEvent)
+        .where(LearningEvent.object_type == "attempt")
+        .order_by(LearningEvent.id)
+    ).all()
+    assert [e.verb.value for e in events] == ["started", "saved", "saved", "submitted", "graded"]
+    assert {e.object_id for e in events} == {str(attempt.id)}
+    assert all(e.agent_id == world.east_agent.id and e.township_id == world.east.id for e in events)
+    assert all(e.village_id == world.east_village.id for e in events)
+    assert events[3].result["score"] == 1.0 and events[4].user_id == world.expert.id
+    assert events[4].result["success"] is True
+    # The log can be switched off (the exam-day benchmark compares both).
+    app.config["LEARNING_EVENTS"] = False
+    try:
+        services.start_attempt(make_exam(questions=[mc]), world.east_agent, None)
+    finally:
+        app.config["LEARNING_EVENTS"] = True
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(LearningEvent)
+            .where(LearningEvent.object_type == "attempt")
+        )
+        == 5
+    )
