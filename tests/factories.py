@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from academy.auth.models import Role, User
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.extensions import db
+from academy.questions.models import BankSource, Dimension, Question, QuestionBank, QuestionVersion
 from academy.regions.models import County, StationTier, Township, TownshipKind, Village, VillageKind
 from academy.roster.models import Agent, AgentKind, Posting
 
@@ -114,6 +115,85 @@ def user(
     db.session.add(u)
     db.session.flush()
     return u
+
+
+def question_bank(item_: ServiceItem | None = None, title: str | None = None) -> QuestionBank:
+    n = _n()
+    b = QuestionBank(
+        slug=f"bank-{n}",
+        title=title or f"测试题库{n}",
+        item_id=item_.id if item_ else None,
+        source=BankSource.WEB,
+    )
+    db.session.add(b)
+    db.session.flush()
+    return b
+
+
+def question_spec(qtype: str = "multichoice", name: str = "测试题"):
+    """A small valid question of each type (the spec the bank files and importers produce).
+    Multichoice: the first option is right; true/false: "true" is right; short answer and
+    numerical: "60"; matching: A→1, B→2; ordering: 第一步, 第二步, 第三步."""
+    from academy.questions.spec import Answer
+    from academy.questions.spec import Question as Spec
+
+    spec = Spec(type=qtype, name=name, text=f"{name}的题干")
+    if qtype == "multichoice":
+        spec.answers = [Answer("对的选项", 1.0, "对。"), Answer("错的选项", 0.0, "不对。")]
+        spec.answers.append(Answer("另一个错的选项", 0.0))
+    elif qtype == "truefalse":
+        spec.answers = [Answer("true", 1.0, "对。"), Answer("false", 0.0, "不对。")]
+    elif qtype in ("shortanswer", "numerical"):
+        spec.answers = [Answer("60", 1.0, "对。", 0.0 if qtype == "numerical" else None)]
+    elif qtype == "matching":
+        spec.pairs = [("A", "1"), ("B", "2")]
+    elif qtype == "ordering":
+        spec.order = ["第一步", "第二步", "第三步"]
+    elif qtype == "essay":
+        spec.grader_info = "要点：先安抚，再说明。"
+    return spec
+
+
+def question(
+    bank: QuestionBank | None = None,
+    qtype: str = "multichoice",
+    item: ServiceItem | None = None,
+    dimension: Dimension | str | None = Dimension.KNOWLEDGE,
+    difficulty: int | None = 1,
+    data: dict | None = None,
+    name: str | None = None,
+) -> Question:
+    """A question with version 1 (content from ``question_spec`` unless ``data`` is given)."""
+    from academy.questions.services import version_data
+
+    bank = bank or question_bank()
+    n = _n()
+    name = name or f"测试题{n}"
+    content = data if data is not None else version_data(question_spec(qtype, name))
+    q = Question(
+        key=f"{bank.slug}/q{n}",
+        bank=bank,
+        qtype=qtype,
+        name=name,
+        item_id=item.id if item else None,
+        dimension=Dimension(dimension) if dimension else None,
+        difficulty=difficulty,
+        current_version=1,
+    )
+    q.versions = [QuestionVersion(number=1, data=content)]
+    db.session.add(q)
+    db.session.flush()
+    return q
+
+
+def revise_question(q: Question, **changes) -> QuestionVersion:
+    """A new version of ``q`` with some fields of the current content changed."""
+    current = next(v for v in q.versions if v.number == q.current_version)
+    q.current_version += 1
+    v = QuestionVersion(question=q, number=q.current_version, data={**current.data, **changes})
+    db.session.add(v)
+    db.session.flush()
+    return v
 
 
 @dataclass
