@@ -16,7 +16,7 @@ from academy.auth.models import Role, User
 from academy.catalogue.models import ItemCategory
 from academy.db import utcnow
 from academy.exams import authoring, services
-from academy.exams.models import Attempt, AttemptAnswer, AttemptState, FinishReason, VersionPolicy
+from academy.exams.models import Attempt, AttemptAnswer, AttemptState, FinishReason
 from academy.extensions import db
 from academy.questions.models import Dimension, Question
 from academy.questions.types import matching_options
@@ -117,7 +117,6 @@ def seed_exams(rng: random.Random, township_names: dict[str, int]) -> list[str]:
             attempts_allowed=2,
             opens_at=opens,
             closes_at=now + timedelta(days=60),
-            version_policy=VersionPolicy.PINNED,
             category=ItemCategory.CERTIFICATE,
         ),
     )
@@ -133,7 +132,7 @@ def seed_exams(rng: random.Random, township_names: dict[str, int]) -> list[str]:
                 counts={"1": 6, "2": 5, "3": 3},
             ),
             authoring.SectionData(
-                "服务规范与应急处置",
+                "服务规范",
                 5,
                 category=ItemCategory.CERTIFICATE,
                 dimension=Dimension.ETIQUETTE,
@@ -173,7 +172,7 @@ def seed_exams(rng: random.Random, township_names: dict[str, int]) -> list[str]:
     authoring.set_sections(expert, emergency, sections)
     authoring.publish_exam(expert, emergency)
     for exam in (knowledge, emergency):
-        exam.published_at = opens  # as if published when it opened (pinned: today's versions)
+        exam.published_at = opens  # as if published when it opened
 
     candidates = _candidates(township_names)
     users = {
@@ -184,11 +183,11 @@ def seed_exams(rng: random.Random, township_names: dict[str, int]) -> list[str]:
     made = marking = 0
     for n, agent in enumerate(candidates):
         skill = min(0.98, max(0.15, rng.gauss(0.6, 0.2)))
-        started = now - timedelta(days=rng.randint(2, 25), minutes=rng.randint(0, 600))
+        started = _office_hours(now, rng.randint(2, 25), rng)
         sit(knowledge, agent, users.get(agent.id), skill, started, rng, rng.randint(12, 28))
         made += 1
         if n % 3 == 0:
-            later = started + timedelta(days=1, minutes=rng.randint(0, 300))
+            later = _office_hours(now, max(1, (now - started).days - 1), rng)
             a = sit(emergency, agent, users.get(agent.id), skill, later, rng, rng.randint(8, 18))
             made += 1
             if a.state == AttemptState.MARKING:
@@ -204,9 +203,9 @@ def seed_exams(rng: random.Random, township_names: dict[str, int]) -> list[str]:
     # One candidate's time ran out (the cron job submitted it): a head may reopen it.
     late = candidates[len(candidates) // 2]
     timed_out = services.start_attempt(
-        emergency, late, users.get(late.id), now=now - timedelta(hours=3)
+        emergency, late, users.get(late.id), now=_office_hours(now, 1, rng)
     )
-    services.finish_overdue(now=now)
+    services.finish_overdue(now=timed_out.deadline + timedelta(minutes=1))  # the cron's run
     made += 1
     # An agent with poor eyesight gets 20 more minutes for the certificate exam.
     services.set_override(
@@ -217,6 +216,13 @@ def seed_exams(rng: random.Random, township_names: dict[str, int]) -> list[str]:
     )
     assert timed_out.finish_reason == FinishReason.TIMEOUT
     return [f"演示考试 2 场，作答 {made} 份（待人工评分 {marking} 份），考试设置调整 1 条。"]
+
+
+def _office_hours(now: datetime, days_ago: int, rng: random.Random) -> datetime:
+    """A moment ``days_ago`` days back between 08:30 and 16:30 Beijing time (as UTC)."""
+    beijing_midnight = (now + timedelta(hours=8)).replace(hour=0, minute=0)
+    day = beijing_midnight - timedelta(days=days_ago)
+    return day + timedelta(minutes=rng.randint(8 * 60 + 30, 16 * 60 + 30)) - timedelta(hours=8)
 
 
 def _candidates(township_names: dict[str, int]) -> list[Agent]:

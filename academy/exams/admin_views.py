@@ -67,8 +67,7 @@ def _helpers():
 
 
 def _snippet(data: dict | None, n: int = 80) -> str:
-    text = " ".join(((data or {}).get("text") or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+    return reports.snippet((data or {}).get("text"), n)
 
 
 def _exam_or_404(exam_id: int):

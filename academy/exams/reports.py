@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from academy.auth.models import Role, User
 from academy.auth.policy import scope_by_township, township_limit
+from academy.exams import services
 from academy.exams import statistics as st
 from academy.exams.models import (
     Attempt,
@@ -392,6 +393,7 @@ class QuestionInfo:
     difficulty: int | None
     section: int  # position of the section it was drawn in (for ordering)
     versions: dict[int, int] = field(default_factory=dict)  # version id -> number
+    text: str = ""  # the start of the latest drawn version's text
 
 
 @dataclass
@@ -510,11 +512,22 @@ def _question_info(question_ids: set[int], exam_id: int, sections: dict[int, int
         )
         .group_by(AttemptAnswer.question_id, AttemptAnswer.version_id, QuestionVersion.number)
     )
+    latest: dict[int, tuple[int, int]] = {}
     for qid, vid, number, section_id in drawn:
         q = info[qid]
         q.versions[vid] = number
         q.section = min(q.section, sections.get(section_id, 10**6))
+        if number >= latest.get(qid, (0, 0))[0]:
+            latest[qid] = (number, vid)
+    data = services.version_data(vid for _, vid in latest.values())
+    for qid, (_, vid) in latest.items():
+        info[qid].text = snippet(data[vid].get("text"))
     return info
+
+
+def snippet(text: str | None, n: int = 60) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 @dataclass

@@ -642,3 +642,42 @@ def test_reopen_of_another_townships_attempt_is_404(world, login_as, exam):
         f"/manage/exams/attempts/{attempt.id}/reopen", data={"minutes": "15", "reason": "x"}
     )
     assert resp.status_code == 404
+
+
+# --- a fixed number of queries -------------------------------------------------------------
+
+
+def _count_queries(client, url: str) -> int:
+    statements: list[str] = []
+
+    def _before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", _before)
+    try:
+        assert client.get(url).status_code == 200, url
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", _before)
+    return len(statements)
+
+
+def test_pages_do_not_query_per_attempt(world, login_as, exam):
+    sit(exam, world.east_agent)
+    client = login_as(world.admin)
+    urls = [
+        "/manage/exams/",
+        f"/manage/exams/{exam.id}/results",
+        f"/manage/exams/{exam.id}/statistics",
+        f"/manage/exams/{exam.id}/overrides",
+    ]
+    for url in urls:
+        client.get(url)  # warm-up
+    few = {url: _count_queries(client, url) for url in urls}
+    for _ in range(3):
+        sit(exam, factories.agent(world.west_village))
+    services.set_override(
+        world.admin, exam, services.OverrideData(5, None, None, None, "x"), agent=world.west_agent
+    )
+    db.session.commit()
+    many = {url: _count_queries(client, url) for url in urls}
+    assert many == few
