@@ -18,6 +18,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from academy import create_app
 from academy.config import TestConfig, normalise_db_url
+from academy.exams import services as exam_services
 from academy.extensions import db
 from academy.ratelimit import MemoryBackend, RateLimiter
 from tests import factories
@@ -77,6 +78,9 @@ def db_session(app) -> Iterator:
         sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
     )
     app.extensions["ratelimiter"] = RateLimiter(MemoryBackend())
+    # Question versions are cached per process by id; ids come back after a rollback (and
+    # the two backends share the process), so each test starts with an empty cache.
+    exam_services._VERSIONS.clear()
     try:
         yield db.session
     finally:
