@@ -112,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from academy.auth.views import bp as auth_bp
     from academy.catalogue.views import bp as catalogue_bp
     from academy.certification.views import bp as certification_bp
+    from academy.exams.admin_views import bp as exam_admin_bp
     from academy.exams.views import bp as exams_bp
     from academy.handbook.views import bp as handbook_bp
     from academy.learning.views import bp as learning_bp
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
         exams_bp,
         questions_bp,
         activity_bp,
+        exam_admin_bp,
     ):
         app.register_blueprint(bp)
 

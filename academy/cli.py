@@ -21,6 +21,64 @@ cert_cli = AppGroup("certification", help="资格认证：方案、发证评估�
 questions_cli = AppGroup(
     "questions", help="题目文件（GIFT、Moodle XML、Excel）：解析、导入、导出。"
 )
+exams_cli = AppGroup("exams", help="考试：到时自动交卷、题目统计。")
+
+
+@exams_cli.command("finish-overdue")
+def exams_finish_overdue() -> None:
+    """Submit every attempt whose time is up (run by cron, e.g. every minute). Idempotent:
+    a second run finds nothing to do."""
+    from academy.exams.services import finish_overdue
+
+    total = 0
+    while made := finish_overdue(limit=500):
+        db.session.commit()
+        total += made
+    click.echo(f"到时自动交卷 {total} 份。")
+
+
+@exams_cli.command("stats")
+@click.argument("exam_id", type=click.IntRange(min=1))
+def exams_stats(exam_id: int) -> None:
+    """Print the item statistics of an exam (all townships' graded attempts)."""
+    from types import SimpleNamespace
+
+    from academy.auth.models import Role
+    from academy.exams import reports
+    from academy.exams.models import Exam
+
+    exam = db.session.get(Exam, exam_id)
+    if exam is None:
+        click.echo(f"考试 {exam_id} 不存在。", err=True)
+        sys.exit(1)
+    county = SimpleNamespace(role=Role.ADMIN, township_id=None)
+    report = reports.exam_report(county, exam)
+    n = reports.fmt_number
+    s = report.summary
+    click.echo(f"《{exam.title}》 已评分作答 {s.n} 份")
+    click.echo(
+        f"平均得分率 {n(s.mean_percent, 1)}%  中位数 {n(s.median_percent, 1)}%  "
+        f"标准差 {n(s.sd_percent, 1)}  α {n(s.alpha)}  "
+        f"及格率 {n(s.pass_rate * 100 if s.pass_rate is not None else None, 1)}%"
+    )
+    click.echo("题目\t版本\t人数\t难度系数\t标准差\t区分度\t高低分组\t提示\t名称")
+    for row in report.rows:
+        x = row.stats
+        click.echo(
+            "\t".join(
+                [
+                    f"#{row.question.id}",
+                    f"v{row.version_number}" if row.version_number else "全部",
+                    str(x.n),
+                    n(x.facility),
+                    n(x.sd),
+                    n(x.discrimination),
+                    n(x.upper_lower),
+                    ",".join(x.flags) or "-",
+                    row.question.name,
+                ]
+            )
+        )
 
 
 @questions_cli.command("parse")
@@ -357,6 +415,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(cert_cli)
     app.cli.add_command(questions_cli)
+    app.cli.add_command(exams_cli)
 
     @app.cli.command("init-db")
     def init_db() -> None:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from academy.auth.models import Role, User
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.extensions import db
+from academy.questions.models import BankSource, Dimension, Question, QuestionBank, QuestionVersion
 from academy.regions.models import County, StationTier, Township, TownshipKind, Village, VillageKind
 from academy.roster.models import Agent, AgentKind, Posting
 
@@ -114,6 +115,61 @@ def user(
     db.session.add(u)
     db.session.flush()
     return u
+
+
+def question_bank(item_: ServiceItem | None = None, title: str | None = None) -> QuestionBank:
+    n = _n()
+    b = QuestionBank(
+        slug=f"bank-{n}",
+        title=title or f"测试题库{n}",
+        item_id=item_.id if item_ else None,
+        source=BankSource.WEB,
+    )
+    db.session.add(b)
+    db.session.flush()
+    return b
+
+
+def question(
+    bank: QuestionBank | None = None,
+    qtype: str = "multichoice",
+    item: ServiceItem | None = None,
+    dimension: Dimension | str | None = Dimension.KNOWLEDGE,
+    difficulty: int | None = 1,
+    data: dict | None = None,
+    name: str | None = None,
+) -> Question:
+    """A question with version 1 (content from ``question_spec`` unless ``data`` is given)."""
+    from academy.questions.services import version_data
+
+    bank = bank or question_bank()
+    n = _n()
+    name = name or f"测试题{n}"
+    content = data if data is not None else version_data(question_spec(qtype, None, name=name))
+    q = Question(
+        key=f"{bank.slug}/q{n}",
+        bank=bank,
+        qtype=qtype,
+        name=name,
+        item_id=item.id if item else None,
+        dimension=Dimension(dimension) if dimension else None,
+        difficulty=difficulty,
+        current_version=1,
+    )
+    q.versions = [QuestionVersion(number=1, data=content)]
+    db.session.add(q)
+    db.session.flush()
+    return q
+
+
+def revise_question(q: Question, **changes) -> QuestionVersion:
+    """A new version of ``q`` with some fields of the current content changed."""
+    current = next(v for v in q.versions if v.number == q.current_version)
+    q.current_version += 1
+    v = QuestionVersion(question=q, number=q.current_version, data={**current.data, **changes})
+    db.session.add(v)
+    db.session.flush()
+    return v
 
 
 @dataclass
@@ -247,47 +303,6 @@ def web_question(bank, kind: str = "multichoice", item: ServiceItem | None = Non
     from academy.questions.services import create_question
 
     return create_question(None, bank, question_spec(kind, item.slug if item else None, **over))
-
-
-def question(
-    bank=None,
-    qtype: str = "multichoice",
-    item: ServiceItem | None = None,
-    dimension: str | None = "knowledge",
-    difficulty: int | None = 1,
-    data: dict | None = None,
-):
-    """A flushed question with version 1 (in a web bank of its own unless ``bank`` is given)."""
-    from academy.questions.models import (
-        BankSource,
-        Dimension,
-        Question,
-        QuestionBank,
-        QuestionVersion,
-    )
-
-    n = _n()
-    if bank is None:
-        bank = QuestionBank(slug=f"bank-{n}", title=f"测试题库{n}", source=BankSource.WEB)
-        db.session.add(bank)
-    q = Question(
-        key=f"{bank.slug}/q{n}",
-        bank=bank,
-        qtype=qtype,
-        name=f"测试题{n}",
-        item_id=item.id if item else None,
-        dimension=Dimension(dimension) if dimension else None,
-        difficulty=difficulty,
-        current_version=1,
-    )
-    if data is None:
-        from academy.questions.services import version_data
-
-        data = version_data(question_spec(qtype))
-    q.versions = [QuestionVersion(number=1, data=data)]
-    db.session.add(q)
-    db.session.flush()
-    return q
 
 
 def practice_question(

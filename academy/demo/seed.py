@@ -321,6 +321,9 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
     events = _demo_events(rng, today, learning, postings)
 
     accounts = _demo_users(townships, postings)
+    from academy.demo.exams import seed_exams
+
+    exam_lines = seed_exams(rng, {t.name: t.id for t in townships})
     agents = {p.agent for p in postings}
     active = sum(1 for p in postings if p.left_on is None)
     return [
@@ -328,6 +331,7 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
         f"代办员 {len(agents)} 人（在岗任职 {active} 条，历史任职 {len(postings) - active} 条），",
         f"入职学习计划 {plans} 份，已通过的课程模块 {passed} 个，资格证书 {certificates} 张，",
         f"学习记录 {events} 条，",
+        *exam_lines,
         f"演示账号 {accounts} 个，密码均为 {DEMO_PASSWORD}（见 README）。",
     ]
 

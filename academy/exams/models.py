@@ -83,7 +83,8 @@ class Exam(TimestampMixin, Base):
     )
     time_limit_minutes: Mapped[int | None]  # None: no time limit
     pass_percent: Mapped[float] = mapped_column(default=60.0)
-    attempts_allowed: Mapped[int | None] = mapped_column(default=1)  # None: unlimited
+    # None: unlimited. No column default: the ORM would put it in place of an explicit None.
+    attempts_allowed: Mapped[int | None]
     opens_at: Mapped[datetime | None]  # UTC, like every stored datetime
     closes_at: Mapped[datetime | None]
     layout: Mapped[Layout] = mapped_column(

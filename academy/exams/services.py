@@ -475,7 +475,11 @@ def finish_attempt(attempt: Attempt, reason: FinishReason, now: datetime | None 
     if attempt.state != AttemptState.IN_PROGRESS:
         return
     answers = list(
-        db.session.scalars(sa.select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id))
+        db.session.scalars(
+            sa.select(AttemptAnswer)
+            .where(AttemptAnswer.attempt_id == attempt.id)
+            .execution_options(populate_existing=True)  # saves are UPDATEs, not ORM changes
+        )
     )
     data = version_data(a.version_id for a in answers)
     for answer in answers:
@@ -492,7 +496,11 @@ def finish_attempt(attempt: Attempt, reason: FinishReason, now: datetime | None 
         )
         answer.fraction = fraction
         answer.score = round((fraction or 0.0) * answer.points, 4)
-    attempt.submitted_at = now
+    # A timed-out attempt ended at its deadline, whenever the server noticed.
+    ended = (
+        min(now, attempt.deadline) if reason == FinishReason.TIMEOUT and attempt.deadline else now
+    )
+    attempt.submitted_at = ended
     attempt.finish_reason = reason
     _update_totals(attempt, answers, now)
     record_event(
