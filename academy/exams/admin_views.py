@@ -537,9 +537,7 @@ def preview(exam_id: int):
                         "qtype": entry.qtype,
                         "difficulty": entry.difficulty,
                         "data": d,
-                        "text": display.render_text(
-                            d.get("text"), d.get("text_format", "moodle")
-                        ),
+                        "text": display.render_text(d.get("text"), d.get("text_format", "moodle")),
                         "pres": display.presentation(
                             entry.qtype, d, f"preview:{seed}:{n}", exam.shuffle_answers
                         ),
