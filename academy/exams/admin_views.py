@@ -504,23 +504,16 @@ def preview(exam_id: int):
     exam = _exam_or_404(exam_id)
     raw = request.args.get("seed", "")
     seed = int(raw) if raw.isdigit() and len(raw) < 16 else secrets.randbits(40)
-    pools = {s.id: services.section_pool(exam, s) for s in exam.sections}
-    cells = services.blueprint_cells(exam, pools)
     problem, paper = None, []
     if not exam.sections:
         problem = "还没有题目组成，无法预览。"
     else:
         try:
-            chosen = rules.draw(cells, {}, seed)
+            drawn = services.draw_paper(exam, seed)
         except rules.DrawError as err:
             problem = services.draw_problem(exam, err)
         else:
-            by_section: list[list[int]] = [[] for _ in exam.sections]
-            for cell, qs in zip(cells, chosen, strict=True):
-                by_section[cell.section].extend(qs)
-            entries = {p.question_id: p for pool in pools.values() for p in pool}
-            section_of = {q: exam.sections[i] for i, qs in enumerate(by_section) for q in qs}
-            order = rules.arrange(by_section, exam.shuffle_questions, seed)
+            order, entries, section_of = drawn.order, drawn.entries, drawn.section_of
             data = services.version_data(entries[q].version_id for q in order)
             names = reports.pairs(
                 sa.select(Question.id, Question.name).where(Question.id.in_(order))

@@ -212,6 +212,32 @@ def blueprint_problems(exam: Exam) -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class Paper:
+    """One drawn paper: question ids in the candidate's order, with their pool entries
+    (version, type) and sections."""
+
+    order: list[int]
+    entries: dict[int, PoolEntry]
+    section_of: dict[int, ExamSection]
+
+
+def draw_paper(exam: Exam, seed: int, seen: Mapping[int, float] | None = None) -> Paper:
+    """Draw a paper of ``exam`` from ``seed`` (raises rules.DrawError). One pool query per
+    section; used to start an attempt and for the expert's preview."""
+    pools = {s.id: section_pool(exam, s) for s in exam.sections}
+    cells = blueprint_cells(exam, pools)
+    chosen = rules.draw(cells, seen or {}, seed)
+    by_section: list[list[int]] = [[] for _ in exam.sections]
+    for cell, qs in zip(cells, chosen, strict=True):
+        by_section[cell.section].extend(qs)
+    return Paper(
+        rules.arrange(by_section, exam.shuffle_questions, seed),
+        {p.question_id: p for pool in pools.values() for p in pool},
+        {q: exam.sections[i] for i, qs in enumerate(by_section) for q in qs},
+    )
+
+
 def _seen(agent_id: int) -> dict[int, float]:
     """When the agent last had each question in an attempt (for draws without repeats)."""
     rows = db.session.execute(
@@ -263,20 +289,13 @@ def start_attempt(exam: Exam, agent: Agent, user: User | None, now: datetime | N
     problem = rules.start_problem(eff.settings, now, used)
     if problem:
         raise DomainError(problem)
-    pools = {s.id: section_pool(exam, s) for s in exam.sections}
     seed = secrets.randbits(48)
-    cells = blueprint_cells(exam, pools)
     try:
-        chosen = rules.draw(cells, _seen(agent.id), seed)
+        paper = draw_paper(exam, seed, _seen(agent.id))
     except rules.DrawError as err:
         current_app.logger.error("exam %s cannot draw: %s", exam.id, err)
         raise DomainError("本场考试的题库暂时不足，无法组卷，请联系出题专家。") from err
-    by_section: list[list[int]] = [[] for _ in exam.sections]
-    for cell, qs in zip(cells, chosen, strict=True):
-        by_section[cell.section].extend(qs)
-    entries = {p.question_id: p for pool in pools.values() for p in pool}
-    section_of = {q: exam.sections[i] for i, qs in enumerate(by_section) for q in qs}
-    order = rules.arrange(by_section, exam.shuffle_questions, seed)
+    order, entries, section_of = paper.order, paper.entries, paper.section_of
     attempt = Attempt(
         exam_id=exam.id,
         agent_id=agent.id,
