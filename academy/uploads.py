@@ -75,3 +75,30 @@ def display_name(filename: str) -> str:
     """The uploaded file's name, for messages and the audit trail only (never a path)."""
     base = re.split(r"[\\/]", filename or "")[-1]
     return re.sub(r"[\x00-\x1f\x7f]", "", base).strip()[:80]
+
+
+def confirmed(form, session_key: str, suffix_of, what: str) -> tuple[dict, bytes] | None:
+    """The pending upload that an import's 「确认」 form refers to, with its bytes; or None
+    after flashing why not (expired page, nothing pending, a newer upload elsewhere, file
+    gone). ``suffix_of(pending)`` gives the stored file's suffix; ``what`` names the file
+    ("花名册文件", "题目文件")."""
+    from flask import flash, session
+    from flask_login import current_user
+
+    pending = session.get(session_key)
+    if not form.validate_on_submit():
+        flash("页面已过期，请重新上传文件。", "warning")
+        return None
+    if not isinstance(pending, dict) or not pending.get("token"):
+        flash(f"没有待确认的导入，请先上传{what}。", "warning")
+        return None
+    token = pending["token"]
+    if form.token.data != token or pending.get("user") != current_user.id:
+        flash("这份预览已失效（可能在其他窗口上传了新的文件），请重新上传。", "warning")
+        return None
+    data = load(token, suffix_of(pending))
+    if data is None:
+        session.pop(session_key, None)
+        flash("上传的文件已过期或找不到了，请重新上传。", "warning")
+        return None
+    return pending, data

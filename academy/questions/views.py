@@ -658,24 +658,13 @@ def _preview(specs, pending: dict, changed: bool = False):
 @bp.post("/import/confirm")
 @roles_required(*QUESTION_AUTHORS)
 def import_confirm():
-    form = ConfirmForm()
-    pending = session.get(SESSION_KEY)
-    back = redirect(url_for("questions.import_page"))
-    if not form.validate_on_submit():
-        flash("页面已过期，请重新上传文件。", "warning")
-        return back
-    if not isinstance(pending, dict) or not pending.get("token"):
-        flash("没有待确认的导入，请先上传题目文件。", "warning")
-        return back
+    found = uploads.confirmed(
+        ConfirmForm(), SESSION_KEY, lambda p: "." + str(p.get("fmt")), "题目文件"
+    )
+    if found is None:
+        return redirect(url_for("questions.import_page"))
+    pending, data = found
     token, suffix = pending["token"], "." + str(pending.get("fmt"))
-    if form.token.data != token or pending.get("user") != current_user.id:
-        flash("这份预览已失效（可能在其他窗口上传了新的文件），请重新上传。", "warning")
-        return back
-    data = uploads.load(token, suffix)
-    if data is None:
-        session.pop(SESSION_KEY, None)
-        flash("上传的文件已过期或找不到了，请重新上传。", "warning")
-        return back
     name = str(pending.get("name", ""))
     specs, problems = _check_upload(data, pending)
     if problems:  # the catalogue changed since the preview

@@ -106,24 +106,11 @@ def import_upload():
 @bp.post("/import/confirm")
 @roles_required(*ROSTER_MANAGERS)
 def import_confirm():
-    form = ConfirmForm()
-    pending = session.get(SESSION_KEY)
-    back = redirect(url_for("roster.import_page"))
-    if not form.validate_on_submit():
-        flash("页面已过期，请重新上传文件。", "warning")
-        return back
-    if not isinstance(pending, dict) or not pending.get("token"):
-        flash("没有待确认的导入，请先上传花名册文件。", "warning")
-        return back
+    found = uploads.confirmed(ConfirmForm(), SESSION_KEY, lambda _: SUFFIX, "花名册文件")
+    if found is None:
+        return redirect(url_for("roster.import_page"))
+    pending, data = found
     token = pending["token"]
-    if form.token.data != token or pending.get("user") != current_user.id:
-        flash("这份预览已失效（可能在其他窗口上传了新的文件），请重新上传。", "warning")
-        return back
-    data = uploads.load(token, SUFFIX)
-    if data is None:
-        session.pop(SESSION_KEY, None)
-        flash("上传的文件已过期或找不到了，请重新上传。", "warning")
-        return back
     name = str(pending.get("name", ""))
     checked = _check(data, date.today())
     if isinstance(checked, str) or checked[1]:
