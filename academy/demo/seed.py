@@ -540,7 +540,7 @@ def _demo_events(
 
 def _date_plan_completion(learning: list[tuple[Posting, object, object]]) -> None:
     """A completed plan was completed on the day of its last pass, not on seeding day."""
-    from academy.learning.models import OnboardingPlan
+    from academy.learning.models import Curriculum, OnboardingPlan
 
     passed_at = {
         (p.agent_id, m.item_id): progress.passed_at
@@ -549,7 +549,7 @@ def _date_plan_completion(learning: list[tuple[Posting, object, object]]) -> Non
     }
     plans = db.session.scalars(
         sa.select(OnboardingPlan)
-        .options(sa.orm.selectinload(OnboardingPlan.entries))
+        .options(sa.orm.selectinload(OnboardingPlan.curriculum).selectinload(Curriculum.items))
         .where(OnboardingPlan.completed_on.is_not(None))
     )
     for plan in plans:
