@@ -74,6 +74,7 @@ DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench2026"
 SECRET_KEY = "exam-day-bench-secret"
 SAVE_BUDGET_MS = 50.0
+QUIET_CORES = 0.25  # "others quiet": other users' jobs took less than this many cores
 OPS = ("login", "exam", "start", "admitted", "page", "save", "submit")
 OP_LABELS = {
     "login": "login (POST /login)",
@@ -291,8 +292,12 @@ class CpuMeter:
         self.first: dict[str, dict[int, int]] = {g: {} for g in groups}
         self.last: dict[str, dict[int, int]] = {g: {} for g in groups}
         self.samples = 0
+        self.prev: tuple[float, float, float] | None = None
+        # (from, to, cores): what everything else on the machine used between two samples
+        # (other users' jobs): busy CPU minus the generator, the server and its backends.
+        self.others: list[tuple[float, float, float]] = []
 
-    def sample(self) -> None:
+    def sample(self, at: float | None = None) -> None:
         for group, pids in self.groups.items():
             for pid in pids():
                 ticks = _ticks(pid)
@@ -302,6 +307,31 @@ class CpuMeter:
                 self.first[group].setdefault(pid, ticks if self.samples == 0 else 0)
                 self.last[group][pid] = ticks
         self.samples += 1
+        if at is None:
+            return
+        busy = machine_ticks()[0] / os.sysconf("SC_CLK_TCK")
+        ours = time.process_time() + sum(self.seconds(g) for g in self.groups)
+        if self.prev is not None and at > self.prev[0]:
+            t, b, o = self.prev
+            self.others.append((t, at, max(0.0, (busy - b) - (ours - o)) / (at - t)))
+        self.prev = (at, busy, ours)
+
+    def others_between(self, a: float, b: float) -> float:
+        """Mean cores that everything else used between a and b."""
+        parts = [(min(b, t1) - max(a, t0), c) for t0, t1, c in self.others if t1 > a and t0 < b]
+        total = sum(w for w, _ in parts)
+        return sum(w * c for w, c in parts) / total if total else float("nan")
+
+    def others_at(self, times: list[float]) -> list[float]:
+        """The others' CPU (cores) in the sample interval around each moment."""
+        import bisect
+
+        starts = [t for t, _, _ in self.others]
+        out = []
+        for t in times:
+            i = bisect.bisect_right(starts, t) - 1
+            out.append(self.others[i][2] if 0 <= i < len(self.others) else float("nan"))
+        return out
 
     def seconds(self, group: str) -> float:
         first, last = self.first[group], self.last[group]
@@ -547,6 +577,7 @@ class Stats:
         self.outcomes: dict[str, Counter] = defaultdict(Counter)
         self.examples: dict[str, list[str]] = defaultdict(list)
         self.phase_lat: dict[str, list[float]] = defaultdict(list)  # save latency by phase
+        self.save_points: list[tuple[float, float]] = []  # (loop time answered, ms) of saves
         self.stale = 0
 
     def add(self, op: str, ms: float, outcome: str, example: str | None = None) -> None:
@@ -730,6 +761,7 @@ async def candidate_run(c, base, exam_id, plan, phases, t0, stats, connector, rn
                 if status == 200:
                     part = "spike" if loop.time() < t0 + spike_end else "steady"
                     stats.phase_lat[f"{phase}:{part}"].append(ms)
+                    stats.save_points.append((loop.time(), ms))
                     if '"stale":false' in text.replace(" ", ""):
                         c.acked[q.position] = seq
                     else:
@@ -762,7 +794,7 @@ async def monitor(lag: list[float], meter: CpuMeter, stop: asyncio.Event) -> Non
         lag.append((loop.time() - t - 0.1) * 1000)
         ticks += 1
         if ticks % 10 == 0:
-            meter.sample()
+            meter.sample(loop.time())
 
 
 @dataclass
@@ -776,6 +808,8 @@ class LoadResult:
     machine_busy: float  # seconds of busy CPU (all cores)
     lag: list[float]
     phase_walls: list[float]
+    meter: CpuMeter
+    t0: float
     restart_s: float = 0.0
 
 
@@ -799,7 +833,7 @@ async def run_load(setup: Setup, server: Server, plan: Plan, seed: int) -> LoadR
 
     cpu0 = time.process_time()
     busy0, _ = machine_ticks()
-    meter.sample()
+    meter.sample(loop.time())
     monitor_task = asyncio.create_task(monitor(lag, meter, stop))
     t0 = loop.time()
     tasks = [
@@ -837,7 +871,7 @@ async def run_load(setup: Setup, server: Server, plan: Plan, seed: int) -> LoadR
     wall = loop.time() - t0
     stop.set()
     await monitor_task
-    meter.sample()
+    meter.sample(loop.time())
     busy1, _ = machine_ticks()
     gen_cpu = time.process_time() - cpu0
     await connector.close()
@@ -854,6 +888,8 @@ async def run_load(setup: Setup, server: Server, plan: Plan, seed: int) -> LoadR
         (busy1 - busy0) / os.sysconf("SC_CLK_TCK"),
         lag,
         phase_walls,
+        meter,
+        t0,
         restart_s,
     )
 
@@ -965,7 +1001,7 @@ def fmt(x: float) -> str:
 def op_row(label: str, lat: list[float], outcomes: Counter) -> str:
     count = sum(outcomes.values())
     return (
-        f"| {label:<26} | {count:>6} | {outcomes['ok']:>6} | {outcomes['queued']:>6} | "
+        f"| {label:<40} | {count:>6} | {outcomes['ok']:>6} | {outcomes['queued']:>6} | "
         f"{outcomes['error']:>6} | {fmt(pct(lat, 50)):>6} | {fmt(pct(lat, 95)):>6} | "
         f"{fmt(pct(lat, 99)):>6} | {fmt(max(lat) if lat else float('nan')):>6} |"
     )
@@ -976,12 +1012,12 @@ def report(n: int, setup: Setup, server: Server, plan: Plan, load: LoadResult, v
     cores = os.cpu_count() or 1
     print(f"\n### {n} candidates — {server.describe()} on PostgreSQL, {cores} cores\n")
     print(
-        "| op                         |  count |     ok | queued | errors |    p50 |    p95 |"
-        "    p99 |    max |"
+        "| op                                       |  count |     ok | queued | errors |"
+        "    p50 |    p95 |    p99 |    max |"
     )
     print(
-        "|----------------------------|-------:|-------:|-------:|-------:|-------:|-------:|"
-        "-------:|-------:|"
+        "|------------------------------------------|-------:|-------:|-------:|-------:|"
+        "-------:|-------:|-------:|-------:|"
     )
     for op in OPS:
         print(op_row(OP_LABELS[op], st.lat[op], st.outcomes[op]))
@@ -991,10 +1027,15 @@ def report(n: int, setup: Setup, server: Server, plan: Plan, load: LoadResult, v
             lat = st.phase_lat.get(f"{i}:{part}", [])
             if not lat:
                 continue
-            label = f"  save {'during spike' if part == 'spike' else 'after spike'}"
-            if plan.compare:
-                label = f"  save {name} {part}"
-            print(op_row(label[:26], lat, Counter(ok=len(lat))))
+            label = f"  save{',' if name else ''} {name}"
+            label += ", during spike" if part == "spike" else (", after spike" if i == 0 else "")
+            print(op_row(label, lat, Counter(ok=len(lat))))
+    # The machine is shared: split the saves by what other users' jobs took meanwhile.
+    others = load.meter.others_at([t for t, _ in st.save_points])
+    quiet = [ms for (_, ms), o in zip(st.save_points, others, strict=True) if o < QUIET_CORES]
+    busy = [ms for (_, ms), o in zip(st.save_points, others, strict=True) if o >= QUIET_CORES]
+    print(op_row(f"  save, others < {QUIET_CORES:g} core", quiet, Counter(ok=len(quiet))))
+    print(op_row(f"  save, others ≥ {QUIET_CORES:g} core", busy, Counter(ok=len(busy))))
     print("(ms; percentiles over answered requests — ok and queued; errors counted apart)")
     total = sum(sum(o.values()) for o in st.outcomes.values()) - sum(
         st.outcomes["admitted"].values()
@@ -1018,6 +1059,18 @@ def report(n: int, setup: Setup, server: Server, plan: Plan, load: LoadResult, v
         f"{share(load.generator_cpu)}, server {share(load.server_cpu)}, PostgreSQL backends "
         f"of the benchmark {share(load.postgres_cpu)}, everything else on the machine "
         f"(other users, PostgreSQL's own processes) {share(other)}"
+    )
+    windows = [
+        ("logins", 0.0, plan.login_window),
+        ("start spike", plan.login_window, plan.login_window + plan.spike),
+        ("save phase(s) and submits", plan.login_window + plan.spike, load.wall),
+    ]
+    print(
+        "other users' jobs on the machine took (mean cores): "
+        + ", ".join(
+            f"{name} {load.meter.others_between(load.t0 + a, load.t0 + b):.2f}"
+            for name, a, b in windows
+        )
     )
     print(
         f"generator event-loop lag: p95 {fmt(pct(load.lag, 95))} ms, max "
@@ -1046,6 +1099,8 @@ def report(n: int, setup: Setup, server: Server, plan: Plan, load: LoadResult, v
         "start_p95": pct(st.lat["start"], 95),
         "admitted_p95": pct(st.lat["admitted"], 95),
         "save": [pct(st.lat["save"], p) for p in (50, 95, 99)],
+        "save_quiet_p95": pct(quiet, 95),
+        "others": load.meter.others_between(load.t0, load.t0 + load.wall),
         "submit_p95": pct(st.lat["submit"], 95),
         "errors": sum(o["error"] for o in st.outcomes.values()),
         "lost": len(v.lost),
@@ -1058,16 +1113,18 @@ def report(n: int, setup: Setup, server: Server, plan: Plan, load: LoadResult, v
 def summary(rows: list[dict]) -> None:
     print("\n## Summary\n")
     print(
-        "| N | server | start p95 | admitted p95 | save p50 / p95 / p99 | submit p95 | errors |"
-        " lost | misattributed | generator CPU | save p95 ≤ 50 ms |"
+        "| N | server | start p95 | admitted p95 | save p50 / p95 / p99 | save p95, others quiet |"
+        " submit p95 | errors | lost | misattributed | generator CPU | others (cores) |"
+        " save p95 ≤ 50 ms |"
     )
-    print("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|")
+    print("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|")
     for r in rows:
         s50, s95, s99 = r["save"]
         print(
             f"| {r['n']} | {r['server']} | {fmt(r['start_p95'])} | {fmt(r['admitted_p95'])} | "
-            f"{fmt(s50)} / {fmt(s95)} / {fmt(s99)} | {fmt(r['submit_p95'])} | {r['errors']} | "
-            f"{r['lost']} | {r['wrong']} | {r['gen_cpu']:.0f} % | {r['ok']} |"
+            f"{fmt(s50)} / {fmt(s95)} / {fmt(s99)} | {fmt(r['save_quiet_p95'])} | "
+            f"{fmt(r['submit_p95'])} | {r['errors']} | {r['lost']} | {r['wrong']} | "
+            f"{r['gen_cpu']:.0f} % | {r['others']:.2f} | {r['ok']} |"
         )
 
 
