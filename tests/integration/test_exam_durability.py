@@ -9,6 +9,7 @@ stored with its seq, nothing is half-written or someone else's, and saving goes 
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import json
 import os
@@ -231,8 +232,10 @@ def _burst(candidate: Candidate, positions: list[int], acks: list[int]) -> None:
             try:
                 if not candidate.save(p, seq[p]):
                     return
-            except OSError:
-                return  # refused, reset or timed out: this save may or may not be stored
+            except (OSError, http.client.HTTPException, ValueError):
+                # refused, reset, timed out or cut mid-response by the kill: this save may
+                # or may not be stored (it was not acknowledged)
+                return
             acks.append(1)
 
 
