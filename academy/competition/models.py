@@ -107,7 +107,7 @@ class Competition(TimestampMixin, Base):
 class CompetitionRound(Base):
     __tablename__ = "competition_round"
     __table_args__ = (
-        sa.UniqueConstraint("competition_id", "position", name="competition_round_position"),
+        sa.UniqueConstraint("competition_id", "position", name="uq_competition_round_position"),
         sa.CheckConstraint("weight >= 0 AND weight <= 100", name="weight_range"),
         sa.CheckConstraint("judges_per_candidate BETWEEN 1 AND 9", name="judges_range"),
     )
@@ -148,7 +148,7 @@ class CompetitionRound(Base):
 class Criterion(Base):
     __tablename__ = "competition_criterion"
     __table_args__ = (
-        sa.UniqueConstraint("round_id", "position", name="competition_criterion_position"),
+        sa.UniqueConstraint("round_id", "position", name="uq_competition_criterion_position"),
         sa.CheckConstraint("max_points > 0 AND max_points <= 100", name="max_points_range"),
     )
 
@@ -172,7 +172,7 @@ class CompetitionJudge(Base):
 
     __tablename__ = "competition_judge"
     __table_args__ = (
-        sa.UniqueConstraint("competition_id", "user_id", name="competition_judge_user"),
+        sa.UniqueConstraint("competition_id", "user_id", name="uq_competition_judge_user"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -190,8 +190,8 @@ class Entry(Base):
 
     __tablename__ = "competition_entry"
     __table_args__ = (
-        sa.UniqueConstraint("competition_id", "agent_id", name="competition_entry_agent"),
-        sa.UniqueConstraint("competition_id", "number", name="competition_entry_number"),
+        sa.UniqueConstraint("competition_id", "agent_id", name="uq_competition_entry_agent"),
+        sa.UniqueConstraint("competition_id", "number", name="uq_competition_entry_number"),
         sa.Index("ix_competition_entry_township", "competition_id", "township_id"),
     )
 
@@ -215,7 +215,7 @@ class Entry(Base):
 class Assignment(Base):
     __tablename__ = "competition_assignment"
     __table_args__ = (
-        sa.UniqueConstraint("round_id", "entry_id", "judge_id", name="competition_assignment"),
+        sa.UniqueConstraint("round_id", "entry_id", "judge_id", name="uq_competition_assignment"),
         sa.Index("ix_competition_assignment_judge", "judge_id", "round_id"),
     )
 
@@ -233,7 +233,7 @@ class Sheet(Base):
 
     __tablename__ = "competition_sheet"
     __table_args__ = (
-        sa.UniqueConstraint("round_id", "entry_id", "judge_id", name="competition_sheet"),
+        sa.UniqueConstraint("round_id", "entry_id", "judge_id", name="uq_competition_sheet"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -257,7 +257,7 @@ class Sheet(Base):
 class Mark(Base):
     __tablename__ = "competition_mark"
     __table_args__ = (
-        sa.UniqueConstraint("sheet_id", "criterion_id", name="competition_mark"),
+        sa.UniqueConstraint("sheet_id", "criterion_id", name="uq_competition_mark"),
         sa.CheckConstraint("value >= 0 AND value <= 100", name="value_range"),
     )
 
@@ -275,7 +275,9 @@ class RoundScore(Base):
     simulation), taken from that engine when the round is locked or refreshed."""
 
     __tablename__ = "competition_round_score"
-    __table_args__ = (sa.UniqueConstraint("round_id", "entry_id", name="competition_round_score"),)
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "entry_id", name="uq_competition_round_score"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("competition_round.id"), index=True)
@@ -292,7 +294,9 @@ class Moderation(Base):
 
     __tablename__ = "competition_moderation"
     __table_args__ = (
-        sa.UniqueConstraint("round_id", "entry_id", "criterion_id", name="competition_moderation"),
+        sa.UniqueConstraint(
+            "round_id", "entry_id", "criterion_id", name="uq_competition_moderation"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -359,8 +363,8 @@ class Result(Base):
 
     __tablename__ = "competition_result"
     __table_args__ = (
-        sa.UniqueConstraint("competition_id", "entry_id", name="competition_result"),
-        sa.UniqueConstraint("certificate_code", name="competition_result_code"),
+        sa.UniqueConstraint("competition_id", "entry_id", name="uq_competition_result"),
+        sa.UniqueConstraint("certificate_code", name="uq_competition_result_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

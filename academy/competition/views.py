@@ -24,6 +24,7 @@ from academy.competition.forms import (
 )
 from academy.competition.models import (
     Appeal,
+    AppealState,
     CompetitionStatus,
     Correction,
     CriterionKind,

@@ -145,7 +145,8 @@ def test_assignment_keeps_judges_away_from_their_own_township(setup):
 
 def test_a_judge_marks_only_assigned_candidates_within_range_and_never_after_submitting(setup):
     services.assign(setup.chief, setup.live, seed=3)
-    a = db.session.scalars(sa.select(Assignment).where(Assignment.round_id == setup.live.id)).first()
+    stmt = sa.select(Assignment).where(Assignment.round_id == setup.live.id)
+    a = db.session.scalars(stmt).first()
     judge = next(j for j in setup.judges if j.id == a.judge_id)
     other = next(j for j in setup.judges if not services.assigned(setup.live, a.entry_id, j))
     c_meas, c_etq, c_emg = setup.live.criteria
@@ -213,7 +214,9 @@ def test_corrections_and_appeals_after_the_lock_are_approved_and_audited(world, 
     actions = set(db.session.scalars(sa.select(AuditEvent.action)))
     assert {"competition.appeal", "competition.appeal_decide"} <= actions
     assert "competition.correction_approve" in actions
-    corr = services.request_correction(setup.chief, setup.live, east_entry, 6, "录入错误", mark=mark)
+    corr = services.request_correction(
+        setup.chief, setup.live, east_entry, 6, "录入错误", mark=mark
+    )
     services.decide_correction(setup.chief, corr, approve=False)
     db.session.refresh(mark)
     assert mark.value == 9
@@ -236,7 +239,8 @@ def test_publication_ranks_awards_and_freezes_certificates(world, setup, app):
     by_entry = {r.entry_id: r for r in results}
     assert by_entry[best.id].rank == 1 and by_entry[best.id].award == Award.FIRST
     assert by_entry[best.id].total == pytest.approx(100)
-    assert by_entry[best.id].certificate_html and best.agent.name in by_entry[best.id].certificate_html
+    html = by_entry[best.id].certificate_html
+    assert html and best.agent.name in html and by_entry[best.id].certificate_code in html
     # everybody else tied: they share rank 2 and the second prize (ties never split)
     assert {r.rank for r in results if r.entry_id != best.id} == {2}
     assert setup.comp.status == CompetitionStatus.PUBLISHED

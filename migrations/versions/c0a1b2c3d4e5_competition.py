@@ -1,8 +1,8 @@
 """competition
 
-Revision ID: b062c389b581
+Revision ID: c0a1b2c3d4e5
 Revises: d6b09a5edcd9
-Create Date: 2026-12-06 20:00:26.051364
+Create Date: 2026-12-06 20:02:43.283803
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'b062c389b581'
+revision = 'c0a1b2c3d4e5'
 down_revision = 'd6b09a5edcd9'
 branch_labels = None
 depends_on = None
@@ -61,8 +61,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['township_id'], ['township.id'], name=op.f('fk_competition_entry_township_id_township')),
     sa.ForeignKeyConstraint(['village_id'], ['village.id'], name=op.f('fk_competition_entry_village_id_village')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_entry')),
-    sa.UniqueConstraint('competition_id', 'agent_id', name='competition_entry_agent'),
-    sa.UniqueConstraint('competition_id', 'number', name='competition_entry_number')
+    sa.UniqueConstraint('competition_id', 'agent_id', name='uq_competition_entry_agent'),
+    sa.UniqueConstraint('competition_id', 'number', name='uq_competition_entry_number')
     )
     with op.batch_alter_table('competition_entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_entry_agent_id'), ['agent_id'], unique=False)
@@ -78,7 +78,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['home_township_id'], ['township.id'], name=op.f('fk_competition_judge_home_township_id_township')),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_competition_judge_user_id_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_judge')),
-    sa.UniqueConstraint('competition_id', 'user_id', name='competition_judge_user')
+    sa.UniqueConstraint('competition_id', 'user_id', name='uq_competition_judge_user')
     )
     with op.batch_alter_table('competition_judge', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_judge_competition_id'), ['competition_id'], unique=False)
@@ -105,7 +105,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['exam_id'], ['exam.id'], name=op.f('fk_competition_round_exam_id_exam')),
     sa.ForeignKeyConstraint(['locked_by_id'], ['user.id'], name=op.f('fk_competition_round_locked_by_id_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_round')),
-    sa.UniqueConstraint('competition_id', 'position', name='competition_round_position')
+    sa.UniqueConstraint('competition_id', 'position', name='uq_competition_round_position')
     )
     with op.batch_alter_table('competition_round', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_round_competition_id'), ['competition_id'], unique=False)
@@ -141,7 +141,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['judge_id'], ['competition_judge.id'], name=op.f('fk_competition_assignment_judge_id_competition_judge')),
     sa.ForeignKeyConstraint(['round_id'], ['competition_round.id'], name=op.f('fk_competition_assignment_round_id_competition_round')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_assignment')),
-    sa.UniqueConstraint('round_id', 'entry_id', 'judge_id', name='competition_assignment')
+    sa.UniqueConstraint('round_id', 'entry_id', 'judge_id', name='uq_competition_assignment')
     )
     with op.batch_alter_table('competition_assignment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_assignment_entry_id'), ['entry_id'], unique=False)
@@ -160,7 +160,7 @@ def upgrade():
     sa.CheckConstraint('max_points > 0 AND max_points <= 100', name=op.f('ck_competition_criterion_max_points_range')),
     sa.ForeignKeyConstraint(['round_id'], ['competition_round.id'], name=op.f('fk_competition_criterion_round_id_competition_round')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_criterion')),
-    sa.UniqueConstraint('round_id', 'position', name='competition_criterion_position')
+    sa.UniqueConstraint('round_id', 'position', name='uq_competition_criterion_position')
     )
     with op.batch_alter_table('competition_criterion', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_criterion_round_id'), ['round_id'], unique=False)
@@ -182,8 +182,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['competition_id'], ['competition.id'], name=op.f('fk_competition_result_competition_id_competition')),
     sa.ForeignKeyConstraint(['entry_id'], ['competition_entry.id'], name=op.f('fk_competition_result_entry_id_competition_entry')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_result')),
-    sa.UniqueConstraint('certificate_code', name='competition_result_code'),
-    sa.UniqueConstraint('competition_id', 'entry_id', name='competition_result')
+    sa.UniqueConstraint('certificate_code', name='uq_competition_result_code'),
+    sa.UniqueConstraint('competition_id', 'entry_id', name='uq_competition_result')
     )
     with op.batch_alter_table('competition_result', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_result_competition_id'), ['competition_id'], unique=False)
@@ -199,7 +199,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['entry_id'], ['competition_entry.id'], name=op.f('fk_competition_round_score_entry_id_competition_entry')),
     sa.ForeignKeyConstraint(['round_id'], ['competition_round.id'], name=op.f('fk_competition_round_score_round_id_competition_round')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_round_score')),
-    sa.UniqueConstraint('round_id', 'entry_id', name='competition_round_score')
+    sa.UniqueConstraint('round_id', 'entry_id', name='uq_competition_round_score')
     )
     with op.batch_alter_table('competition_round_score', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_round_score_entry_id'), ['entry_id'], unique=False)
@@ -219,7 +219,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['judge_id'], ['competition_judge.id'], name=op.f('fk_competition_sheet_judge_id_competition_judge')),
     sa.ForeignKeyConstraint(['round_id'], ['competition_round.id'], name=op.f('fk_competition_sheet_round_id_competition_round')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_sheet')),
-    sa.UniqueConstraint('round_id', 'entry_id', 'judge_id', name='competition_sheet')
+    sa.UniqueConstraint('round_id', 'entry_id', 'judge_id', name='uq_competition_sheet')
     )
     with op.batch_alter_table('competition_sheet', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_sheet_entry_id'), ['entry_id'], unique=False)
@@ -235,7 +235,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['criterion_id'], ['competition_criterion.id'], name=op.f('fk_competition_mark_criterion_id_competition_criterion')),
     sa.ForeignKeyConstraint(['sheet_id'], ['competition_sheet.id'], name=op.f('fk_competition_mark_sheet_id_competition_sheet')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_mark')),
-    sa.UniqueConstraint('sheet_id', 'criterion_id', name='competition_mark')
+    sa.UniqueConstraint('sheet_id', 'criterion_id', name='uq_competition_mark')
     )
     with op.batch_alter_table('competition_mark', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_mark_criterion_id'), ['criterion_id'], unique=False)
@@ -253,7 +253,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['resolved_by_id'], ['user.id'], name=op.f('fk_competition_moderation_resolved_by_id_user')),
     sa.ForeignKeyConstraint(['round_id'], ['competition_round.id'], name=op.f('fk_competition_moderation_round_id_competition_round')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_moderation')),
-    sa.UniqueConstraint('round_id', 'entry_id', 'criterion_id', name='competition_moderation')
+    sa.UniqueConstraint('round_id', 'entry_id', 'criterion_id', name='uq_competition_moderation')
     )
     with op.batch_alter_table('competition_moderation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_moderation_round_id'), ['round_id'], unique=False)
