@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from flask import Response
+from matplotlib.figure import Figure
 
 from academy.analytics.charts import ACCENT, BRAND, _figure, _render, _style
 from academy.competition.rules import DIMENSION_LABELS
@@ -44,32 +45,37 @@ def judge_severity(analysis) -> bytes:
 
 
 def distributions(results) -> bytes:
-    """Mean published score per township, overall and by dimension."""
+    """Mean published score per township, overall and by dimension: horizontal bars, one
+    row per township, drawn narrow so the labels stay legible on a phone."""
     by_town: dict[str, list] = defaultdict(list)
     for res in results:
         by_town[res.entry.township.name].append(res)
-    towns = sorted(by_town)
+    towns = sorted(by_town, key=lambda t: -_mean([r.total for r in by_town[t]]))
     with _style():
-        fig, ax = _figure("各镇街选手平均得分（按维度）")
+        fig = Figure(figsize=(4.2, 1.4 + 0.62 * max(1, len(towns))), dpi=100)
+        ax = fig.add_subplot()
+        ax.set_title("各镇街选手平均得分", fontsize=12, loc="left")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
         if not towns:
             ax.text(0.5, 0.5, "暂无成绩", ha="center", va="center", transform=ax.transAxes)
             return _render(fig, "svg")
-        series = {"总分": [sum(r.total for r in by_town[t]) / len(by_town[t]) for t in towns]}
+        series = {"总分": [_mean([r.total for r in by_town[t]]) for t in towns]}
         for key, label in DIMENSION_LABELS.items():
-            vals = [r.by_dimension.get(key) for t in towns for r in by_town[t]]
-            if any(v is not None for v in vals):
-                series[label] = [
-                    _mean([r.by_dimension.get(key) for r in by_town[t]]) for t in towns
-                ]
+            series[label] = [_mean([r.by_dimension.get(key) for r in by_town[t]]) for t in towns]
         n = len(series)
-        width = 0.8 / n
+        height = 0.8 / n
         colors = [BRAND, ACCENT, "#2b5fa8", "#8a5a00"]
         for i, (name, values) in enumerate(series.items()):
-            xs = [x + (i - (n - 1) / 2) * width for x in range(len(towns))]
-            ax.bar(xs, values, width=width, label=name, color=colors[i % len(colors)])
-        ax.set_xticks(list(range(len(towns))), towns, fontsize=9, rotation=30, ha="right")
-        ax.set_ylim(0, 100)
-        ax.legend(fontsize=9, frameon=False, ncols=min(4, n))
+            ys = [y + (i - (n - 1) / 2) * height for y in range(len(towns))]
+            ax.barh(ys, values, height=height, label=name, color=colors[i % len(colors)])
+        ax.set_yticks(list(range(len(towns))), towns, fontsize=11)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.tick_params(axis="x", labelsize=10)
+        ax.legend(
+            fontsize=10, frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.4, -0.04)
+        )
         return _render(fig, "svg")
 
 

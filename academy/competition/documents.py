@@ -15,6 +15,7 @@ from markupsafe import Markup
 from academy.certification import display
 from academy.certification.documents import _stylesheets, qr_svg, verify_url
 from academy.certification.services import new_code
+from academy.certification.views import verifiable
 from academy.competition.models import Result
 from academy.extensions import db
 
@@ -44,3 +45,19 @@ def freeze(result: Result) -> None:
 
 def by_code(code: str) -> Result | None:
     return db.session.scalar(sa.select(Result).where(Result.certificate_code == code))
+
+
+@verifiable
+def verify_facts(code: str) -> dict | None:
+    """What the public verification page shows of an award certificate."""
+    result = by_code(code)
+    if result is None:
+        return None
+    entry = result.entry
+    return {
+        "code": code,
+        "holder": display.mask_name(entry.agent.name),
+        "competition": entry.competition.title,
+        "award": result.award.label if result.award else "",
+        "published_on": result.published_at.date(),
+    }

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from academy.analytics.export import xlsx_response
 from academy.auth.models import Role, User
 from academy.auth.policy import roles_required
-from academy.competition import charts, queries, scheme_excel, services
+from academy.competition import charts, documents, queries, scheme_excel, services
 from academy.competition.forms import (
     AppealForm,
     CompetitionForm,
@@ -42,6 +42,7 @@ from academy.questions.models import Dimension
 from academy.roster.models import Agent
 
 bp = Blueprint("competition", __name__, url_prefix="/competitions")
+assert documents.verify_facts  # award certificates are found by the public /verify page
 
 
 @bp.context_processor
