@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from academy.auth.models import Role
-from academy.competition import services
+from academy.competition import judging, services
 from academy.competition.models import Assignment, CriterionKind, RoundKind
 from academy.extensions import db
 from academy.questions.models import Dimension
@@ -90,4 +90,4 @@ def mark_all(s: Setup, values=(8, 2, 2), submit=True):
     for a in db.session.scalars(sa.select(Assignment).where(Assignment.round_id == s.live.id)):
         judge = next(j for j in s.judges if j.id == a.judge_id)
         crit = {c.id: v for c, v in zip(s.live.criteria, values, strict=True)}
-        services.save_sheet(s.live, a.entry_id, judge, crit, "", 1, submit)
+        judging.save_sheet(s.live, a.entry_id, judge, crit, "", 1, submit)

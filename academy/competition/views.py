@@ -12,7 +12,15 @@ from flask_login import current_user, login_required
 from academy.analytics.export import xlsx_response
 from academy.auth.models import Role, User
 from academy.auth.policy import roles_required
-from academy.competition import charts, documents, queries, scheme_excel, services
+from academy.competition import (
+    charts,
+    documents,
+    judging,
+    outcomes,
+    queries,
+    scheme_excel,
+    services,
+)
 from academy.competition.forms import (
     AppealForm,
     CompetitionForm,
@@ -115,7 +123,7 @@ def detail(comp_id: int):
         ctx["experts"] = _free_experts(comp, ctx["judges"])
         ctx["entries"] = queries.entries(comp, user)
         ctx["publish_problems"] = (
-            services.publish_problems(comp) if comp.status == CompetitionStatus.RUNNING else []
+            outcomes.publish_problems(comp) if comp.status == CompetitionStatus.RUNNING else []
         )
     elif user.role == Role.TOWNSHIP_HEAD:
         ctx["entries"] = queries.entries(comp, user)
@@ -151,7 +159,7 @@ def change_status(comp_id: int):
             services.close_registration(current_user, comp)
             flash("报名已截止，可以分配评委。", "success")
         elif action == "publish":
-            services.publish(current_user, comp)
+            outcomes.publish(current_user, comp)
             flash("结果已公布。", "success")
             return redirect(url_for(".results", comp_id=comp.id))
         else:
@@ -309,7 +317,7 @@ def scheme_xlsx(round_id: int):
 def assign(round_id: int):
     rnd = queries.round_or_404(round_id)
     try:
-        services.assign(current_user, rnd)
+        judging.assign(current_user, rnd)
     except DomainError as err:
         return _fail(err, url_for(".detail", comp_id=rnd.competition_id))
     flash("评委已分配（同镇街回避）。", "success")
@@ -366,9 +374,9 @@ def withdraw(comp_id: int, entry_id: int):
 # --- judging ----------------------------------------------------------------------------------
 
 
-@bp.get("/judging")
+@bp.get("/judging", endpoint="judging")
 @roles_required(Role.EXPERT)
-def judging():
+def judging_queue():
     import sqlalchemy as sa
 
     from academy.competition.models import Competition, CompetitionJudge
@@ -383,7 +391,9 @@ def judging():
         )
     ):
         rows += [(judge, *r) for r in queries.queue(judge)]
-    return render_template("competition/judging.html", rows=rows)
+    return render_template(
+        "competition/judging.html", rows=rows, comps=queries.competitions_for(current_user)
+    )
 
 
 @bp.route("/rounds/<id:round_id>/mark/<id:entry_id>", methods=["GET", "POST"])
@@ -392,7 +402,7 @@ def mark(round_id: int, entry_id: int):
     rnd = queries.round_or_404(round_id)
     comp = rnd.competition
     judge = _judge_or_403(comp)
-    if not services.assigned(rnd, entry_id, judge):
+    if not judging.assigned(rnd, entry_id, judge):
         abort(404)
     wants_json = request.accept_mimetypes.best == "application/json"
     from academy.competition.models import Entry
@@ -406,10 +416,10 @@ def mark(round_id: int, entry_id: int):
         except ValueError:
             seq = 0
         if not wants_json:  # a plain form post: always newer than what is stored
-            sheet = services.sheet_for(rnd, entry_id, judge)
+            sheet = judging.sheet_for(rnd, entry_id, judge)
             seq = max(seq, (sheet.seq if sheet else 0) + 1)
         try:
-            saved = services.save_sheet(
+            saved = judging.save_sheet(
                 rnd, entry_id, judge, values, request.form.get("comment", "")[:2001], seq, submit
             )
         except DomainError as err:
@@ -425,7 +435,7 @@ def mark(round_id: int, entry_id: int):
             )
         flash("评分已提交。" if submit else "草稿已保存。", "success")
         return redirect(url_for(".mark", round_id=rnd.id, entry_id=entry_id))
-    sheet = services.sheet_for(rnd, entry_id, judge)
+    sheet = judging.sheet_for(rnd, entry_id, judge)
     values = {m.criterion_id: m.value for m in sheet.marks} if sheet else {}
     panel = None
     if sheet is not None and sheet.state == SheetState.SUBMITTED:
@@ -486,8 +496,8 @@ def panel(round_id: int):
     )
     ctx = {"rnd": rnd, "comp": comp, "numbers": numbers, "form": NoteForm()}
     if rnd.judged:
-        ctx["results"] = services.round_results(rnd)
-        ctx["done"] = services.moderations(rnd)
+        ctx["results"] = judging.round_results(rnd)
+        ctx["done"] = judging.moderations(rnd)
         ctx["sheets"] = {
             (s.entry_id, s.judge_id): s
             for s in db.session.scalars(sa.select(Sheet).where(Sheet.round_id == rnd.id))
@@ -503,7 +513,7 @@ def panel(round_id: int):
             s.entry_id: s
             for s in db.session.scalars(sa.select(RoundScore).where(RoundScore.round_id == rnd.id))
         }
-    ctx["problems"] = [] if rnd.locked else services.lock_problems(rnd)
+    ctx["problems"] = [] if rnd.locked else judging.lock_problems(rnd)
     return render_template("competition/panel.html", **ctx)
 
 
@@ -523,12 +533,12 @@ def moderate(round_id: int):
             sheet = db.session.get(Sheet, sheet_id) if sheet_id < 2**31 else None
             if sheet is None or sheet.round_id != rnd.id:
                 abort(404)
-            services.reopen_sheet(current_user, rnd, sheet, note)
+            judging.reopen_sheet(current_user, rnd, sheet, note)
             flash("已退回该评委复评。", "success")
         else:
             if criterion_id not in {c.id for c in rnd.criteria}:
                 abort(404)
-            services.moderate(current_user, rnd, entry_id, criterion_id, note)
+            judging.moderate(current_user, rnd, entry_id, criterion_id, note)
             flash("已记录复核意见。", "success")
     except DomainError as err:
         return _fail(err, target)
@@ -541,7 +551,7 @@ def refresh(round_id: int):
     rnd = queries.round_or_404(round_id)
     _chief_or_403(rnd.competition)
     try:
-        n = services.refresh_auto_scores(rnd)
+        n = judging.refresh_auto_scores(rnd)
     except DomainError as err:
         return _fail(err, url_for(".panel", round_id=rnd.id))
     flash(f"已从考试系统取得 {n} 名选手的成绩；没有成绩的记 0 分（缺考）。", "success")
@@ -553,7 +563,7 @@ def refresh(round_id: int):
 def lock(round_id: int):
     rnd = queries.round_or_404(round_id)
     try:
-        services.lock_round(current_user, rnd)
+        judging.lock_round(current_user, rnd)
     except DomainError as err:
         return _fail(err, url_for(".panel", round_id=rnd.id))
     flash("本轮已锁定；此后的修改须走更正审批。", "success")
@@ -565,7 +575,7 @@ def lock(round_id: int):
 def raters(round_id: int):
     rnd = queries.round_or_404(round_id)
     _chief_or_403(rnd.competition)
-    analysis = services.rater_analysis(rnd)
+    analysis = outcomes.rater_analysis(rnd)
     return render_template("competition/raters.html", rnd=rnd, comp=rnd.competition, a=analysis)
 
 
@@ -574,7 +584,7 @@ def raters(round_id: int):
 def raters_chart(round_id: int):
     rnd = queries.round_or_404(round_id)
     _chief_or_403(rnd.competition)
-    return charts.svg_response(charts.judge_severity(services.rater_analysis(rnd)))
+    return charts.svg_response(charts.judge_severity(outcomes.rater_analysis(rnd)))
 
 
 # --- corrections and appeals --------------------------------------------------------------------
@@ -590,7 +600,7 @@ def corrections(comp_id: int):
         try:
             corr = db.session.get(Correction, request.form.get("correction_id", type=int) or 0)
             if corr is not None:
-                services.decide_correction(
+                outcomes.decide_correction(
                     current_user, corr, request.form.get("decision") == "approve"
                 )
                 flash("已处理更正申请。", "success")
@@ -605,7 +615,7 @@ def corrections(comp_id: int):
                 rnd = queries.round_or_404(sheet.round_id)
                 if rnd.competition_id != comp.id:
                     abort(404)
-                services.request_correction(
+                outcomes.request_correction(
                     current_user,
                     rnd,
                     sheet.entry,
@@ -639,7 +649,7 @@ def appeals(comp_id: int):
         if rnd is None:
             abort(404)
         try:
-            services.file_appeal(current_user, entry, rnd, form.reason.data, utcnow())
+            outcomes.file_appeal(current_user, entry, rnd, form.reason.data, utcnow())
         except DomainError as err:
             return _fail(err, url_for(".appeals", comp_id=comp.id))
         flash("申诉已提交，等待裁判长裁决。", "success")
@@ -651,7 +661,7 @@ def appeals(comp_id: int):
         form=form,
         decide=DecideAppealForm(),
         is_chief=services.is_chief(comp, current_user),
-        deadlines={r.id: services.appeal_deadline(r) for r in comp.rounds},
+        deadlines={r.id: outcomes.appeal_deadline(r) for r in comp.rounds},
         marks_for=_appeal_marks(comp) if services.is_chief(comp, current_user) else {},
     )
 
@@ -705,7 +715,7 @@ def decide_appeal(appeal_id: int):
             return redirect(target)
         corrections.append((mark, form.new_value.data))
     try:
-        services.decide_appeal(current_user, appeal, upheld, form.decision.data, corrections)
+        outcomes.decide_appeal(current_user, appeal, upheld, form.decision.data, corrections)
     except DomainError as err:
         return _fail(err, target)
     flash("申诉已裁决。", "success")
@@ -728,7 +738,7 @@ def results(comp_id: int):
         preview = None
     else:
         rows = []
-        preview = services.ranking(comp)
+        preview = outcomes.ranking(comp)
     return render_template(
         "competition/results.html",
         comp=comp,

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from academy.auth.models import Role, User
-from academy.competition import services
+from academy.competition import judging, outcomes, services
 from academy.competition.models import (
     Appeal,
     Assignment,
@@ -186,10 +186,10 @@ def seed_competitions(rng: random.Random, today: date) -> list[str]:
     for n, entry in enumerate(entries):
         started = held + timedelta(minutes=n % 5)
         sit(exam, entry.agent, users.get(entry.agent_id), skills[entry.id], started, rng, 25)
-    services.refresh_auto_scores(written)
-    services.lock_round(chief, written)
+    judging.refresh_auto_scores(written)
+    judging.lock_round(chief, written)
 
-    services.assign(admin, live, seed=rng.randrange(2**31))
+    judging.assign(admin, live, seed=rng.randrange(2**31))
     judge_rows = {j.id: j for j in db.session.scalars(sa.select(CompetitionJudge))}
     severity = {j.id: 0.0 for j in judge_rows.values()}
     harsh = next(j for j in judge_rows.values() if j.user.username == "judge-shi")
@@ -210,10 +210,10 @@ def seed_competitions(rng: random.Random, today: date) -> list[str]:
         if not flagged and a.judge_id == harsh.id:
             values[live.criteria[2].id] = 0  # far from the rest of the panel: a flag
             flagged_entry, flagged = a.entry_id, True
-        services.save_sheet(live, a.entry_id, judge_rows[a.judge_id], values, "", 1, True)
+        judging.save_sheet(live, a.entry_id, judge_rows[a.judge_id], values, "", 1, True)
     for s in db.session.scalars(sa.select(Sheet).where(Sheet.round_id == live.id)):
         s.saved_at = s.submitted_at = held + timedelta(hours=3)
-    results = services.round_results(live)
+    results = judging.round_results(live)
     for entry_id, res in results.items():
         for f in res.flags:
             note = (
@@ -221,20 +221,20 @@ def seed_competitions(rng: random.Random, today: date) -> list[str]:
                 if entry_id == flagged_entry
                 else "复核后维持。"
             )
-            services.moderate(chief, live, entry_id, f.criterion, note)
-    services.lock_round(chief, live)
+            judging.moderate(chief, live, entry_id, f.criterion, note)
+    judging.lock_round(chief, live)
     # An appeal from the township whose candidate drew the flag, rejected on review.
     appealed = db.session.get(type(entries[0]), flagged_entry)
     head = heads.get(appealed.township_id, admin)
-    appeal = services.file_appeal(
+    appeal = outcomes.file_appeal(
         head, appealed, live, "选手认为接待礼仪一项评分偏低，请复核现场录像。", live.locked_at
     )
-    services.decide_appeal(chief, appeal, False, "复看录像，该项评分与评分细则一致，申诉不成立。")
+    outcomes.decide_appeal(chief, appeal, False, "复看录像，该项评分与评分细则一致，申诉不成立。")
     for r in (written, live):
         r.locked_at = held + timedelta(days=1)
     appeal.filed_at = held + timedelta(days=2)
     appeal.decided_at = held + timedelta(days=3)
-    results = services.publish(admin, comp)
+    results = outcomes.publish(admin, comp)
     published = held + timedelta(days=10)
     comp.published_at = published
     for r in db.session.scalars(sa.select(Result).where(Result.competition_id == comp.id)):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from academy.audit.models import AuditEvent
 from academy.auth.models import Role
-from academy.competition import services
+from academy.competition import judging, outcomes, services
 from academy.competition.models import (
     Assignment,
     Award,
@@ -60,7 +60,7 @@ def test_nomination_rules(world, setup):
 
 
 def test_assignment_keeps_judges_away_from_their_own_township(setup):
-    services.assign(setup.chief, setup.live, seed=3)
+    judging.assign(setup.chief, setup.live, seed=3)
     towns = {j.id: j.home_township_id for j in setup.judges}
     rows = db.session.scalars(sa.select(Assignment).where(Assignment.round_id == setup.live.id))
     per_entry: dict[int, list[int]] = {}
@@ -72,33 +72,33 @@ def test_assignment_keeps_judges_away_from_their_own_township(setup):
 
 
 def test_a_judge_marks_only_assigned_candidates_within_range_and_never_after_submitting(setup):
-    services.assign(setup.chief, setup.live, seed=3)
+    judging.assign(setup.chief, setup.live, seed=3)
     stmt = sa.select(Assignment).where(Assignment.round_id == setup.live.id)
     a = db.session.scalars(stmt).first()
     judge = next(j for j in setup.judges if j.id == a.judge_id)
-    other = next(j for j in setup.judges if not services.assigned(setup.live, a.entry_id, j))
+    other = next(j for j in setup.judges if not judging.assigned(setup.live, a.entry_id, j))
     c_meas, c_etq, c_emg = setup.live.criteria
     with pytest.raises(DomainError, match="没有被分配"):
-        services.save_sheet(setup.live, a.entry_id, other, {c_etq.id: 2}, "", 1, False)
+        judging.save_sheet(setup.live, a.entry_id, other, {c_etq.id: 2}, "", 1, False)
     with pytest.raises(DomainError, match="0、1、2、3"):
-        services.save_sheet(setup.live, a.entry_id, judge, {c_etq.id: 4}, "", 1, False)
+        judging.save_sheet(setup.live, a.entry_id, judge, {c_etq.id: 4}, "", 1, False)
     with pytest.raises(DomainError, match="0 到 10"):
-        services.save_sheet(setup.live, a.entry_id, judge, {c_meas.id: "11"}, "", 1, False)
+        judging.save_sheet(setup.live, a.entry_id, judge, {c_meas.id: "11"}, "", 1, False)
     assert db.session.scalar(sa.select(sa.func.count(Sheet.id))) == 0
-    services.save_sheet(setup.live, a.entry_id, judge, {c_etq.id: 2}, "", 1, False)
-    stale = services.save_sheet(setup.live, a.entry_id, judge, {c_etq.id: 0}, "", 1, False)
+    judging.save_sheet(setup.live, a.entry_id, judge, {c_etq.id: 2}, "", 1, False)
+    stale = judging.save_sheet(setup.live, a.entry_id, judge, {c_etq.id: 0}, "", 1, False)
     assert stale.stale and stale.sheet.marks[0].value == 2
     with pytest.raises(DomainError, match="还有指标没有评分"):
-        services.save_sheet(setup.live, a.entry_id, judge, {c_etq.id: 2}, "", 2, True)
+        judging.save_sheet(setup.live, a.entry_id, judge, {c_etq.id: 2}, "", 2, True)
     vals = {c_meas.id: 7.5, c_etq.id: 2, c_emg.id: 3}
-    saved = services.save_sheet(setup.live, a.entry_id, judge, vals, "清楚", 3, True)
+    saved = judging.save_sheet(setup.live, a.entry_id, judge, vals, "清楚", 3, True)
     assert saved.sheet.state == SheetState.SUBMITTED
     with pytest.raises(DomainError, match="已提交"):
-        services.save_sheet(setup.live, a.entry_id, judge, vals, "", 4, False)
+        judging.save_sheet(setup.live, a.entry_id, judge, vals, "", 4, False)
 
 
 def test_flags_block_the_lock_until_moderated_then_marks_are_immutable(setup):
-    services.assign(setup.chief, setup.live, seed=3)
+    judging.assign(setup.chief, setup.live, seed=3)
     _mark_all(setup)
     # one judge of the first candidate disagrees by 2 levels on etiquette
     entry = setup.entries[0]
@@ -110,60 +110,60 @@ def test_flags_block_the_lock_until_moderated_then_marks_are_immutable(setup):
     mark.value = 0
     db.session.flush()
     with pytest.raises(DomainError, match="评分差异过大"):
-        services.lock_round(setup.chief, setup.live)
+        judging.lock_round(setup.chief, setup.live)
     with pytest.raises(DomainError, match="只有裁判长"):
-        services.lock_round(factories.user(Role.EXPERT), setup.live)
-    services.moderate(setup.chief, setup.live, entry.id, etq.id, "看过录像，维持")
-    services.lock_round(setup.chief, setup.live)
+        judging.lock_round(factories.user(Role.EXPERT), setup.live)
+    judging.moderate(setup.chief, setup.live, entry.id, etq.id, "看过录像，维持")
+    judging.lock_round(setup.chief, setup.live)
     judge = next(j for j in setup.judges if j.id == sheet.judge_id)
     with pytest.raises(DomainError, match="已锁定"):
-        services.save_sheet(setup.live, entry.id, judge, {etq.id: 3}, "", 9, False)
+        judging.save_sheet(setup.live, entry.id, judge, {etq.id: 3}, "", 9, False)
 
 
 def test_corrections_and_appeals_after_the_lock_are_approved_and_audited(world, setup):
-    services.assign(setup.chief, setup.live, seed=3)
+    judging.assign(setup.chief, setup.live, seed=3)
     _mark_all(setup)
-    services.lock_round(setup.chief, setup.live)
+    judging.lock_round(setup.chief, setup.live)
     east_entry = next(e for e in setup.entries if e.township_id == world.east.id)
     mark = db.session.scalars(
         sa.select(Mark).join(Sheet).where(Sheet.entry_id == east_entry.id)
     ).first()
     now = setup.live.locked_at + timedelta(hours=1)
     with pytest.raises(DomainError, match="所在镇街的负责人"):
-        services.file_appeal(world.west_head, east_entry, setup.live, "计时有误", now)
+        outcomes.file_appeal(world.west_head, east_entry, setup.live, "计时有误", now)
     late = setup.live.locked_at + timedelta(days=setup.comp.appeal_days, seconds=1)
     with pytest.raises(DomainError, match="申诉期"):
-        services.file_appeal(world.east_head, east_entry, setup.live, "计时有误", late)
-    appeal = services.file_appeal(world.east_head, east_entry, setup.live, "计时有误", now)
-    assert services.publish_problems(setup.comp)  # pending appeal, open window
-    services.decide_appeal(setup.chief, appeal, True, "复看录像，情况属实", [(mark, 9)])
+        outcomes.file_appeal(world.east_head, east_entry, setup.live, "计时有误", late)
+    appeal = outcomes.file_appeal(world.east_head, east_entry, setup.live, "计时有误", now)
+    assert outcomes.publish_problems(setup.comp)  # pending appeal, open window
+    outcomes.decide_appeal(setup.chief, appeal, True, "复看录像，情况属实", [(mark, 9)])
     db.session.refresh(mark)
     assert mark.value == 9
     actions = set(db.session.scalars(sa.select(AuditEvent.action)))
     assert {"competition.appeal", "competition.appeal_decide"} <= actions
     assert "competition.correction_approve" in actions
-    corr = services.request_correction(
+    corr = outcomes.request_correction(
         setup.chief, setup.live, east_entry, 6, "录入错误", mark=mark
     )
-    services.decide_correction(setup.chief, corr, approve=False)
+    outcomes.decide_correction(setup.chief, corr, approve=False)
     db.session.refresh(mark)
     assert mark.value == 9
 
 
 def test_publication_ranks_awards_and_freezes_certificates(world, setup, app):
-    services.assign(setup.chief, setup.live, seed=3)
+    judging.assign(setup.chief, setup.live, seed=3)
     _mark_all(setup)
     best = setup.entries[2]
     for sheet in db.session.scalars(sa.select(Sheet).where(Sheet.entry_id == best.id)):
         for m in sheet.marks:
             m.value = m.criterion.max_points if m.criterion.kind == CriterionKind.MEASUREMENT else 3
     db.session.flush()
-    services.lock_round(setup.chief, setup.live)
+    judging.lock_round(setup.chief, setup.live)
     with pytest.raises(DomainError, match="申诉期未结束"):
-        services.publish(world.admin, setup.comp)
+        outcomes.publish(world.admin, setup.comp)
     setup.live.locked_at -= timedelta(days=setup.comp.appeal_days + 1)
     with app.test_request_context():
-        results = services.publish(world.admin, setup.comp)
+        results = outcomes.publish(world.admin, setup.comp)
     by_entry = {r.entry_id: r for r in results}
     assert by_entry[best.id].rank == 1 and by_entry[best.id].award == Award.FIRST
     assert by_entry[best.id].total == pytest.approx(100)
@@ -194,8 +194,8 @@ def test_written_round_takes_the_best_graded_attempt(world, setup):
     if isinstance(attempt, tuple):
         attempt = attempt[0]
     exam_services.finish_attempt(attempt, FinishReason.SUBMITTED)
-    n = services.refresh_auto_scores(rnd)
+    n = judging.refresh_auto_scores(rnd)
     assert n == 1
-    rows = services.standings(setup.comp)
+    rows = outcomes.standings(setup.comp)
     mine = next(r for r in rows if r.entry.agent_id == user.agent_id)
     assert mine.by_round[rnd.id] == pytest.approx(attempt.percent or 0.0)

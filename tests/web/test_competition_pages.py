@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from academy.auth.models import Role
-from academy.competition import services
+from academy.competition import judging, outcomes
 from academy.competition.models import (
     Assignment,
     CompetitionStatus,
@@ -29,7 +29,7 @@ from tests.competition_world import build, mark_all
 @pytest.fixture
 def setup(world):
     s = build(world)
-    services.assign(s.chief, s.live, seed=5)
+    judging.assign(s.chief, s.live, seed=5)
     db.session.commit()
     return s
 
@@ -82,10 +82,10 @@ def test_judge_pages_show_candidate_numbers_only(setup, login_as):
 def test_a_judge_cannot_see_the_panel_before_submitting(setup, login_as):
     s = setup
     entry_id = _assigned(s)[0].entry_id
-    judges = [j for j in s.judges if services.assigned(s.live, entry_id, j)]
+    judges = [j for j in s.judges if judging.assigned(s.live, entry_id, j)]
     first, second = judges[0], judges[1]
     vals = {c.id: v for c, v in zip(s.live.criteria, (9, 3, 3), strict=True)}
-    services.save_sheet(s.live, entry_id, first, vals, "", 1, True)
+    judging.save_sheet(s.live, entry_id, first, vals, "", 1, True)
     db.session.commit()
     html = (
         login_as(_judge_user(s, second))
@@ -111,7 +111,7 @@ def test_autosave_refuses_bad_input_and_keeps_order(setup, login_as):
     assert late.get_json()["stale"] is True
     assert db.session.scalar(sa.select(Mark.value)) == 2
     # a candidate not assigned to this judge does not exist for them
-    other = next(e for e in s.entries if not services.assigned(s.live, e.id, judge))
+    other = next(e for e in s.entries if not judging.assigned(s.live, e.id, judge))
     assert client.get(f"/competitions/rounds/{s.live.id}/mark/{other.id}").status_code == 404
 
 
@@ -148,9 +148,7 @@ def test_head_nominates_only_from_their_township(world, login_as):
     )
     assert "只能推荐本镇街" in r.get_data(as_text=True)
     assert not db.session.scalar(sa.select(Entry.id).where(Entry.agent_id == newcomer_west.id))
-    r = client.post(
-        f"/competitions/{s.comp.id}/entries", data={"agent_id": newcomer_east.id}
-    )
+    r = client.post(f"/competitions/{s.comp.id}/entries", data={"agent_id": newcomer_east.id})
     assert r.status_code == 302
     assert db.session.scalar(sa.select(Entry.id).where(Entry.agent_id == newcomer_east.id))
 
@@ -170,7 +168,12 @@ def test_chief_judge_panel_shows_flags_and_rater_analysis(setup, login_as):
     assert "还不能锁定" in r.get_data(as_text=True)
     r = client.post(
         f"/competitions/rounds/{s.live.id}/moderate",
-        data={"entry_id": entry.id, "criterion_id": etq.id, "note": "复看录像维持", "action": "keep"},
+        data={
+            "entry_id": entry.id,
+            "criterion_id": etq.id,
+            "note": "复看录像维持",
+            "action": "keep",
+        },
     )
     assert r.status_code == 302
     r = client.post(f"/competitions/rounds/{s.live.id}/lock", follow_redirects=True)
@@ -206,13 +209,13 @@ def test_published_results_for_everyone_and_the_head_export_is_their_township(
 ):
     s = setup
     mark_all(s)
-    services.lock_round(s.chief, s.live)
+    judging.lock_round(s.chief, s.live)
     s.live.locked_at -= timedelta(days=30)
     with app.test_request_context():
-        services.publish(world.admin, s.comp)
+        outcomes.publish(world.admin, s.comp)
     db.session.commit()
-    html = login_as(world.agent_user).get(f"/competitions/{s.comp.id}/results").get_data(
-        as_text=True
+    html = (
+        login_as(world.agent_user).get(f"/competitions/{s.comp.id}/results").get_data(as_text=True)
     )
     assert "比赛结果" in html and world.west_agent.name in html
     resp = login_as(world.east_head).get(f"/competitions/{s.comp.id}/results.xlsx")
@@ -241,7 +244,6 @@ def test_unpublished_results_are_not_shown_to_agents(setup, login_as, world):
 
 def test_scheme_excel_round_trip_and_row_errors(world, login_as):
     s = build(world)
-    s.live.criteria  # loaded
     db.session.commit()
     client = login_as(world.admin)
     data = client.get(f"/competitions/rounds/{s.live.id}/scheme.xlsx").data
@@ -259,6 +261,8 @@ def test_scheme_excel_round_trip_and_row_errors(world, login_as):
     )
     html = r.get_data(as_text=True)
     assert "评分标准没有保存" in html
-    assert re.search(r"<td>2</td><td>分值</td>", html) and re.search(r"<td>3</td><td>维度</td>", html)
+    assert re.search(r"<td>2</td><td>分值</td>", html) and re.search(
+        r"<td>3</td><td>维度</td>", html
+    )
     db.session.expire_all()
-    assert [c.title for c in s.live.criteria][0] == "一次性告知完整"
+    assert s.live.criteria[0].title == "一次性告知完整"
