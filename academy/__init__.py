@@ -62,6 +62,7 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     posting_started.connect(on_posting_started)
     from academy.activity import models as _activity_models  # noqa: F401 (tables for Alembic)
+    from academy.competition import models as _competition_models  # noqa: F401 (tables)
     from academy.exams import models as _exam_models  # noqa: F401 (tables for Alembic)
     from academy.questions import models as _question_models  # noqa: F401 (tables for Alembic)
     from academy.questions.types import check_registry
@@ -112,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from academy.auth.views import bp as auth_bp
     from academy.catalogue.views import bp as catalogue_bp
     from academy.certification.views import bp as certification_bp
+    from academy.competition.views import bp as competition_bp
     from academy.exams.admin_views import bp as exam_admin_bp
     from academy.exams.views import bp as exams_bp
     from academy.handbook.views import bp as handbook_bp
@@ -138,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
         questions_bp,
         activity_bp,
         exam_admin_bp,
+        competition_bp,
     ):
         app.register_blueprint(bp)
 

@@ -307,6 +307,16 @@ def _public(response):
     return response
 
 
+# Other features' documents carrying a code of the same format (e.g. competition award
+# certificates) register a lookup: code → the facts to show, or None.
+OTHER_DOCUMENTS: list = []
+
+
+def verifiable(lookup):
+    OTHER_DOCUMENTS.append(lookup)
+    return lookup
+
+
 @bp.get("/verify")
 def verify():
     raw = request.args.get("code")
@@ -328,6 +338,11 @@ def verify_code(code: str):
     if blocked is not None:
         return _public(blocked)
     cert = queries.by_code(canonical) if display.looks_like_code(canonical) else None
+    if cert is None and display.looks_like_code(canonical):
+        award = next((f for f in (look(canonical) for look in OTHER_DOCUMENTS) if f), None)
+        if award is not None:
+            page = render_template("certification/verify.html", award=award, today=date.today())
+            return _public(current_app.make_response(page))
     if cert is None:
         page = render_template("certification/verify.html", error=NOT_FOUND, typed=code[:40])
         return _public(current_app.make_response((page, 404)))
