@@ -9,31 +9,30 @@ import re
 from typing import Any
 
 from academy.content.problems import Problem
-from academy.questions.interchange import check_question_fields
 from academy.questions.spec import DIMENSIONS, Answer, Question
+from academy.questions.types import QUESTION_TYPES, check_question_fields
+from academy.questions.types.base import is_number as _number
+from academy.questions.types.base import is_text as _text
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 DIMENSION_BY_LABEL = {label: key for key, label in DIMENSIONS.items()}
 TOP_KEYS = {"slug", "title", "item", "items", "category", "questions"}
-TYPE_KEYS = {
-    "multichoice": {"single", "answers"},
-    "truefalse": {"answer", "feedback_true", "feedback_false"},
-    "shortanswer": {"answers"},
-    "numerical": {"answers"},
-    "matching": {"pairs"},
-    "ordering": {"order"},
-    "essay": {"grader_info"},
-    "description": set(),
-}
 COMMON_KEYS = {"id", "type", "dimension", "difficulty", "text", "general_feedback", "item", "name"}
 
 
-def _text(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+class _Context:
+    """The toolkit of a type's ``bank_read``: problems named by field, answer lists."""
 
+    def __init__(self, where: str, add) -> None:
+        self.where, self._add = where, add
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    def add(self, field: str, reason: str) -> None:
+        self._add(f"{self.where}.{field}", reason)
+
+    def answers(self, q: dict, numeric: bool = False) -> list[Answer]:
+        """``answers: [{text|value, fraction, feedback, tolerance}]`` (value and tolerance
+        for ``numeric``)."""
+        return _answers(q, self.where, self._add, numeric)
 
 
 def _answers(q: dict, where: str, add, numeric: bool = False) -> list[Answer]:
@@ -82,7 +81,8 @@ def _valid_difficulty(value: Any) -> bool:
 def tag_rules(q: Question, require_item: bool = False) -> list[tuple[str, str]]:
     """Every question but a description is tagged with a dimension and a difficulty (exams
     draw by them); ``require_item``: and with a service item (web editor, imports)."""
-    if q.type == "description":
+    kind = QUESTION_TYPES.get(q.type)
+    if kind is not None and not kind.scored:
         return []
     problems = []
     if require_item and not q.item:
@@ -100,18 +100,8 @@ def bank_rules(
     """The banks' own policy on top of what grading needs (``check_question``): tags, a
     grader's guide for essays, enough options for a fair choice question."""
     problems = tag_rules(q, require_item)
-    if q.type == "essay" and not q.grader_info.strip():
-        problems.append(("grader_info", "简答（人工评分）题需要写明评分要点"))
-    if not answers or q.type != "multichoice":
-        return problems
-    if q.single and len(q.answers) < 3:
-        problems.append(("answers", "单选题至少需要 3 个选项"))
-    elif not q.single:
-        if len([a for a in q.answers if a.fraction > 0]) < 2:
-            problems.append(("answers", "多选题至少需要 2 个得分为正的正确选项"))
-        if len(q.answers) < 4:
-            problems.append(("answers", "多选题至少需要 4 个选项"))
-    return problems
+    kind = QUESTION_TYPES.get(q.type)
+    return problems + (kind.bank_rules(q, answers) if kind is not None else [])
 
 
 def question_problems(
@@ -127,6 +117,8 @@ def question_problems(
 
 
 def parse_bank(data: Any, path: str, item_slugs: set[str]) -> tuple[list[Question], list[Problem]]:
+    """The questions of a bank file's YAML data, and every problem (nothing is half-read:
+    a question with a problem is left out)."""
     problems: list[Problem] = []
 
     def add(field: str, reason: str) -> None:
@@ -176,75 +168,59 @@ def parse_bank(data: Any, path: str, item_slugs: set[str]) -> tuple[list[Questio
             add(f"{where}.id", f"题号与 questions[{seen[qid]}] 重复")
         else:
             seen[qid] = index
-        kind = q.get("type")
-        if kind not in TYPE_KEYS:
-            add(f"{where}.type", f"未知题型 “{kind}”，可选：{'、'.join(TYPE_KEYS)}")
+        kind = QUESTION_TYPES.get(q.get("type"))
+        if kind is None:
+            add(f"{where}.type", f"未知题型 “{q.get('type')}”，可选：{'、'.join(QUESTION_TYPES)}")
             continue
-        for key in sorted(set(q) - COMMON_KEYS - TYPE_KEYS[kind], key=str):
-            add(f"{where}.{key}", f"{kind} 题不使用此字段")
+        for key in sorted(set(q) - COMMON_KEYS - kind.bank_keys, key=str):
+            add(f"{where}.{key}", f"{kind.name} 题不使用此字段")
         if not _text(q.get("text")):
             add(f"{where}.text", "题干应为非空文本")
-        dimension = DIMENSION_BY_LABEL.get(q.get("dimension"))
-        difficulty = q.get("difficulty")
         item = q.get("item", bank_item)
         if item is not None and item not in item_slugs:
             add(f"{where}.item", f"事项 “{item}” 不在目录中")
         question = Question(
-            type=kind,
+            type=kind.name,
             name=str(q.get("name") or f"{data.get('slug')}-{qid}"),
             text=str(q.get("text", "")).strip(),
             general_feedback=str(q.get("general_feedback", "") or ""),
             text_format="markdown",
             category=category,
             item=item,
-            dimension=dimension,
-            difficulty=difficulty,
+            dimension=DIMENSION_BY_LABEL.get(q.get("dimension")),
+            difficulty=q.get("difficulty"),
         )
-        if kind == "multichoice":
-            single = q.get("single", True)
-            if not isinstance(single, bool):
-                add(f"{where}.single", "应为 true 或 false")
-            question.single = single is not False
-            question.answers = _answers(q, where, add)
-        elif kind == "truefalse":
-            if not isinstance(q.get("answer"), bool):
-                add(f"{where}.answer", "判断题的 answer 应为 true 或 false")
-            else:
-                truth = q["answer"]
-                question.answers = [
-                    Answer("true", 1.0 if truth else 0.0, str(q.get("feedback_true", "") or "")),
-                    Answer("false", 0.0 if truth else 1.0, str(q.get("feedback_false", "") or "")),
-                ]
-        elif kind == "shortanswer":
-            question.answers = _answers(q, where, add)
-        elif kind == "numerical":
-            question.answers = _answers(q, where, add, numeric=True)
-        elif kind == "matching":
-            pairs = q.get("pairs")
-            if (
-                not isinstance(pairs, list)
-                or len(pairs) < 3
-                or not all(
-                    isinstance(p, list) and len(p) == 2 and all(_text(x) for x in p) for p in pairs
-                )
-            ):
-                add(f"{where}.pairs", "配对题至少需要 3 组 [题, 答] 文本对")
-            elif len({p[0] for p in pairs}) != len(pairs):
-                add(f"{where}.pairs", "配对题左侧的题目不能重复")
-            else:
-                question.pairs = [(p[0].strip(), p[1].strip()) for p in pairs]
-        elif kind == "ordering":
-            order = q.get("order")
-            if not isinstance(order, list) or len(order) < 3 or not all(_text(x) for x in order):
-                add(f"{where}.order", "排序题至少需要 3 个步骤文本（按正确顺序列出）")
-            elif len(set(order)) != len(order):
-                add(f"{where}.order", "排序题的步骤不能重复")
-            else:
-                question.order = [x.strip() for x in order]
-        elif kind == "essay" and _text(q.get("grader_info")):
-            question.grader_info = q["grader_info"].strip()
+        kind.bank_read(q, question, _Context(where, add))
         for field, reason in question_problems(question, answers=len(problems) == before):
             add(f"{where}.{field}", reason)
         if len(problems) == before:
             questions.append(question)
     return questions, problems
+
+
+def dump_question(q: Question, qid: str, bank_slug: str | None = None) -> dict:
+    """One question as a bank file's YAML mapping (``parse_bank`` reads it back)."""
+    out: dict = {"id": qid, "type": q.type}
+    if bank_slug is None or q.name != f"{bank_slug}-{qid}":
+        out["name"] = q.name
+    if q.dimension:
+        out["dimension"] = DIMENSIONS[q.dimension]
+    if q.difficulty is not None:
+        out["difficulty"] = q.difficulty
+    if q.item:
+        out["item"] = q.item
+    out["text"] = q.text
+    out.update(QUESTION_TYPES[q.type].bank_dump(q))
+    if q.general_feedback:
+        out["general_feedback"] = q.general_feedback
+    return out
+
+
+def dump_bank(slug: str, title: str, questions: list[Question], **top: Any) -> dict:
+    """A bank file's YAML data (``item``, ``items``, ``category`` in ``top`` if wanted);
+    question ids are q01, q02 …"""
+    data: dict = {"slug": slug, "title": title, **{k: v for k, v in top.items() if v}}
+    data["questions"] = [
+        dump_question(q, f"q{index:02d}", slug) for index, q in enumerate(questions, 1)
+    ]
+    return data
