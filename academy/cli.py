@@ -106,11 +106,9 @@ def _read_file(file: Path, fmt: str | None, count: bool = False):
         if count:
             click.echo(f"共 {len(err.problems)} 处问题，没有导入任何题目。", err=True)
         sys.exit(1)
-    for skipped in parsed.skipped:
-        click.echo(
-            f"{file}:{skipped.line or 1}: 跳过第 {skipped.position} 题 “{skipped.name}”：{skipped.reason}",
-            err=True,
-        )
+    for s in parsed.skipped:
+        where = f"{file}:{s.line or 1}"
+        click.echo(f"{where}: 跳过第 {s.position} 题 “{s.name}”：{s.reason}", err=True)
     return parsed.questions
 
 

@@ -180,9 +180,8 @@ def parse_skipping(data: str | bytes) -> tuple[list[Question], list[Skipped]]:
         problems.extend((line, f"第 {position} 题：{reason}") for reason in reasons)
         questions.append(question)
     if not questions and not problems:
-        reason = "文件中没有题目"
-        if skipped:
-            reason = f"文件中没有可导入的题目（{len(skipped)} 道题的题型本系统没有）"
+        problems += [(s.line, f"第 {s.position} 题：{s.reason}") for s in skipped]
+        reason = "文件中没有可导入的题目" if skipped else "文件中没有题目"
         problems.append((lines[root], reason))
     if problems:
         raise ParseError(problems)

@@ -8,12 +8,27 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from academy.questions import excel
+from academy.questions import excel, types
 from academy.questions.models import Question as QuestionRow
 from academy.questions.models import QuestionBank, QuestionVersion
 from tests.unit.test_moodlexml import MOODLE_EXPORT
 
-QUESTION_KEYS = ["type", "name", "text", "single", "answers", "tolerance", "pairs", "category"]
+QUESTION_KEYS = [
+    "type",
+    "name",
+    "text",
+    "text_format",
+    "single",
+    "answers",
+    "tolerance",
+    "pairs",
+    "general_feedback",
+    "grader_info",
+    "category",
+    "item",
+    "dimension",
+    "difficulty",
+]
 GIFT = """// 村级代办题库
 $CATEGORY: $course$/top/证明证照
 
@@ -56,20 +71,17 @@ def check_shape(output: str) -> list[dict]:
     assert list(data) == ["questions"]
     for q in data["questions"]:
         assert list(q) == QUESTION_KEYS
-        assert q["type"] in (
-            "multichoice",
-            "truefalse",
-            "shortanswer",
-            "numerical",
-            "matching",
-            "essay",
-            "description",
-            "ordering",
-        )
+        assert q["type"] in types.names()
         assert isinstance(q["name"], str) and isinstance(q["text"], str)
         assert isinstance(q["single"], bool)
         for a in q["answers"]:
-            assert list(a) == ["text", "fraction", "feedback"]
+            numerical = q["type"] == "numerical"
+            assert list(a) == [
+                "text",
+                "fraction",
+                "feedback",
+                *(["tolerance"] if numerical else []),
+            ]
             assert isinstance(a["fraction"], float)
         assert q["tolerance"] is None or isinstance(q["tolerance"], float)
         assert all(isinstance(p, list) and len(p) == 2 for p in q["pairs"])
@@ -91,6 +103,7 @@ def test_gift_file(run, tmp_path, db_session):
         "type": "multichoice",
         "name": "身份证补领",
         "text": "村民补领身份证，下列哪项说法正确？",
+        "text_format": "moodle",
         "single": True,
         "answers": [
             {"text": "必须本人到场", "fraction": 1.0, "feedback": "对，人证合一。"},
@@ -99,9 +112,15 @@ def test_gift_file(run, tmp_path, db_session):
         ],
         "tolerance": None,
         "pairs": [],
+        "general_feedback": "",
+        "grader_info": "",
         "category": "top/证明证照",
+        "item": "id-card-renewal-home-service",
+        "dimension": "knowledge",
+        "difficulty": 1,
     }
-    assert questions[1]["answers"] == [{"text": "false", "fraction": 1.0, "feedback": "正确。"}]
+    assert questions[1]["answers"][1] == {"text": "false", "fraction": 1.0, "feedback": "正确。"}
+    assert questions[1]["answers"][0]["text"] == "true"
     assert questions[2]["answers"][0]["text"] == "20" and questions[2]["tolerance"] == 0.0
     assert questions[3]["type"] == "multichoice"
     assert questions[3]["text"] == "村民补领身份证须_____到场。"

@@ -512,7 +512,8 @@ def test_unknown_types_are_skipped_with_the_reason_and_the_rest_imported():
     assert "essay" in skipped[0].reason  # names what can be imported
     with pytest.raises(ParseError) as err:
         moodlexml.parse_skipping(quiz('<question type="calculated"></question>'))
-    assert "没有可导入的题目" in err.value.problems[0][1]
+    assert "不支持的题型 “calculated”（计算题）" in err.value.problems[0][1]
+    assert "没有可导入的题目" in err.value.problems[-1][1]
 
 
 def test_numerical_catch_all_and_per_answer_tolerance():

@@ -313,7 +313,7 @@ def test_bad_input_is_shown_on_the_form_and_nothing_is_saved(world, expert, bank
         "/questions/new/matching",
         data=form(world, bank, **rows("pairs", {"left": "a", "right": ""})),
     )
-    assert "配对题至少需要 3 组配对" in plain(resp) and "左右两边都不能为空" in plain(resp)
+    assert "配对题至少需要 3 组配对" in plain(resp) and "右边都不能为空" in plain(resp)
     resp = expert.post(
         "/questions/new/ordering", data={**form(world, bank), "bank": "", "steps-0": "a"}
     )

@@ -73,9 +73,9 @@ def label(name: str) -> str:
 
 def check_registry(used: set[str] | None = None, templates=None) -> list[str]:
     """What is wrong with the registry (empty list = all good): the names of types that
-    something uses but nobody registered, then "type: problem" for hooks a type left to the base class, a missing template
-    (``templates``: the names the app's Jinja loader knows), an XML or Excel name two types
-    claim."""
+    something uses but nobody registered, then "type: problem" for hooks a type left to
+    the base class, a missing template (``templates``: the names the app's Jinja loader
+    knows), an XML or Excel name two types claim."""
     problems = sorted((used or set()) - set(QUESTION_TYPES))  # by name: nobody registered it
     seen: dict[str, str] = {}
     for name, kind in QUESTION_TYPES.items():
