@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from academy.content.problems import Problem
+from academy.questions.interchange import fraction_of
 from academy.questions.spec import DIMENSIONS, Answer, Question
 from academy.questions.types import QUESTION_TYPES, check_question_fields
 from academy.questions.types.base import is_number as _number
@@ -61,7 +62,7 @@ def _answers(q: dict, where: str, add, numeric: bool = False) -> list[Answer]:
             out.append(
                 Answer(
                     repr(value) if isinstance(value, float) else str(value),
-                    fraction / 100,
+                    fraction_of(fraction),
                     str(a.get("feedback", "") or ""),
                     float(tol),
                 )
@@ -70,7 +71,9 @@ def _answers(q: dict, where: str, add, numeric: bool = False) -> list[Answer]:
             if not _text(a.get("text")):
                 add(f"{here}.text", "应为非空文本")
                 continue
-            out.append(Answer(a["text"].strip(), fraction / 100, str(a.get("feedback", "") or "")))
+            out.append(
+                Answer(a["text"].strip(), fraction_of(fraction), str(a.get("feedback", "") or ""))
+            )
     return out
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from academy.questions import gift
 from academy.questions.spec import Answer, ExportError, ParseError, Question
-from tests.unit.qstrategies import ROUND_TRIP, comparable, question
+from tests.unit.qstrategies import ROUND_TRIP, comparable, lossless, question
 
 
 def one(text: str | bytes) -> Question:
@@ -551,3 +551,4 @@ def test_round_trip(questions, category):
         q.category = category
     parsed = gift.parse(gift.export(questions))
     assert [comparable(q) for q in parsed] == [comparable(q) for q in questions]
+    assert all(lossless(q) for q in parsed)  # and `flask questions parse` prints it all

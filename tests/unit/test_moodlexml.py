@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from academy.questions import moodlexml
 from academy.questions.spec import Answer, ExportError, ParseError, Question
-from tests.unit.qstrategies import ROUND_TRIP, comparable, question
+from tests.unit.qstrategies import ROUND_TRIP, comparable, lossless, question
 
 MOODLE_EXPORT = """<?xml version="1.0" encoding="UTF-8"?>
 <quiz>
@@ -696,3 +696,4 @@ def test_round_trip(questions, category):
         q.category = category
     parsed = moodlexml.parse(moodlexml.export(questions))
     assert [comparable(q) for q in parsed] == [comparable(q) for q in questions]
+    assert all(lossless(q) for q in parsed)  # and `flask questions parse` prints it all
