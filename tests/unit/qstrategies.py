@@ -113,8 +113,19 @@ def lossless(q: Question) -> bool:
         and [tuple(p) for p in data["pairs"]] == q.pairs
         and all(
             data[key] == getattr(q, key)
-            for key in ("type", "name", "text", "text_format", "single", "general_feedback",
-                        "grader_info", "category", "item", "dimension", "difficulty")
+            for key in (
+                "type",
+                "name",
+                "text",
+                "text_format",
+                "single",
+                "general_feedback",
+                "grader_info",
+                "category",
+                "item",
+                "dimension",
+                "difficulty",
+            )
         )  # fmt: skip
         and (not q.other_feedback or data["answers"][-1]["feedback"] == q.other_feedback)
     )

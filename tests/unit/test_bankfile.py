@@ -103,7 +103,6 @@ def test_bank_level_problems():
     assert parse([1])[1] == {"(文件)": "文件顶层应为映射（键: 值）"}
 
 
-
 @ROUND_TRIP
 @given(st.lists(question(), min_size=1, max_size=6))
 def test_dump_then_parse_gives_the_same_questions(questions):
