@@ -101,6 +101,10 @@ def question(draw, kinds=None, description_feedback: bool = False) -> Question:
     return q
 
 
+SCALARS = ("type", "name", "text", "text_format", "single", "general_feedback", "grader_info")
+SCALARS += ("category", "item", "dimension", "difficulty")
+
+
 def lossless(q: Question) -> bool:
     """Whether ``flask questions parse`` output (``as_json``) carries every field."""
     data = q.as_json()
@@ -111,22 +115,7 @@ def lossless(q: Question) -> bool:
         == [(a.text, a.fraction, a.feedback, a.tolerance) for a in q.answers]
         and [a["text"] for a in order] == q.order
         and [tuple(p) for p in data["pairs"]] == q.pairs
-        and all(
-            data[key] == getattr(q, key)
-            for key in (
-                "type",
-                "name",
-                "text",
-                "text_format",
-                "single",
-                "general_feedback",
-                "grader_info",
-                "category",
-                "item",
-                "dimension",
-                "difficulty",
-            )
-        )  # fmt: skip
+        and all(data[key] == getattr(q, key) for key in SCALARS)
         and (not q.other_feedback or data["answers"][-1]["feedback"] == q.other_feedback)
     )
 

@@ -25,7 +25,7 @@ TEMPLATE = """
 <input type="text" name="{{ name }}" value="{{ response or '' }}" class="keyword-answer" {{ dis }}>
 {%- endmacro %}
 {% macro candidate(p) -%}<input type="text" class="keyword-candidate" disabled>{%- endmacro %}
-{% macro answers(p) -%}<p class="keyword-answers">关键词：{{ p.spec.answers[0].text }}</p>{%- endmacro %}
+{% macro answers(p) -%}<p>关键词：{{ p.spec.answers[0].text }}</p>{%- endmacro %}
 {% macro editor(form, e) -%}{{ e.qfield(form.keyword, 'answers') }}{%- endmacro %}
 """
 
