@@ -22,28 +22,26 @@ COMMON_KEYS = {"id", "type", "dimension", "difficulty", "text", "general_feedbac
 
 
 class _Context:
-    """The toolkit of a type's ``bank_read``: problems named by field, answer lists."""
+    """The toolkit of a type's ``bank_read``: problems named by field (of the question),
+    answer lists."""
 
-    def __init__(self, where: str, add) -> None:
-        self.where, self._add = where, add
-
-    def add(self, field: str, reason: str) -> None:
-        self._add(f"{self.where}.{field}", reason)
+    def __init__(self, add) -> None:
+        self.add = add
 
     def answers(self, q: dict, numeric: bool = False) -> list[Answer]:
         """``answers: [{text|value, fraction, feedback, tolerance}]`` (value and tolerance
         for ``numeric``)."""
-        return _answers(q, self.where, self._add, numeric)
+        return _answers(q, "", self.add, numeric)
 
 
 def _answers(q: dict, where: str, add, numeric: bool = False) -> list[Answer]:
     raw = q.get("answers")
     if not isinstance(raw, list) or not raw:
-        add(f"{where}.answers", "应为非空列表")
+        add(f"{where}answers", "应为非空列表")
         return []
     out = []
     for i, a in enumerate(raw):
-        here = f"{where}.answers[{i}]"
+        here = f"{where}answers[{i}]"
         if not isinstance(a, dict):
             add(here, "应为映射，如 {text: …, fraction: 100}")
             continue
@@ -129,6 +127,23 @@ def parse_bank(data: Any, path: str, item_slugs: set[str]) -> tuple[list[Questio
 
     if not isinstance(data, dict):
         return [], [Problem(path, "(文件)", "文件顶层应为映射（键: 值）")]
+    _check_top(data, add, item_slugs)
+    raw = data.get("questions")
+    if not isinstance(raw, list) or not raw:
+        if "questions" in data:
+            add("questions", "应为非空列表")
+        return [], problems
+    questions: list[Question] = []
+    seen: dict[str, int] = {}
+    for index, q in enumerate(raw):
+        before = len(problems)
+        question = _read_question(q, index, data, seen, add, item_slugs)
+        if question is not None and len(problems) == before:
+            questions.append(question)
+    return questions, problems
+
+
+def _check_top(data: dict, add, item_slugs: set[str]) -> None:
     for key in ("slug", "title", "questions"):
         if key not in data:
             add(key, "缺少必填字段")
@@ -140,65 +155,64 @@ def parse_bank(data: Any, path: str, item_slugs: set[str]) -> tuple[list[Questio
     items = data.get("items", [])
     if not isinstance(items, list):
         add("items", "应为目录中事项标识（slug）的列表")
-    else:
-        for i, ref in enumerate(items):
-            if not isinstance(ref, str):
-                add(f"items[{i}]", "应为事项标识（slug）文本")
-            elif ref not in item_slugs:
-                add(f"items[{i}]", f"事项 “{ref}” 不在目录 courses/catalogue.yaml 中")
+        items = []
+    for i, ref in enumerate(items):
+        if not isinstance(ref, str):
+            add(f"items[{i}]", "应为事项标识（slug）文本")
+        elif ref not in item_slugs:
+            add(f"items[{i}]", f"事项 “{ref}” 不在目录 courses/catalogue.yaml 中")
     category = data.get("category")
     if category is not None and not _text(category):
         add("category", "应为文本，如 证明证照/居民身份证")
-    raw = data.get("questions")
-    if not isinstance(raw, list) or not raw:
-        if "questions" in data:
-            add("questions", "应为非空列表")
-        return [], problems
-    questions: list[Question] = []
-    seen: dict[str, int] = {}
-    for index, q in enumerate(raw):
-        where = f"questions[{index}]"
-        if not isinstance(q, dict):
-            add(where, "每道题应为一个映射")
-            continue
-        qid = q.get("id")
-        if isinstance(qid, str):
-            where = f"questions[{index}]({qid})"
-        before = len(problems)
-        if not isinstance(qid, str) or not ID_RE.match(qid):
-            add(f"{where}.id", "应为小写字母、数字、连字符组成的题号，如 q01")
-        elif qid in seen:
-            add(f"{where}.id", f"题号与 questions[{seen[qid]}] 重复")
-        else:
-            seen[qid] = index
-        kind = QUESTION_TYPES.get(q.get("type"))
-        if kind is None:
-            add(f"{where}.type", f"未知题型 “{q.get('type')}”，可选：{'、'.join(QUESTION_TYPES)}")
-            continue
-        for key in sorted(set(q) - COMMON_KEYS - kind.bank_keys, key=str):
-            add(f"{where}.{key}", f"{kind.name} 题不使用此字段")
-        if not _text(q.get("text")):
-            add(f"{where}.text", "题干应为非空文本")
-        item = q.get("item", bank_item)
-        if item is not None and item not in item_slugs:
-            add(f"{where}.item", f"事项 “{item}” 不在目录中")
-        question = Question(
-            type=kind.name,
-            name=str(q.get("name") or f"{data.get('slug')}-{qid}"),
-            text=str(q.get("text", "")).strip(),
-            general_feedback=str(q.get("general_feedback", "") or ""),
-            text_format="markdown",
-            category=category,
-            item=item,
-            dimension=DIMENSION_BY_LABEL.get(q.get("dimension")),
-            difficulty=q.get("difficulty"),
-        )
-        kind.bank_read(q, question, _Context(where, add))
-        for field, reason in question_problems(question, answers=len(problems) == before):
+
+
+def _read_question(q: Any, index: int, data: dict, seen: dict, add, item_slugs) -> Question | None:
+    """One entry of ``questions``: the question (its type reads its own keys), problems
+    through ``add``; None when it cannot be read at all."""
+    where = f"questions[{index}]"
+    if not isinstance(q, dict):
+        add(where, "每道题应为一个映射")
+        return None
+    qid = q.get("id")
+    if isinstance(qid, str):
+        where = f"questions[{index}]({qid})"
+    problems: list[tuple[str, str]] = []
+    if not isinstance(qid, str) or not ID_RE.match(qid):
+        problems.append(("id", "应为小写字母、数字、连字符组成的题号，如 q01"))
+    elif qid in seen:
+        problems.append(("id", f"题号与 questions[{seen[qid]}] 重复"))
+    else:
+        seen[qid] = index
+    name = q.get("type")
+    kind = QUESTION_TYPES.get(name) if isinstance(name, str) else None
+    if kind is None:
+        problems.append(("type", f"未知题型 “{name}”，可选：{'、'.join(QUESTION_TYPES)}"))
+        for field, reason in problems:
             add(f"{where}.{field}", reason)
-        if len(problems) == before:
-            questions.append(question)
-    return questions, problems
+        return None
+    problems += [(str(key), f"{kind.name} 题不使用此字段")
+                 for key in sorted(set(q) - COMMON_KEYS - kind.bank_keys, key=str)]  # fmt: skip
+    if not _text(q.get("text")):
+        problems.append(("text", "题干应为非空文本"))
+    item = q.get("item", data.get("item"))
+    if item is not None and item not in item_slugs:
+        problems.append(("item", f"事项 “{item}” 不在目录中"))
+    question = Question(
+        type=kind.name,
+        name=str(q.get("name") or f"{data.get('slug')}-{qid}"),
+        text=str(q.get("text", "")).strip(),
+        general_feedback=str(q.get("general_feedback", "") or ""),
+        text_format="markdown",
+        category=data.get("category"),
+        item=item,
+        dimension=DIMENSION_BY_LABEL.get(q.get("dimension")),
+        difficulty=q.get("difficulty"),
+    )
+    kind.bank_read(q, question, _Context(lambda field, reason: problems.append((field, reason))))
+    problems += question_problems(question, answers=not problems)
+    for field, reason in problems:
+        add(f"{where}.{field}", reason)
+    return question
 
 
 def dump_question(q: Question, qid: str, bank_slug: str | None = None) -> dict:
