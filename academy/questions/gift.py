@@ -16,6 +16,8 @@ Matched from Moodle:
   and feedback is read and dropped (they are stored as text).
 - Escapes ``\\~ \\= \\# \\{ \\} \\:`` give the character, ``\\n`` a new line, ``\\\\`` a
   backslash; any other backslash is kept as written.
+- Each type's class reads and writes its own answer block (``gift_claims``/``gift_read``/
+  ``gift_block`` in ``academy.questions.types``); this module is the file around them.
 - The type comes from the answer block exactly as Moodle decides it: none → description;
   empty → essay; starts with ``#`` → numerical; contains ``~`` → multiple choice (single
   if it contains ``=``, else multiple answers); ``=`` and ``->`` → matching; ``T``,
@@ -43,9 +45,11 @@ Stricter than Moodle (all-or-nothing, every problem reported with its line):
   ``}`` without its partner, a ``::title`` without closing ``::``;
 - a numerical answer that is not a number (Moodle silently turns it into ``*``, any
   answer), a negative tolerance or a range whose lower end is above the upper end;
-- matching needs at least 3 pairs (Moodle: 2) and no empty side (Moodle's extra
-  distractor answers are not supported here), plus the checks of
-  ``interchange.check_question`` (a single-choice question needs a 100 % answer, …).
+- matching needs at least 3 pairs with a left side (Moodle: 2) and no empty right side
+  (``= -> 右``, an empty left side, is a distractor, as in Moodle), plus the checks of
+  ``types.check_question`` (a single-choice question needs a 100 % answer, …);
+- a numerical ``*`` answer with marks (``=*`` or ``=%50%*``: Moodle would give any number
+  those marks; here ``*`` only carries feedback: ``~#…`` or ``=%0%*#…``).
 - A ``$CATEGORY:`` line directly followed by a question (no blank line) is read as the
   category line plus the question; Moodle would swallow the question into the path.
 

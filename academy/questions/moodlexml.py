@@ -20,11 +20,16 @@ question/type/ordering/questiontype.php ``export_to_xml`` / ``import_from_xml``)
   ``item:<slug>``, ``dimension:<knowledge|etiquette|emergency>``, ``difficulty:<1-3>``;
   other tags are ignored.
 
-All-or-nothing: every problem is reported with the line of its ``<question>`` (question
-types the academy does not have — cloze, calculated, drag-and-drop … — included, naming
-the question's position). Parsing is safe: a DOCTYPE or any entity declaration is refused
-before anything is expanded (no external entities, no "billion laughs"); only the five
-predefined XML entities and character references are read.
+All-or-nothing: every problem is reported with the line of its ``<question>``. Question
+types the academy does not have — cloze (multianswer), calculated, random,
+drag-and-drop … — are skipped by ``parse_skipping`` (each named with its position, line
+and why; the import preview lists them) and are problems for the strict ``parse``. Each
+type's class reads and writes its own elements (``xml_read``/``xml_body``); matching
+subquestions with an empty text are distractors, as in Moodle.
+
+Parsing is safe: a DOCTYPE or any entity declaration is refused before anything is expanded
+(no external entities, no "billion laughs"); only the five predefined XML entities and
+character references are read.
 
 Export writes what Moodle writes (CDATA where the text needs it, ``]]>`` split). GIFT and
 Moodle XML share one limitation: they cannot return to "no category", so a question

@@ -239,3 +239,17 @@ def test_export_command_writes_a_file_or_lists_problems(cli, world, tmp_path, db
     result = cli("export", "--bank", bank.slug, "--format", "gift", "-o", str(gift))
     assert result.exit_code == 1 and "GIFT 无法表示排序题的总体反馈" in result.stderr
     assert not gift.exists()
+
+
+def test_parse_names_the_skipped_questions_on_stderr(run, tmp_path, db_session):
+    xml = tmp_path / "mixed.xml"
+    xml.write_text(
+        "<quiz>\n<question type='multianswer'><name><text>完形</text></name></question>\n"
+        "<question type='essay'><name><text>简答</text></name>"
+        "<questiontext><text>怎么办？</text></questiontext></question>\n</quiz>",
+        encoding="utf-8",
+    )
+    result = run(str(xml))
+    assert result.exit_code == 0, result.stderr
+    assert [q["name"] for q in json.loads(result.stdout)["questions"]] == ["简答"]
+    assert result.stderr.startswith(f"{xml}:2: 跳过第 1 题 “完形”：不支持的题型 “multianswer”")
