@@ -67,9 +67,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     from academy.questions import models as _question_models  # noqa: F401 (tables for Alembic)
     from academy.questions.types import check_registry
 
-    missing = check_registry()
-    if missing:
-        raise RuntimeError(f"question types used but not registered: {', '.join(missing)}")
+    problems = check_registry(templates=set(app.jinja_env.list_templates()))
+    if problems:
+        raise RuntimeError(f"question type registry: {'; '.join(problems)}")
     learning_progressed.connect(on_learning_progress)
 
     errors.register(app)

@@ -19,49 +19,14 @@ from academy.exams import authoring, services
 from academy.exams.models import Attempt, AttemptAnswer, AttemptState, FinishReason
 from academy.extensions import db
 from academy.questions.models import Dimension, Question
-from academy.questions.types import matching_options
+from academy.questions.types import expert_marked, get_type
 from academy.roster.models import Agent, Posting
-
-ESSAY_TEXT = (
-    "先请双方到一边坐下，倒杯水，稳定情绪；保持中立，不替任何一方表态；说明按规定由指定受益人"
-    "或法定继承人办理，需要关系证明；协商不成引导村调解或公证；不涉及争议的事项先一次提交办理，"
-    "在台账上记录并跟踪，把结果告诉家属。"
-)
 
 
 def answer_fields(qtype: str, data: dict, name: str, right: bool, rng: random.Random) -> dict:
-    """The form fields templates/questions/_answer.html would post for a right or a wrong
-    answer to a question (``name``: the field prefix, e.g. ``a3``)."""
-    if qtype == "multichoice":
-        good = [i for i, a in enumerate(data["answers"]) if a["fraction"] > 0]
-        bad = [i for i, a in enumerate(data["answers"]) if a["fraction"] <= 0] or [0]
-        if data.get("single", True):
-            best = max(good, key=lambda i: data["answers"][i]["fraction"]) if good else 0
-            return {name: [str(best if right else rng.choice(bad))]}
-        if right:
-            return {name: [str(i) for i in good]}
-        return {name: [str(i) for i in sorted({*good[:1], rng.choice(bad)})]}
-    if qtype == "truefalse":
-        truth = next(a["text"] for a in data["answers"] if a["fraction"] == 1.0)
-        return {name: [truth if right else ("false" if truth == "true" else "true")]}
-    if qtype in ("shortanswer", "numerical"):
-        best = next((a["text"] for a in data["answers"] if a["fraction"] == 1.0), "")
-        return {name: [best if right else "不清楚"]}
-    if qtype == "matching":
-        rights = [r for _, r in data["pairs"]]
-        if not right:
-            options = matching_options(data)
-            rights = [rng.choice(options) for _ in rights]
-            if rights == [r for _, r in data["pairs"]]:
-                rights = rights[::-1]
-        return {f"{name}-{k}": [r] for k, r in enumerate(rights)}
-    if qtype == "ordering":
-        n = len(data["order"])
-        steps = list(range(1, n + 1)) if right else list(range(n, 0, -1))
-        return {f"{name}-{k}": [str(p)] for k, p in enumerate(steps)}
-    if qtype == "essay":
-        return {name: [ESSAY_TEXT if right else "先劝他们别吵，再让他们自己商量。"]}
-    return {}
+    """The form fields the type's answer template would post for a right or a wrong answer
+    to a question (``name``: the field prefix, e.g. ``a3``)."""
+    return get_type(qtype).demo_fields(data, name, right, rng)
 
 
 def sit(
@@ -143,7 +108,7 @@ def seed_exams(rng: random.Random, township_names: dict[str, int]) -> list[str]:
     authoring.publish_exam(expert, knowledge)
     essay = db.session.scalar(
         sa.select(Question.id)
-        .where(Question.qtype == "essay", Question.retired.is_(False))
+        .where(Question.qtype.in_(expert_marked()), Question.retired.is_(False))
         .order_by(Question.key)
     )
     emergency = authoring.create_exam(
@@ -195,7 +160,7 @@ def seed_exams(rng: random.Random, township_names: dict[str, int]) -> list[str]:
                     marking += 1  # this one waits for an expert
                     continue
                 for answer in a.answers:
-                    if answer.qtype == "essay" and answer.score is None:
+                    if answer.qtype in expert_marked() and answer.score is None:
                         score = round(answer.points * min(1.0, skill + rng.uniform(-0.2, 0.2)))
                         services.mark_answer(
                             expert, answer, max(0, score), "要点基本齐全。", now=later

@@ -694,7 +694,7 @@ def marking():
 @roles_required(*AUTHORS)
 def mark(answer_id: int):
     answer = reports.answer_for_marking(answer_id)
-    if answer is None or answer.qtype != "essay":
+    if answer is None or answer.qtype not in services.EXPERT_MARKED:
         abort(404)
     exam_id = _marking_exam_arg()
     form = MarkForm()

@@ -262,7 +262,7 @@ def _pending_essays() -> sa.Select:
         .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
         .where(
             Attempt.state == AttemptState.MARKING,
-            AttemptAnswer.qtype == "essay",
+            AttemptAnswer.qtype.in_(services.EXPERT_MARKED),
             AttemptAnswer.score.is_(None),
         )
     )

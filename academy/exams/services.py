@@ -41,11 +41,13 @@ from academy.exams.models import (
     VersionPolicy,
 )
 from academy.extensions import db
+from academy.questions import types
 from academy.questions.models import Question, QuestionVersion
 from academy.questions.types import get_type
 from academy.roster.models import Agent
 
-UNDRAWN_TYPES = ("description",)  # shown in fixed sections only, never drawn at random
+UNDRAWN_TYPES = types.unscored()  # shown in fixed sections only, never drawn at random
+EXPERT_MARKED = types.expert_marked()  # essays: marked by an expert after the attempt
 
 
 # --- settings ------------------------------------------------------------------------------
@@ -594,7 +596,7 @@ def mark_answer(
     attempt = answer.attempt
     if attempt.state == AttemptState.IN_PROGRESS:
         raise DomainError("考生尚未交卷，不能评分。")
-    if answer.qtype != "essay":
+    if answer.qtype not in EXPERT_MARKED:
         raise DomainError("只有简答题需要人工评分。")
     if not 0 <= score <= answer.points:
         raise DomainError(f"得分应在 0 到 {answer.points:g} 分之间。", field="score")
@@ -736,7 +738,7 @@ def reopen_attempt(
     attempt.score = attempt.percent = attempt.passed = attempt.graded_at = None
     attempt.reopened_count += 1
     for answer in attempt.answers:
-        if answer.qtype != "essay" or answer.marked_at is None:
+        if answer.qtype not in EXPERT_MARKED or answer.marked_at is None:
             answer.fraction = answer.score = None
     record(
         actor,

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from academy.questions import types
+
 RIGHT = 0.999  # a fraction at or above this is a right answer; anything less is wrong
 BOX_INTERVAL_DAYS = (1, 2, 4, 8, 16)  # days until a card in box 1..5 comes back
 MAX_BOX = len(BOX_INTERVAL_DAYS)
@@ -17,7 +19,7 @@ MAX_SESSION_SIZE = 30
 RECENT_ANSWERS = 10  # the accuracy of an item is taken over this many latest answers
 NEW_PER_ITEM = 3  # new questions taken from one item before moving to the next weakest
 # Not auto-marked: an essay waits for an expert, a description is not a question.
-EXCLUDED_TYPES = frozenset({"essay", "description"})
+EXCLUDED_TYPES = frozenset(types.expert_marked() + types.unscored())
 
 
 # --- the Leitner schedule -------------------------------------------------------------
@@ -254,8 +256,4 @@ def incomplete(qtype: str, raw) -> str | None:
     or None. Graded as it is, an unfinished order or matching would just count as wrong."""
     if raw is None:
         return "请先作答再提交。"
-    if qtype == "ordering" and isinstance(raw, dict):
-        return "请给每一项选一个序号，每个序号只用一次。"
-    if qtype == "matching" and isinstance(raw, list) and any(r is None for r in raw):
-        return "还有没配对的项，请每一项都选好再提交。"
-    return None
+    return types.get_type(qtype).incomplete(raw)

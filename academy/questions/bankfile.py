@@ -9,41 +9,39 @@ import re
 from typing import Any
 
 from academy.content.problems import Problem
-from academy.questions.interchange import check_question_fields
+from academy.questions.interchange import fraction_of
 from academy.questions.spec import DIMENSIONS, Answer, Question
+from academy.questions.types import QUESTION_TYPES, check_question_fields
+from academy.questions.types.base import is_number as _number
+from academy.questions.types.base import is_text as _text
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 DIMENSION_BY_LABEL = {label: key for key, label in DIMENSIONS.items()}
 TOP_KEYS = {"slug", "title", "item", "items", "category", "questions"}
-TYPE_KEYS = {
-    "multichoice": {"single", "answers"},
-    "truefalse": {"answer", "feedback_true", "feedback_false"},
-    "shortanswer": {"answers"},
-    "numerical": {"answers"},
-    "matching": {"pairs"},
-    "ordering": {"order"},
-    "essay": {"grader_info"},
-    "description": set(),
-}
 COMMON_KEYS = {"id", "type", "dimension", "difficulty", "text", "general_feedback", "item", "name"}
 
 
-def _text(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+class _Context:
+    """The toolkit of a type's ``bank_read``: problems named by field (of the question),
+    answer lists."""
 
+    def __init__(self, add) -> None:
+        self.add = add
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    def answers(self, q: dict, numeric: bool = False) -> list[Answer]:
+        """``answers: [{text|value, fraction, feedback, tolerance}]`` (value and tolerance
+        for ``numeric``)."""
+        return _answers(q, "", self.add, numeric)
 
 
 def _answers(q: dict, where: str, add, numeric: bool = False) -> list[Answer]:
     raw = q.get("answers")
     if not isinstance(raw, list) or not raw:
-        add(f"{where}.answers", "应为非空列表")
+        add(f"{where}answers", "应为非空列表")
         return []
     out = []
     for i, a in enumerate(raw):
-        here = f"{where}.answers[{i}]"
+        here = f"{where}answers[{i}]"
         if not isinstance(a, dict):
             add(here, "应为映射，如 {text: …, fraction: 100}")
             continue
@@ -62,7 +60,7 @@ def _answers(q: dict, where: str, add, numeric: bool = False) -> list[Answer]:
             out.append(
                 Answer(
                     repr(value) if isinstance(value, float) else str(value),
-                    fraction / 100,
+                    fraction_of(fraction),
                     str(a.get("feedback", "") or ""),
                     float(tol),
                 )
@@ -71,7 +69,9 @@ def _answers(q: dict, where: str, add, numeric: bool = False) -> list[Answer]:
             if not _text(a.get("text")):
                 add(f"{here}.text", "应为非空文本")
                 continue
-            out.append(Answer(a["text"].strip(), fraction / 100, str(a.get("feedback", "") or "")))
+            out.append(
+                Answer(a["text"].strip(), fraction_of(fraction), str(a.get("feedback", "") or ""))
+            )
     return out
 
 
@@ -82,7 +82,8 @@ def _valid_difficulty(value: Any) -> bool:
 def tag_rules(q: Question, require_item: bool = False) -> list[tuple[str, str]]:
     """Every question but a description is tagged with a dimension and a difficulty (exams
     draw by them); ``require_item``: and with a service item (web editor, imports)."""
-    if q.type == "description":
+    kind = QUESTION_TYPES.get(q.type)
+    if kind is not None and not kind.scored:
         return []
     problems = []
     if require_item and not q.item:
@@ -100,18 +101,8 @@ def bank_rules(
     """The banks' own policy on top of what grading needs (``check_question``): tags, a
     grader's guide for essays, enough options for a fair choice question."""
     problems = tag_rules(q, require_item)
-    if q.type == "essay" and not q.grader_info.strip():
-        problems.append(("grader_info", "简答（人工评分）题需要写明评分要点"))
-    if not answers or q.type != "multichoice":
-        return problems
-    if q.single and len(q.answers) < 3:
-        problems.append(("answers", "单选题至少需要 3 个选项"))
-    elif not q.single:
-        if len([a for a in q.answers if a.fraction > 0]) < 2:
-            problems.append(("answers", "多选题至少需要 2 个得分为正的正确选项"))
-        if len(q.answers) < 4:
-            problems.append(("answers", "多选题至少需要 4 个选项"))
-    return problems
+    kind = QUESTION_TYPES.get(q.type)
+    return problems + (kind.bank_rules(q, answers) if kind is not None else [])
 
 
 def question_problems(
@@ -127,6 +118,8 @@ def question_problems(
 
 
 def parse_bank(data: Any, path: str, item_slugs: set[str]) -> tuple[list[Question], list[Problem]]:
+    """The questions of a bank file's YAML data, and every problem (nothing is half-read:
+    a question with a problem is left out)."""
     problems: list[Problem] = []
 
     def add(field: str, reason: str) -> None:
@@ -134,6 +127,23 @@ def parse_bank(data: Any, path: str, item_slugs: set[str]) -> tuple[list[Questio
 
     if not isinstance(data, dict):
         return [], [Problem(path, "(文件)", "文件顶层应为映射（键: 值）")]
+    _check_top(data, add, item_slugs)
+    raw = data.get("questions")
+    if not isinstance(raw, list) or not raw:
+        if "questions" in data:
+            add("questions", "应为非空列表")
+        return [], problems
+    questions: list[Question] = []
+    seen: dict[str, int] = {}
+    for index, q in enumerate(raw):
+        before = len(problems)
+        question = _read_question(q, index, data, seen, add, item_slugs)
+        if question is not None and len(problems) == before:
+            questions.append(question)
+    return questions, problems
+
+
+def _check_top(data: dict, add, item_slugs: set[str]) -> None:
     for key in ("slug", "title", "questions"):
         if key not in data:
             add(key, "缺少必填字段")
@@ -145,106 +155,89 @@ def parse_bank(data: Any, path: str, item_slugs: set[str]) -> tuple[list[Questio
     items = data.get("items", [])
     if not isinstance(items, list):
         add("items", "应为目录中事项标识（slug）的列表")
-    else:
-        for i, ref in enumerate(items):
-            if not isinstance(ref, str):
-                add(f"items[{i}]", "应为事项标识（slug）文本")
-            elif ref not in item_slugs:
-                add(f"items[{i}]", f"事项 “{ref}” 不在目录 courses/catalogue.yaml 中")
+        items = []
+    for i, ref in enumerate(items):
+        if not isinstance(ref, str):
+            add(f"items[{i}]", "应为事项标识（slug）文本")
+        elif ref not in item_slugs:
+            add(f"items[{i}]", f"事项 “{ref}” 不在目录 courses/catalogue.yaml 中")
     category = data.get("category")
     if category is not None and not _text(category):
         add("category", "应为文本，如 证明证照/居民身份证")
-    raw = data.get("questions")
-    if not isinstance(raw, list) or not raw:
-        if "questions" in data:
-            add("questions", "应为非空列表")
-        return [], problems
-    questions: list[Question] = []
-    seen: dict[str, int] = {}
-    for index, q in enumerate(raw):
-        where = f"questions[{index}]"
-        if not isinstance(q, dict):
-            add(where, "每道题应为一个映射")
-            continue
-        qid = q.get("id")
-        if isinstance(qid, str):
-            where = f"questions[{index}]({qid})"
-        before = len(problems)
-        if not isinstance(qid, str) or not ID_RE.match(qid):
-            add(f"{where}.id", "应为小写字母、数字、连字符组成的题号，如 q01")
-        elif qid in seen:
-            add(f"{where}.id", f"题号与 questions[{seen[qid]}] 重复")
-        else:
-            seen[qid] = index
-        kind = q.get("type")
-        if kind not in TYPE_KEYS:
-            add(f"{where}.type", f"未知题型 “{kind}”，可选：{'、'.join(TYPE_KEYS)}")
-            continue
-        for key in sorted(set(q) - COMMON_KEYS - TYPE_KEYS[kind], key=str):
-            add(f"{where}.{key}", f"{kind} 题不使用此字段")
-        if not _text(q.get("text")):
-            add(f"{where}.text", "题干应为非空文本")
-        dimension = DIMENSION_BY_LABEL.get(q.get("dimension"))
-        difficulty = q.get("difficulty")
-        item = q.get("item", bank_item)
-        if item is not None and item not in item_slugs:
-            add(f"{where}.item", f"事项 “{item}” 不在目录中")
-        question = Question(
-            type=kind,
-            name=str(q.get("name") or f"{data.get('slug')}-{qid}"),
-            text=str(q.get("text", "")).strip(),
-            general_feedback=str(q.get("general_feedback", "") or ""),
-            text_format="markdown",
-            category=category,
-            item=item,
-            dimension=dimension,
-            difficulty=difficulty,
-        )
-        if kind == "multichoice":
-            single = q.get("single", True)
-            if not isinstance(single, bool):
-                add(f"{where}.single", "应为 true 或 false")
-            question.single = single is not False
-            question.answers = _answers(q, where, add)
-        elif kind == "truefalse":
-            if not isinstance(q.get("answer"), bool):
-                add(f"{where}.answer", "判断题的 answer 应为 true 或 false")
-            else:
-                truth = q["answer"]
-                question.answers = [
-                    Answer("true", 1.0 if truth else 0.0, str(q.get("feedback_true", "") or "")),
-                    Answer("false", 0.0 if truth else 1.0, str(q.get("feedback_false", "") or "")),
-                ]
-        elif kind == "shortanswer":
-            question.answers = _answers(q, where, add)
-        elif kind == "numerical":
-            question.answers = _answers(q, where, add, numeric=True)
-        elif kind == "matching":
-            pairs = q.get("pairs")
-            if (
-                not isinstance(pairs, list)
-                or len(pairs) < 3
-                or not all(
-                    isinstance(p, list) and len(p) == 2 and all(_text(x) for x in p) for p in pairs
-                )
-            ):
-                add(f"{where}.pairs", "配对题至少需要 3 组 [题, 答] 文本对")
-            elif len({p[0] for p in pairs}) != len(pairs):
-                add(f"{where}.pairs", "配对题左侧的题目不能重复")
-            else:
-                question.pairs = [(p[0].strip(), p[1].strip()) for p in pairs]
-        elif kind == "ordering":
-            order = q.get("order")
-            if not isinstance(order, list) or len(order) < 3 or not all(_text(x) for x in order):
-                add(f"{where}.order", "排序题至少需要 3 个步骤文本（按正确顺序列出）")
-            elif len(set(order)) != len(order):
-                add(f"{where}.order", "排序题的步骤不能重复")
-            else:
-                question.order = [x.strip() for x in order]
-        elif kind == "essay" and _text(q.get("grader_info")):
-            question.grader_info = q["grader_info"].strip()
-        for field, reason in question_problems(question, answers=len(problems) == before):
+
+
+def _read_question(q: Any, index: int, data: dict, seen: dict, add, item_slugs) -> Question | None:
+    """One entry of ``questions``: the question (its type reads its own keys), problems
+    through ``add``; None when it cannot be read at all."""
+    where = f"questions[{index}]"
+    if not isinstance(q, dict):
+        add(where, "每道题应为一个映射")
+        return None
+    qid = q.get("id")
+    if isinstance(qid, str):
+        where = f"questions[{index}]({qid})"
+    problems: list[tuple[str, str]] = []
+    if not isinstance(qid, str) or not ID_RE.match(qid):
+        problems.append(("id", "应为小写字母、数字、连字符组成的题号，如 q01"))
+    elif qid in seen:
+        problems.append(("id", f"题号与 questions[{seen[qid]}] 重复"))
+    else:
+        seen[qid] = index
+    name = q.get("type")
+    kind = QUESTION_TYPES.get(name) if isinstance(name, str) else None
+    if kind is None:
+        problems.append(("type", f"未知题型 “{name}”，可选：{'、'.join(QUESTION_TYPES)}"))
+        for field, reason in problems:
             add(f"{where}.{field}", reason)
-        if len(problems) == before:
-            questions.append(question)
-    return questions, problems
+        return None
+    problems += [(str(key), f"{kind.name} 题不使用此字段")
+                 for key in sorted(set(q) - COMMON_KEYS - kind.bank_keys, key=str)]  # fmt: skip
+    if not _text(q.get("text")):
+        problems.append(("text", "题干应为非空文本"))
+    item = q.get("item", data.get("item"))
+    if item is not None and item not in item_slugs:
+        problems.append(("item", f"事项 “{item}” 不在目录中"))
+    question = Question(
+        type=kind.name,
+        name=str(q.get("name") or f"{data.get('slug')}-{qid}"),
+        text=str(q.get("text", "")).strip(),
+        general_feedback=str(q.get("general_feedback", "") or ""),
+        text_format="markdown",
+        category=data.get("category"),
+        item=item,
+        dimension=DIMENSION_BY_LABEL.get(q.get("dimension")),
+        difficulty=q.get("difficulty"),
+    )
+    kind.bank_read(q, question, _Context(lambda field, reason: problems.append((field, reason))))
+    problems += question_problems(question, answers=not problems)
+    for field, reason in problems:
+        add(f"{where}.{field}", reason)
+    return question
+
+
+def dump_question(q: Question, qid: str, bank_slug: str | None = None) -> dict:
+    """One question as a bank file's YAML mapping (``parse_bank`` reads it back)."""
+    out: dict = {"id": qid, "type": q.type}
+    if bank_slug is None or q.name != f"{bank_slug}-{qid}":
+        out["name"] = q.name
+    if q.dimension:
+        out["dimension"] = DIMENSIONS[q.dimension]
+    if q.difficulty is not None:
+        out["difficulty"] = q.difficulty
+    if q.item:
+        out["item"] = q.item
+    out["text"] = q.text
+    out.update(QUESTION_TYPES[q.type].bank_dump(q))
+    if q.general_feedback:
+        out["general_feedback"] = q.general_feedback
+    return out
+
+
+def dump_bank(slug: str, title: str, questions: list[Question], **top: Any) -> dict:
+    """A bank file's YAML data (``item``, ``items``, ``category`` in ``top`` if wanted);
+    question ids are q01, q02 …"""
+    data: dict = {"slug": slug, "title": title, **{k: v for k, v in top.items() if v}}
+    data["questions"] = [
+        dump_question(q, f"q{index:02d}", slug) for index, q in enumerate(questions, 1)
+    ]
+    return data

@@ -14,15 +14,9 @@ from typing import Any
 
 from academy.questions.excel import FORMAT_LABELS
 from academy.questions.interchange import number_text, percent_text
+from academy.questions.types import QUESTION_TYPES
 
 SHORT = 40  # characters of a text quoted in a change
-
-ANSWER_LABELS = {
-    "multichoice": "选项",
-    "shortanswer": "可接受的答案",
-    "numerical": "答案数值",
-    "truefalse": "答案",
-}
 
 
 @dataclass(frozen=True)
@@ -74,29 +68,12 @@ def _list_change(old: Sequence[str], new: Sequence[str]) -> list[str]:
     return parts
 
 
-def _tf_label(text: str) -> str:
-    return {"true": "对", "false": "错"}.get(text, text)
-
-
 def _answers(qtype: str, old: Sequence[Mapping], new: Sequence[Mapping]) -> list[Change]:
+    """Answers matched by their text: added, removed, renamed, reordered; their marks,
+    tolerances and feedback."""
     changes: list[Change] = []
-    label = ANSWER_LABELS.get(qtype, "答案")
-    if qtype == "truefalse":
-        right = {a["text"] for a in old if a.get("fraction") == 1.0}
-        now = {a["text"] for a in new if a.get("fraction") == 1.0}
-        if right != now:
-            before = "、".join(_tf_label(t) for t in sorted(right)) or "无"
-            after = "、".join(_tf_label(t) for t in sorted(now)) or "无"
-            changes.append(Change("answers", "正确答案/分值", f"{before} → {after}"))
-        feedback = [
-            f"答 “{_tf_label(a['text'])}” 时"
-            for a in new
-            for b in old
-            if a["text"] == b["text"] and a.get("feedback", "") != b.get("feedback", "")
-        ]
-        if feedback:
-            changes.append(Change("answers", "反馈", "、".join(feedback) + "的反馈已修改"))
-        return changes
+    kind = QUESTION_TYPES.get(qtype)
+    label = kind.answers_label if kind else "答案"
     old_texts = [a["text"] for a in old]
     new_texts = [a["text"] for a in new]
     listed = _list_change(old_texts, new_texts)
@@ -132,11 +109,13 @@ def _answers(qtype: str, old: Sequence[Mapping], new: Sequence[Mapping]) -> list
     return changes
 
 
-def _pairs(old: Sequence[Sequence[str]], new: Sequence[Sequence[str]]) -> list[Change]:
-    as_text = [f"{left} → {right}" for left, right in old]
-    to_text = [f"{left} → {right}" for left, right in new]
-    listed = _list_change(as_text, to_text)
-    return [Change("pairs", "配对", "；".join(listed))] if listed else []
+class Helpers:
+    """The toolkit of a type's ``diff_content``."""
+
+    Change = Change
+    answers = staticmethod(_answers)
+    list_change = staticmethod(_list_change)
+    quote = staticmethod(_q)
 
 
 def diff_versions(
@@ -166,11 +145,9 @@ def diff_versions(
         kinds = {True: "单选", False: "多选"}
         detail = f"{kinds[bool(get_old('single', True))]} → {kinds[bool(get_new('single', True))]}"
         changes.append(Change("single", "单选/多选", detail))
-    changes += _answers(qtype, get_old("answers", []), get_new("answers", []))
-    changes += _pairs(get_old("pairs", []), get_new("pairs", []))
-    order = _list_change(list(get_old("order", [])), list(get_new("order", [])))
-    if order:
-        changes.append(Change("order", "排序步骤", "；".join(order)))
+    kind = QUESTION_TYPES.get(qtype)
+    if kind is not None:
+        changes += kind.diff_content(old, new, Helpers)
     for key, label in (
         ("general_feedback", "总体反馈"),
         ("other_feedback", "其他答案的反馈"),

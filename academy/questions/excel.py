@@ -44,14 +44,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from academy.questions.interchange import (
     apply_tags,
-    check_question,
     default_name,
     fraction_of,
-    number_text,
     parse_number,
     percent_text,
 )
 from academy.questions.spec import DIMENSIONS, Answer, ExportError, ParseError, Question
+from academy.questions.types import QUESTION_TYPES, check_question
 from academy.xlsx import XlsxError, read_rows
 
 SHEET = "题目"
@@ -72,18 +71,16 @@ FORMAT = "文本格式"
 OPTION, FEEDBACK = "选项", "反馈"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 TEMPLATE_OPTIONS = 6
-KINDS = {
-    "单选": ("multichoice", True),
-    "多选": ("multichoice", False),
-    "判断": ("truefalse", True),
-    "填空": ("shortanswer", True),
-    "数值": ("numerical", True),
-    "配对": ("matching", True),
-    "排序": ("ordering", True),
-    "简答": ("essay", True),
-    "说明": ("description", True),
-}
-LABEL_OF = {value: label for label, value in KINDS.items()}
+
+
+def kinds() -> dict[str, tuple]:
+    """题型 cell → (question type, attributes it sets), from the registry."""
+    return {
+        label: (kind, attrs) for kind in QUESTION_TYPES.values()
+        for label, attrs in kind.excel_labels.items()
+    }  # fmt: skip
+
+
 TRUE_WORDS = {"对", "正确", "是", "√", "✓", "T", "TRUE", "Y", "YES"}
 FALSE_WORDS = {"错", "错误", "否", "×", "✗", "X", "F", "FALSE", "N", "NO"}
 FORMAT_LABELS = {
@@ -112,8 +109,39 @@ def _normalise_header(value: str) -> str:
 
 
 class _Row:
+    """One sheet row: the toolkit of a type's ``excel_read`` (cells by column name, problems
+    named by column, the option columns, the 正确答案 letters, number cells)."""
+
+    RIGHT, TOLERANCE, GRADER, OPTION, FEEDBACK = RIGHT, TOLERANCE, GRADER, OPTION, FEEDBACK
+    ARROW_RE = ARROW_RE
+
     def __init__(self, number: int, cells: list[str], columns: dict[str, int], problems) -> None:
         self.number, self.cells, self.columns, self.problems = number, cells, columns, problems
+
+    def normalised(self, column: str) -> str:
+        return unicodedata.normalize("NFKC", self.get(column))
+
+    def options(self, letters: list[str]) -> list[tuple[str, str, str]]:
+        return _options(self, letters)
+
+    def rights(self, q: Question, options, required: bool) -> None:
+        _rights(self, q, options, required)
+
+    def no_right(self, kind: str) -> None:
+        _no_right(self, kind)
+
+    def number_cell(self, column: str, cell: str, default_tolerance: float):
+        return _number_cell(self, column, cell, default_tolerance)
+
+    def truth(self) -> bool | None:
+        """正确答案 of a true/false row (对/错 and their synonyms), or None after a problem."""
+        value = self.normalised(RIGHT).strip().upper()
+        if value in TRUE_WORDS:
+            return True
+        if value in FALSE_WORDS:
+            return False
+        self.problem(RIGHT, "判断题的正确答案应为 对 或 错")
+        return None
 
     def get(self, column: str) -> str:
         index = self.columns.get(column)
@@ -178,10 +206,11 @@ def parse(data: bytes) -> list[Question]:
 
 def _question(row: _Row, letters: list[str]) -> Question | None:
     label = row.get(TYPE).removesuffix("题")
-    if label not in KINDS:
-        row.problem(TYPE, f"“{row.get(TYPE)}” 不是可用的题型，应为：{'、'.join(KINDS)}")
+    found = kinds().get(label)
+    if found is None:
+        row.problem(TYPE, f"“{row.get(TYPE)}” 不是可用的题型，应为：{'、'.join(kinds())}")
         return None
-    kind, single = KINDS[label]
+    kind, attrs = found
     text = row.get(TEXT)
     if not text:
         row.problem(TEXT, "题干不能为空")
@@ -191,54 +220,20 @@ def _question(row: _Row, letters: list[str]) -> Question | None:
         row.problem(FORMAT, f"应为：{'、'.join(FORMAT_LABELS.values())}（留空为纯文本）")
         fmt = "plain"
     q = Question(
-        type=kind,
+        type=kind.name,
         name=row.get(NAME) or default_name(text),
         text=text,
-        single=single,
         general_feedback=row.get(GENERAL),
         text_format=fmt,
         category=row.get(CATEGORY) or None,
         line=row.number,
+        **attrs,
     )
-    tags = {}
     for column, key in ((ITEM, "item"), (DIMENSION, "dimension"), (DIFFICULTY, "difficulty")):
         if row.get(column):
-            tags[key] = unicodedata.normalize("NFKC", row.get(column))
-            for reason in apply_tags(q, {key: tags[key]}):
+            for reason in apply_tags(q, {key: row.normalised(column)}):
                 row.problem(column, reason)
-    uses_options = kind in ("multichoice", "shortanswer", "numerical", "matching", "ordering")
-    options = _options(row, letters) if uses_options else []
-    if kind == "multichoice":
-        q.answers = [Answer(text_, 0.0, feedback) for _, text_, feedback in options]
-        _rights(row, q, options, required=True)
-    elif kind == "shortanswer":
-        if options:
-            q.answers = [Answer(text_, 1.0, feedback) for _, text_, feedback in options]
-            _rights(row, q, options, required=False)
-        else:
-            q.answers = [Answer(a.strip(), 1.0) for a in row.get(RIGHT).split("|") if a.strip()]
-            if not q.answers:
-                row.problem(RIGHT, "填空题请在此写可接受的答案（多个用 | 分隔），或填在选项列中")
-    elif kind == "numerical":
-        _numerical(row, q, options)
-    elif kind == "truefalse":
-        _truefalse(row, q)
-    elif kind == "matching":
-        _no_right(row, "配对题")
-        for letter, cell, _ in options:
-            parts = ARROW_RE.split(cell, maxsplit=1)
-            if len(parts) != 2 or not parts[0] or not parts[1]:
-                row.problem(
-                    OPTION + letter,
-                    f"配对应写成 “左 -> 右”，如 “户口簿 -> 户籍证明”，而不是 “{cell}”",
-                )
-            else:
-                q.pairs.append((parts[0], parts[1]))
-    elif kind == "ordering":
-        _no_right(row, "排序题（选项按正确顺序填写）")
-        q.order = [cell for _, cell, _ in options]
-    elif kind == "essay":
-        q.grader_info = row.get(GRADER)
+    kind.excel_read(row, q, letters)
     return q
 
 
@@ -321,51 +316,6 @@ def _number_cell(row: _Row, column: str, cell: str, default_tolerance: float):
     return value, tolerance
 
 
-def _numerical(row: _Row, q: Question, options) -> None:
-    tolerance_text = unicodedata.normalize("NFKC", row.get(TOLERANCE))
-    tolerance = parse_number(tolerance_text) if tolerance_text else 0.0
-    if tolerance is None or tolerance < 0:
-        row.problem(TOLERANCE, f"误差 “{tolerance_text}” 应为非负数")
-        tolerance = 0.0
-    if not options:
-        cells = [c.strip() for c in row.get(RIGHT).split("|") if c.strip()]
-        if not cells:
-            row.problem(RIGHT, "数值题请在此写正确的数值，或填在选项列中")
-        for cell in cells:
-            parsed = _number_cell(row, RIGHT, cell, tolerance)
-            if parsed is not None:
-                q.answers.append(Answer(number_text(parsed[0]), 1.0, "", parsed[1]))
-        return
-    letters, failed = [], False
-    for letter, cell, feedback in options:
-        if cell == "*":
-            q.other_feedback = feedback
-            continue
-        parsed = _number_cell(row, OPTION + letter, cell, tolerance)
-        if parsed is None:
-            failed = True
-            continue
-        q.answers.append(Answer(number_text(parsed[0]), 1.0, feedback, parsed[1]))
-        letters.append(letter)
-    if not failed:
-        _rights(row, q, [(letter, "", "") for letter in letters], required=False)
-
-
-def _truefalse(row: _Row, q: Question) -> None:
-    value = unicodedata.normalize("NFKC", row.get(RIGHT)).strip().upper()
-    if value in TRUE_WORDS:
-        truth = True
-    elif value in FALSE_WORDS:
-        truth = False
-    else:
-        row.problem(RIGHT, "判断题的正确答案应为 对 或 错")
-        return
-    q.answers = [
-        Answer("true", 1.0 if truth else 0.0, row.get(FEEDBACK + "A")),
-        Answer("false", 0.0 if truth else 1.0, row.get(FEEDBACK + "B")),
-    ]
-
-
 # -- writing ----------------------------------------------------------------------------
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -403,10 +353,18 @@ def _right_letters(q: Question) -> str:
     return ", ".join(f"{LETTERS[i]}:{percent_text(fractions[i])}%" for i in rights)
 
 
+class _Writer:
+    """The toolkit of a type's ``excel_write``."""
+
+    RIGHT, TOLERANCE, OPTION, FEEDBACK = RIGHT, TOLERANCE, OPTION, FEEDBACK
+    ARROW_RE = ARROW_RE
+    right_letters = staticmethod(_right_letters)
+
+
 def _row(q: Question) -> tuple[dict[str, object], list[str]]:
-    label = LABEL_OF[(q.type, q.single if q.type == "multichoice" else True)]
+    kind = QUESTION_TYPES[q.type]
     cells: dict[str, object] = {
-        TYPE: label,
+        TYPE: kind.excel_label(q),
         ITEM: q.item or "",
         DIMENSION: DIMENSIONS.get(q.dimension or "", ""),
         DIFFICULTY: q.difficulty if q.difficulty is not None else "",
@@ -417,58 +375,7 @@ def _row(q: Question) -> tuple[dict[str, object], list[str]]:
         CATEGORY: q.category or "",
         FORMAT: FORMAT_LABELS.get(q.text_format, q.text_format),
     }
-    problems = []
-    options: list[tuple[str, str]] = []
-    if q.type == "multichoice":
-        options = [(a.text, a.feedback) for a in q.answers]
-        cells[RIGHT] = _right_letters(q)
-    elif q.type == "truefalse":
-        right = next(a for a in q.answers if a.fraction == 1.0)
-        by_text = {a.text: a for a in q.answers}
-        cells[RIGHT] = "对" if right.text == "true" else "错"
-        cells[FEEDBACK + "A"], cells[FEEDBACK + "B"] = (
-            by_text["true"].feedback,
-            by_text["false"].feedback,
-        )
-    elif q.type == "shortanswer":
-        simple = all(a.fraction == 1.0 and not a.feedback and "|" not in a.text for a in q.answers)
-        if simple:
-            cells[RIGHT] = "|".join(a.text for a in q.answers)
-        else:
-            options = [(a.text, a.feedback) for a in q.answers]
-            cells[RIGHT] = _right_letters(q)
-    elif q.type == "numerical":
-        tolerances = {float(a.tolerance or 0.0) for a in q.answers}
-        simple = (
-            len(q.answers) == 1
-            and q.answers[0].fraction == 1.0
-            and not q.answers[0].feedback
-            and not q.other_feedback
-        )
-        if simple:
-            cells[RIGHT] = q.answers[0].text
-            cells[TOLERANCE] = number_text(float(q.answers[0].tolerance or 0.0))
-        else:
-            same = len(tolerances) == 1
-            if same:
-                cells[TOLERANCE] = number_text(tolerances.pop())
-            options = [
-                (
-                    a.text if same else f"{a.text}±{number_text(float(a.tolerance or 0.0))}",
-                    a.feedback,
-                )
-                for a in q.answers
-            ]
-            cells[RIGHT] = _right_letters(q)
-            if q.other_feedback:
-                options.append(("*", q.other_feedback))
-    elif q.type == "matching":
-        for left, right in q.pairs:
-            if ARROW_RE.search(left) or ARROW_RE.search(right):
-                problems.append("配对内容含有 -> 或 →，Excel 模板无法表示")
-            options.append((f"{left} -> {right}", ""))
-    elif q.type == "ordering":
-        options = [(item, "") for item in q.order]
+    options, problems = kind.excel_write(q, cells, _Writer)
     if len(options) > len(LETTERS):
         problems.append(f"选项超过 {len(LETTERS)} 个")
         options = options[: len(LETTERS)]
@@ -524,7 +431,7 @@ def _workbook(rows: list[dict[str, object]], template_rows: int) -> bytes:
                 cell.alignment = wrap
     last = max(template_rows, len(rows)) + 1
     for column, choices in (
-        (TYPE, list(KINDS)),
+        (TYPE, list(kinds())),
         (DIMENSION, list(DIMENSIONS.values())),
         (DIFFICULTY, ["1", "2", "3"]),
         (FORMAT, list(FORMAT_LABELS.values())),
@@ -682,7 +589,7 @@ EXAMPLES = [
 
 NOTES = [
     ("列", "说明"),
-    (TYPE, "必填：" + "、".join(KINDS) + "。每行一道题。"),
+    (TYPE, "必填：" + "、".join(kinds()) + "。每行一道题。"),
     (ITEM, "选填：题目对应的事项标识（英文小写和连字符），如 id-card-renewal-home-service。"),
     (DIMENSION, "选填：" + "、".join(DIMENSIONS.values()) + "。"),
     (DIFFICULTY, "选填：1（易）、2（中）、3（难）。"),
@@ -701,7 +608,8 @@ NOTES = [
         "单选、多选：各个选项，从 A 起连续填写，可增加 选项G、选项H… 列。"
         "填空、数值（需要多个答案或部分得分时）：每格一个答案；数值可写 60、60±2、50..70，"
         "* 表示“其他答案”（只为它写反馈）。"
-        "配对：每格一组，写成 左 -> 右。排序：按正确顺序每格一项。",
+        "配对：每格一组，写成 左 -> 右；只写 -> 右 的一格是干扰项（多出来的错误答案）。"
+        "排序：按正确顺序每格一项。",
     ),
     (
         "反馈A…",

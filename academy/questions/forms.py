@@ -11,6 +11,7 @@ from flask_wtf.file import FileField
 from wtforms import FieldList, FormField, HiddenField, StringField, TextAreaField
 
 from academy.forms import RadioField, SelectField, max_length, optional
+from academy.questions import formats
 from academy.questions.excel import FORMAT_LABELS
 from academy.questions.interchange import (
     default_name,
@@ -22,6 +23,7 @@ from academy.questions.interchange import (
 )
 from academy.questions.spec import DIMENSIONS, Answer
 from academy.questions.spec import Question as Spec
+from academy.questions.types import get_type
 
 # Moodle's grade choices (question/type/edit_question_form.php, get_grade_options).
 GRADES = [
@@ -32,7 +34,6 @@ FRACTION_CHOICES = [(percent_text(g / 100), f"{percent_text(g / 100)}%") for g i
     (percent_text(-g / 100), f"-{percent_text(g / 100)}%") for g in reversed(GRADES) if g
 ]
 FRACTION_VALUES = {value for value, _ in FRACTION_CHOICES}
-ROWS = {"multichoice": 6, "shortanswer": 4, "numerical": 3, "matching": 5, "ordering": 6}
 MORE_ROWS = 3
 MAX_ROWS = 30
 FORMAT_ORDER = ("markdown", "plain", "html", "moodle")
@@ -86,18 +87,37 @@ class QuestionForm(FlaskForm):
     difficulty = SelectField("难度", choices=DIFFICULTY_CHOICES, default="")
     note = StringField("修改说明（选填）", [optional(), max_length(200)])
 
+    def answer_rows(self, problems: list, numeric: bool = False) -> list[Answer]:
+        """The filled answer rows (blank ones ignored) as answers; (field, reason) of
+        what cannot be read. ``numeric``: the text is a value, each row its tolerance."""
+        return _answer_rows(self, numeric, problems)
+
+
+_FORMS: dict[str, type[QuestionForm]] = {}
+
+
+def question_form(qtype: str) -> type[QuestionForm]:
+    """The editor form of a type: the common one plus the type's own ``form_fields``."""
+    kind = get_type(qtype)
+    if not kind.form_fields:
+        return QuestionForm
+    if qtype not in _FORMS or _FORMS[qtype].kind is not kind:
+        _FORMS[qtype] = type(
+            f"{kind.__name__}Form", (QuestionForm,), {**kind.form_fields, "kind": kind}
+        )
+    return _FORMS[qtype]
+
 
 def prepare_rows(form: QuestionForm, qtype: str, more: bool = False) -> None:
     """Enough blank rows for the type (two spare), more on 「再加几行」, and each row's own
     grade among the choices (an imported 45 % stays selectable)."""
-    wanted = ROWS.get(qtype, 0)
-    rows = {"matching": form.pairs, "ordering": form.steps}.get(qtype, form.answers)
-    if qtype in ("multichoice", "shortanswer", "numerical", "matching", "ordering"):
+    kind = get_type(qtype)
+    if kind.rows is not None:
+        rows = getattr(form, kind.rows)
         filled = sum(1 for entry in rows if _filled(entry))
-        target = max(wanted, filled + 2, len(rows)) + (MORE_ROWS if more else 0)
-        default = {"fraction": "100"} if qtype in ("shortanswer", "numerical") else None
+        target = max(kind.blank_rows, filled + 2, len(rows)) + (MORE_ROWS if more else 0)
         while len(rows) < min(target, MAX_ROWS):
-            rows.append_entry(default)
+            rows.append_entry(kind.row_default)
     for entry in form.answers:
         value = entry.form.fraction.data
         if value and value not in FRACTION_VALUES:
@@ -119,7 +139,7 @@ def _fraction(value: str | None, row: int, problems: list) -> float:
     return fraction_of(number)
 
 
-def _answer_rows(form: QuestionForm, qtype: str, problems: list) -> list[Answer]:
+def _answer_rows(form: QuestionForm, numeric: bool, problems: list) -> list[Answer]:
     answers = []
     for row, entry in enumerate(form.answers, 1):
         sub = entry.form
@@ -127,11 +147,11 @@ def _answer_rows(form: QuestionForm, qtype: str, problems: list) -> list[Answer]
         feedback = php_trim(sub.feedback.data or "")
         tolerance = php_trim(sub.tolerance.data or "")
         if not text:
-            if feedback or (tolerance and qtype == "numerical"):
+            if feedback or (tolerance and numeric):
                 problems.append(("answers", f"第 {row} 行填写了反馈或误差，但没有填写内容"))
             continue
         answer = Answer(text, _fraction(sub.fraction.data, row, problems), feedback)
-        if qtype == "numerical":
+        if numeric:
             value = parse_number(text)
             answer.text = number_text(value) if value is not None else text
             tol = parse_number(tolerance or "0")
@@ -159,31 +179,7 @@ def build_spec(form: QuestionForm, qtype: str, item_slugs: dict[str, str]) -> tu
         dimension=form.dimension.data or None,
         difficulty=int(form.difficulty.data) if form.difficulty.data else None,
     )
-    if qtype == "multichoice":
-        spec.single = form.single.data != "multiple"
-        spec.answers = _answer_rows(form, qtype, problems)
-    elif qtype in ("shortanswer", "numerical"):
-        spec.answers = _answer_rows(form, qtype, problems)
-        if qtype == "numerical":
-            spec.other_feedback = php_trim(form.other_feedback.data or "")
-    elif qtype == "truefalse":
-        if form.truth.data not in ("true", "false"):
-            problems.append(("truth", "请选择正确答案是“对”还是“错”"))
-        truth = form.truth.data == "true"
-        spec.answers = [
-            Answer("true", 1.0 if truth else 0.0, php_trim(form.feedback_true.data or "")),
-            Answer("false", 0.0 if truth else 1.0, php_trim(form.feedback_false.data or "")),
-        ]
-    elif qtype == "matching":
-        for entry in form.pairs:
-            left = php_trim(entry.form.left.data or "")
-            right = php_trim(entry.form.right.data or "")
-            if left or right:
-                spec.pairs.append((left, right))
-    elif qtype == "ordering":
-        spec.order = [php_trim(s.data) for s in form.steps if php_trim(s.data or "")]
-    elif qtype == "essay":
-        spec.grader_info = (form.grader_info.data or "").strip()
+    get_type(qtype).from_editor(form, spec, problems)
     return spec, problems
 
 
@@ -198,28 +194,9 @@ def form_data(spec: Spec, item_id: int | None) -> dict:
         "dimension": spec.dimension or "",
         "difficulty": str(spec.difficulty) if spec.difficulty else "",
         "single": "single" if spec.single else "multiple",
-        "grader_info": spec.grader_info,
         "other_feedback": spec.other_feedback,
-        "pairs": [{"left": left, "right": right} for left, right in spec.pairs],
-        "steps": list(spec.order),
     }
-    if spec.type == "truefalse":
-        right = next((a for a in spec.answers if a.fraction == 1.0), None)
-        data["truth"] = right.text if right else None
-        by_text = {a.text: a.feedback for a in spec.answers}
-        data["feedback_true"] = by_text.get("true", "")
-        data["feedback_false"] = by_text.get("false", "")
-    else:
-        data["answers"] = [
-            {
-                "text": a.text,
-                "fraction": percent_text(a.fraction),
-                "feedback": a.feedback,
-                "tolerance": number_text(float(a.tolerance)) if a.tolerance else "",
-            }
-            for a in spec.answers
-        ]
-    return data
+    return data | get_type(spec.type).editor_data(spec)
 
 
 class BankForm(FlaskForm):
@@ -236,11 +213,8 @@ class CopyForm(FlaskForm):
     bank = SelectField("复制到题库", choices=[], validate_choice=False)
 
 
-IMPORT_FORMATS = [
-    ("", "按扩展名判断"),
-    ("gift", "GIFT（.gift、.txt）"),
-    ("xml", "Moodle XML（.xml）"),
-    ("xlsx", "Excel（.xlsx）"),
+IMPORT_FORMATS = [("", "按扩展名判断")] + [
+    (f.name, f.choice_label) for f in formats.FORMATS.values()
 ]
 
 

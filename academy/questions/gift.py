@@ -16,6 +16,8 @@ Matched from Moodle:
   and feedback is read and dropped (they are stored as text).
 - Escapes ``\\~ \\= \\# \\{ \\} \\:`` give the character, ``\\n`` a new line, ``\\\\`` a
   backslash; any other backslash is kept as written.
+- Each type's class reads and writes its own answer block (``gift_claims``/``gift_read``/
+  ``gift_block`` in ``academy.questions.types``); this module is the file around them.
 - The type comes from the answer block exactly as Moodle decides it: none → description;
   empty → essay; starts with ``#`` → numerical; contains ``~`` → multiple choice (single
   if it contains ``=``, else multiple answers); ``=`` and ``->`` → matching; ``T``,
@@ -43,9 +45,11 @@ Stricter than Moodle (all-or-nothing, every problem reported with its line):
   ``}`` without its partner, a ``::title`` without closing ``::``;
 - a numerical answer that is not a number (Moodle silently turns it into ``*``, any
   answer), a negative tolerance or a range whose lower end is above the upper end;
-- matching needs at least 3 pairs (Moodle: 2) and no empty side (Moodle's extra
-  distractor answers are not supported here), plus the checks of
-  ``interchange.check_question`` (a single-choice question needs a 100 % answer, …).
+- matching needs at least 3 pairs with a left side (Moodle: 2) and no empty right side
+  (``= -> 右``, an empty left side, is a distractor, as in Moodle), plus the checks of
+  ``types.check_question`` (a single-choice question needs a 100 % answer, …);
+- a numerical ``*`` answer with marks (``=*`` or ``=%50%*``: Moodle would give any number
+  those marks; here ``*`` only carries feedback: ``~#…`` or ``=%0%*#…``).
 - A ``$CATEGORY:`` line directly followed by a question (no blank line) is read as the
   category line plus the question; Moodle would swallow the question into the path.
 
@@ -79,17 +83,16 @@ from academy.questions.interchange import (
     apply_tags,
     category_from_moodle,
     category_to_moodle,
-    check_question,
     default_name,
     fraction_of,
-    number_text,
     parse_number,
     percent_text,
     php_trim,
     strip_tags,
     tags_of,
 )
-from academy.questions.spec import FORMATS, Answer, ExportError, ParseError, Question
+from academy.questions.spec import FORMATS, ExportError, ParseError, Question
+from academy.questions.types import QUESTION_TYPES, check_question
 
 # Escaped characters become two noncharacters (U+FDD0 + code): offsets stay the same,
 # so every problem can still name its line.
@@ -101,19 +104,8 @@ RAW = {code: "\\" + ch for ch, code in CODES.items()}
 ESCAPE_RE = re.compile(r"\\([:#={}~n\\])")
 NONCHAR_RE = re.compile("[\ufdd0-\ufdef]")
 WEIGHT_RE = re.compile(r"^%(-?\d+(?:\.\d+)?)%")
-TF_VALUES = {"T": True, "TRUE": True, "F": False, "FALSE": False}
 ACADEMY = "// academy:"
 GRADER = "// academy-grader:"
-ORDERING_WORDS = {
-    "ALL", "EXACT", "RANDOM", "REL", "CONTIGUOUS", "CONTIG",
-    "HORIZONTAL", "HORI", "H", "1", "VERTICAL", "VERT", "V", "0",
-    "ALL_OR_NOTHING", "ABSOLUTE_POSITION", "ABSOLUTE", "ABS", "RELATIVE",
-    "RELATIVE_NEXT_EXCLUDE_LAST", "RELATIVE_NEXT_INCLUDE_LAST",
-    "RELATIVE_ONE_PREVIOUS_AND_NEXT", "RELATIVE_ALL_PREVIOUS_AND_NEXT",
-    "RELATIVE_TO_CORRECT", "LONGEST_ORDERED_SUBSET", "LONGEST_CONTIGUOUS_SUBSET",
-    "SHOW", "TRUE", "YES", "HIDE", "FALSE", "NO",
-}  # fmt: skip
-ORDERING_HEADER = "ALL VERTICAL ABSOLUTE_POSITION SHOW"  # the academy shows all, in place
 
 
 def _protect(text: str) -> str:
@@ -224,7 +216,7 @@ class _QuestionReader:
         for _, line in content:
             self.starts.append(offset)
             offset += len(line) + 1
-        self.text = _protect("\n".join(line for _, line in content))
+        self.source = _protect("\n".join(line for _, line in content))
         self.problems = problems
         self.failed = False
 
@@ -236,7 +228,7 @@ class _QuestionReader:
         self.failed = True
 
     def read(self) -> Question | None:
-        text, base, name = self.text, 0, None
+        text, base, name = self.source, 0, None
         if text.startswith("::"):
             end = text.find("::", 2)
             if end == -1:
@@ -249,7 +241,8 @@ class _QuestionReader:
         body = text[base:]
         start, finish = body.find("{"), body.find("}")
         if start == -1 and finish == -1:
-            return self._finish(name, *_with_format(body, "moodle"), "description", base)
+            text_value, fmt = _with_format(body, "moodle")
+            return self._claim(name, text_value, fmt, base, None, base)
         if start == -1:
             self.problem(base + finish, "有 “}” 却没有 “{”（题干中的花括号请写成 \\{ \\}）")
         elif finish == -1:
@@ -279,34 +272,34 @@ class _QuestionReader:
         answers_at = base + start + 1 + lead
         answer_text = php_trim(inner)
         text_value, fmt = _with_format(question_text, "moodle")
-        if answer_text.startswith(">"):
-            question = self._finish(name, text_value, fmt, "ordering", base)
-            self._ordering(question, answer_text, answers_at)
-            return None if self.failed else question
+        claimed = self._claim(name, text_value, fmt, base, answer_text, answers_at, first=True)
+        if claimed is not None or self.failed:
+            return claimed
         general = ""
         separator = answer_text.rfind("####")
         if separator != -1:
             general = _with_format(answer_text[separator + 4 :], fmt)[0]
             answer_text = php_trim(answer_text[:separator])
-        if answer_text == "":
-            kind = "essay"
-        elif answer_text[0] == "#":
-            kind = "numerical"
-        elif "~" in answer_text:
-            kind = "multichoice"
-        elif "=" in answer_text and "->" in answer_text:
-            kind = "matching"
-        else:
-            check = answer_text
-            if answer_text.find("#") > 0:
-                check = php_trim(answer_text[: answer_text.find("#")])
-            kind = "truefalse" if check in TF_VALUES else "shortanswer"
-        question = self._finish(name, text_value, fmt, kind, base)
-        question.general_feedback = general
-        reader = getattr(self, f"_{kind}", None)
-        if reader is not None:
-            reader(question, answer_text, answers_at)
-        return None if self.failed else question
+        question = self._claim(
+            name, text_value, fmt, base, answer_text, answers_at, general=general
+        )
+        return None if question is None or self.failed else question
+
+    def _claim(self, name, text, fmt, base, answers, at, first=False, general=""):
+        """The question of the first type (in ``gift_order``) that claims the block. Types
+        with a negative order (Moodle's plugin types, e.g. ordering) see the block before
+        the general feedback is split off, as Moodle's ``try_importing_using_qtypes``."""
+        for kind in sorted(QUESTION_TYPES.values(), key=lambda k: k.gift_order):
+            if (kind.gift_order < 0) != first or not kind.gift_claims(answers):
+                continue
+            question = self._finish(name, text, fmt, kind.name, base)
+            question.general_feedback = general
+            if answers is not None:
+                kind.gift_read(question, answers, at, self)
+            return None if self.failed else question
+        if not first:
+            self.problem(at, "无法识别答案块的题型")
+        return None
 
     def _finish(self, name, text, fmt, kind, _base) -> Question:
         return Question(
@@ -319,7 +312,28 @@ class _QuestionReader:
 
     # -- answer blocks -------------------------------------------------------------
 
-    def _pieces(self, text: str, at: int, seps: str) -> list[tuple[str, str, int]]:
+    # -- the toolkit of a type's gift_read ------------------------------------------------
+
+    @staticmethod
+    def text(piece: str, fmt: str) -> str:
+        """A text with its ``[format]`` prefix read and dropped, unescaped and trimmed."""
+        return _with_format(piece, fmt)[0]
+
+    @staticmethod
+    def comment(piece: str, fmt: str) -> tuple[str, str]:
+        """(answer, feedback) of ``answer#feedback``."""
+        return _comment(piece, fmt)
+
+    @staticmethod
+    def unescape(text: str) -> str:
+        return _unescape(text)
+
+    @staticmethod
+    def raw(text: str) -> str:
+        """The text as written (escapes kept), as qtype_ordering reads its items."""
+        return _raw(text)
+
+    def pieces(self, text: str, at: int, seps: str) -> list[tuple[str, str, int]]:
         """Split at each separator: (separator or "", piece, offset of the piece)."""
         out, sep, start = [], "", 0
         for i, ch in enumerate(text):
@@ -329,13 +343,13 @@ class _QuestionReader:
         out.append((sep, text[start:], at + start))
         return out
 
-    def _lead(self, pieces, expected: str) -> list[tuple[str, str, int]]:
+    def lead(self, pieces, expected: str) -> list[tuple[str, str, int]]:
         _, piece, at = pieces[0]
         if php_trim(piece):
             self.problem(at, f"答案 “{_unescape(php_trim(piece))}” 前缺少 {expected}")
         return pieces[1:]
 
-    def _weight(self, piece: str, at: int, default: float) -> tuple[float, str]:
+    def weight(self, piece: str, at: int, default: float) -> tuple[float, str]:
         if piece.startswith("%"):
             m = WEIGHT_RE.match(piece)
             if m is None:
@@ -346,79 +360,7 @@ class _QuestionReader:
             return fraction_of(float(m.group(1))), piece[m.end() :]
         return default, piece
 
-    def _multichoice(self, q: Question, text: str, at: int) -> None:
-        q.single = "=" in text
-        pieces = self._lead(self._pieces(text, at, "~="), "“=”（正确）或 “~”（错误）")
-        if len(pieces) < 2:
-            self.problem(at, f"选择题至少需要 2 个选项（现有 {len(pieces)} 个）")
-        for sep, piece, offset in pieces:
-            piece = php_trim(piece)
-            fraction = 1.0
-            if sep == "~":
-                fraction, piece = self._weight(piece, offset, 0.0)
-            answer, feedback = _comment(piece, q.text_format)
-            if not answer:
-                self.problem(offset, "选项内容为空")
-            q.answers.append(Answer(answer, fraction, feedback))
-
-    def _shortanswer(self, q: Question, text: str, at: int) -> None:
-        pieces = self._lead(self._pieces(text, at, "="), "“=”")
-        if not pieces and not self.failed:
-            self.problem(at, "填空题至少需要一个答案")
-        for _, piece, offset in pieces:
-            fraction, piece = self._weight(php_trim(piece), offset, 1.0)
-            answer, feedback = _comment(piece, q.text_format)
-            if not answer:
-                self.problem(offset, "答案内容为空")
-            q.answers.append(Answer(answer, fraction, feedback))
-
-    def _matching(self, q: Question, text: str, at: int) -> None:
-        pieces = self._lead(self._pieces(text, at, "="), "“=”")
-        for _, piece, offset in pieces:
-            arrow = piece.find("->")
-            if arrow == -1:
-                self.problem(offset, f"配对 “{_unescape(php_trim(piece))}” 缺少 “->”")
-                continue
-            left = _with_format(piece[:arrow], q.text_format)[0]
-            right = php_trim(_unescape(piece[arrow + 2 :]))
-            if not left or not right:
-                self.problem(offset, "配对的左右两边都不能为空（不支持 Moodle 的多余干扰答案）")
-            q.pairs.append((left, right))
-        if len(pieces) < 3:
-            self.problem(at, f"配对题至少需要 3 组配对（现有 {len(pieces)} 组）")
-
-    def _truefalse(self, q: Question, text: str, at: int) -> None:
-        bits = [*text.split("#", 2), "", ""]
-        truth = TF_VALUES[php_trim(bits[0])]
-        wrong = _with_format(bits[1], q.text_format)[0]
-        right = _with_format(bits[2], q.text_format)[0]
-        q.answers = [
-            Answer("true", 1.0 if truth else 0.0, right if truth else wrong),
-            Answer("false", 0.0 if truth else 1.0, wrong if truth else right),
-        ]
-
-    def _numerical(self, q: Question, text: str, at: int) -> None:
-        text, at = text[1:], at + 1
-        other = text.find("~")
-        if other != -1:
-            q.other_feedback = _comment(text[other + 1 :], q.text_format)[1]
-            text = text[:other]
-        pieces = self._pieces(text, at, "=")
-        if not php_trim(pieces[0][1]):
-            pieces = pieces[1:]
-        if not pieces:
-            self.problem(at, "数值题缺少答案，如 {#60} 或 {#60:2}")
-        for _, piece, offset in pieces:
-            fraction, piece = self._weight(php_trim(piece), offset, 1.0)
-            value, feedback = _comment(piece, q.text_format)
-            if value == "*":
-                q.other_feedback = feedback
-                continue
-            answer = self._number(value, offset)
-            if answer is not None:
-                q.answers.append(Answer(number_text(answer[0]), fraction, feedback, answer[1]))
-
-    def _number(self, value: str, at: int) -> tuple[float, float] | None:
+    def number(self, value: str, at: int) -> tuple[float, float] | None:
         if value.find("..") > 0:
             low_text, high_text = value.split("..", 1)
             low, high = parse_number(low_text), parse_number(high_text)
@@ -446,15 +388,6 @@ class _QuestionReader:
             self.problem(at, f"数值题的答案 “{php_trim(value)}” 不是数字")
             return None
         return number, tolerance
-
-    def _ordering(self, q: Question, text: str, at: int) -> None:
-        header, _, rest = text[1:].partition("\n")
-        for token in _raw(header).split():
-            if not token.isdigit() and token not in ORDERING_WORDS:
-                self.problem(at, f"排序题设置 “{token}” 无法识别（如 {{>4 {ORDERING_HEADER}）")
-        q.order = [php_trim(_raw(line)) for line in rest.split("\n") if php_trim(line)]
-        if len(q.order) < 3:
-            self.problem(at, f"排序题至少需要 3 项，每行一项（现有 {len(q.order)} 项）")
 
 
 def _with_format(text: str, default: str) -> tuple[str, str]:
@@ -494,79 +427,48 @@ def _text(text: str, fmt: str, default: str) -> str:
 
 
 def _unsupported(q: Question) -> list[str]:
-    reasons = []
-    if q.type in ("description", "ordering") and q.general_feedback:
-        reasons.append(f"GIFT 无法表示{'说明' if q.type == 'description' else '排序题'}的总体反馈")
-    if q.type == "matching" and any("->" in left for left, _ in q.pairs):
-        reasons.append("配对题左边含有 “->”，GIFT 无法表示")
-    if q.type == "shortanswer" and any("->" in a.text + a.feedback for a in q.answers):
-        reasons.append("填空题的答案或反馈含有 “->”，GIFT 会把它读成配对题")
-    if q.type == "ordering":
-        for item in q.order:
-            if any(ch in item for ch in "{}\n\r") or item.startswith("//"):
-                reasons.append(f"排序项 “{item}” 含有花括号、换行或以 // 开头，GIFT 无法表示")
+    reasons = QUESTION_TYPES[q.type].gift_unsupported(q)
     if q.category and ("\n" in q.category or "\r" in q.category):
         reasons.append("类别路径含有换行")
     return reasons
 
 
-def _answer(prefix: str, a: Answer, fmt: str) -> str:
-    line = prefix + _text(a.text, fmt, fmt)
-    if a.feedback:
-        line += "#" + _text(a.feedback, fmt, fmt)
-    return "\t" + line + "\n"
+class Writer:
+    """The toolkit of a type's ``gift_block``: Moodle's way of writing texts and answers."""
 
+    escape = staticmethod(escape)
 
-def _weighted(sign: str, fraction: float, text: str, default: float) -> str:
-    if fraction == default and not text.startswith("%"):
-        return sign
-    return f"{sign}%{percent_text(fraction)}%"
+    @staticmethod
+    def text(text: str, fmt: str) -> str:
+        """An answer's or a feedback's text in the question's format."""
+        return _text(text, fmt, fmt)
 
+    @staticmethod
+    def answer(prefix: str, a, fmt: str) -> str:
+        """One answer line: ``\t=answer#feedback``."""
+        line = prefix + _text(a.text, fmt, fmt)
+        if a.feedback:
+            line += "#" + _text(a.feedback, fmt, fmt)
+        return "\t" + line + "\n"
 
-def _block(q: Question) -> str:
-    fmt = q.text_format
-    general = f"####{_text(q.general_feedback, fmt, fmt)}" if q.general_feedback else ""
-    if q.type == "description":
-        return ""
-    if q.type == "essay":
-        return "{" + general + "}"
-    if q.type == "truefalse":
-        right = next(a for a in q.answers if a.fraction == 1.0)
-        wrong = next(a for a in q.answers if a is not right)
-        out = "{" + ("TRUE" if right.text == "true" else "FALSE")
-        if wrong.feedback:
-            out += "#" + _text(wrong.feedback, fmt, fmt)
-        elif right.feedback:
-            out += "#"
-        if right.feedback:
-            out += "#" + _text(right.feedback, fmt, fmt)
-        return out + general + "}"
-    if q.type == "ordering":
-        items = "".join(item + "\n" for item in q.order)
-        return "{>" + f"{len(q.order)} {ORDERING_HEADER}\n" + items + "}"
-    lines = ""
-    if q.type == "multichoice":
-        first_right = next((a for a in q.answers if a.fraction == 1.0), None) if q.single else None
-        for a in q.answers:
-            prefix = "=" if a is first_right else _weighted("~", a.fraction, a.text, 0.0)
-            lines += _answer(prefix, a, fmt)
-    elif q.type == "shortanswer":
-        for a in q.answers:
-            lines += _answer(_weighted("=", a.fraction, a.text, 1.0), a, fmt)
-    elif q.type == "numerical":
-        for a in q.answers:
-            value = f"{a.text}:{number_text(float(a.tolerance or 0.0))}"
-            line = _weighted("=", a.fraction, "", 1.0) + value
-            if a.feedback:
-                line += "#" + _text(a.feedback, fmt, fmt)
-            lines += "\t" + line + "\n"
-        if q.other_feedback:
-            lines += "\t~#" + _text(q.other_feedback, fmt, fmt) + "\n"
-    elif q.type == "matching":
-        for left, right in q.pairs:
-            lines += f"\t={_text(left, fmt, fmt)} -> {escape(right)}\n"
-    opener = "{#\n" if q.type == "numerical" else "{\n"
-    return opener + lines + (f"\t{general}\n" if general else "") + "}"
+    @staticmethod
+    def weighted(sign: str, fraction: float, text: str, default: float) -> str:
+        """``=`` or ``~`` with a ``%50%`` weight unless it is the default one."""
+        if fraction == default and not text.startswith("%"):
+            return sign
+        return f"{sign}%{percent_text(fraction)}%"
+
+    @staticmethod
+    def general(q: Question) -> str:
+        """``####general feedback`` (empty without one): the last thing before ``}``."""
+        fmt = q.text_format
+        return f"####{_text(q.general_feedback, fmt, fmt)}" if q.general_feedback else ""
+
+    @classmethod
+    def block(cls, opener: str, lines: str, q: Question) -> str:
+        """An answer block of one answer per line, general feedback last."""
+        general = cls.general(q)
+        return opener + lines + (f"\t{general}\n" if general else "") + "}"
 
 
 def export_question(q: Question) -> str:
@@ -576,7 +478,8 @@ def export_question(q: Question) -> str:
         out += ACADEMY + " " + " ".join(f"{k}={v}" for k, v in tags.items()) + "\n"
     if q.type == "essay" and q.grader_info:
         out += f"{GRADER} {escape(q.grader_info)}\n"
-    out += f"::{escape(q.name)}::" + _text(q.text, q.text_format, "moodle") + _block(q)
+    block = QUESTION_TYPES[q.type].gift_block(q, Writer)
+    out += f"::{escape(q.name)}::" + _text(q.text, q.text_format, "moodle") + block
     return out + "\n"
 
 

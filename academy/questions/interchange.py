@@ -1,21 +1,15 @@
-"""What the interchange formats (GIFT, Moodle XML, Excel) share: Moodle's naming rule,
-numbers and percentages, category paths, the academy's tags, and the checks every
-imported question must pass before it can be graded here.
+"""What the interchange formats (GIFT, Moodle XML, Excel) and the question types share:
+Moodle's naming rule, numbers and percentages, category paths and the academy's tags.
 
-Pure: no database, no request. The checks are the ones Moodle itself applies when it
-saves an imported question (a single-choice question needs a 100 % answer, the positive
-grades of a multiple-choice question add up to 100 %, short-answer and numerical
-questions need a 100 % answer) plus what this academy's grading needs (matching ≥ 3
-pairs, ordering ≥ 3 distinct items, numbers that are numbers). The bank's own policy
-(e.g. at least 3 options for a single-choice question) stays in ``bankfile``.
+Pure and low-level: no database, no request, no question type (the checks every question
+must pass are the types' own, ``types.check_question``).
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from academy.questions.spec import DIMENSIONS, FORMATS, TYPES, Question
+from academy.questions.spec import DIMENSIONS, Question
 
 PHP_TRIM = " \t\n\r\0\x0b"  # what PHP's trim() strips: Moodle trims with it, not \u3000
 DEFAULT_NAME = "未命名题目"
@@ -24,17 +18,6 @@ COURSE_PREFIX = "$course$/"
 DIMENSION_BY_LABEL = {label: key for key, label in DIMENSIONS.items()}
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # as in content/catalogue.py
 NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-FORMAT_BY_SUFFIX = {".gift": "gift", ".txt": "gift", ".xml": "xml", ".xlsx": "xlsx"}
-TYPE_LABELS = {
-    "multichoice": "选择题",
-    "truefalse": "判断题",
-    "shortanswer": "填空题",
-    "numerical": "数值题",
-    "matching": "配对题",
-    "ordering": "排序题",
-    "essay": "简答题",
-    "description": "说明",
-}
 
 
 def php_trim(text: str) -> str:
@@ -144,110 +127,6 @@ def tags_of(question: Question) -> dict[str, str]:
     return tags
 
 
-def _pct(fraction: float) -> str:
-    return f"{percent_text(fraction)}%"
-
-
-def check_question(q: Question) -> list[str]:
-    """Why this question cannot be imported (empty list = fine)."""
-    return [reason for _, reason in check_question_fields(q)]
-
-
-def check_question_fields(q: Question) -> list[tuple[str, str]]:
-    """``check_question`` with the field each problem is about: name, text, text_format,
-    difficulty, dimension, answers, pairs or order (the web editor shows it there)."""
-    problems: list[tuple[str, str]] = []
-
-    def on(field: str):
-        return lambda reason: problems.append((field, reason))
-
-    if q.type not in TYPES:
-        return [("type", f"未知题型 “{q.type}”")]
-    if not php_trim(q.name):
-        on("name")("题目名称不能为空")
-    elif len(q.name) > NAME_MAX:
-        on("name")(f"题目名称不能超过 {NAME_MAX} 个字（现为 {len(q.name)} 个）")
-    if not php_trim(q.text):
-        on("text")("题干不能为空")
-    if q.text_format not in FORMATS:
-        on("text_format")(f"文本格式 “{q.text_format}” 不正确，应为 {'、'.join(FORMATS)}")
-    if q.difficulty is not None and q.difficulty not in (1, 2, 3):
-        on("difficulty")("难度应为 1、2 或 3")
-    if q.dimension is not None and q.dimension not in DIMENSIONS:
-        on("dimension")(f"维度应为 {'、'.join(DIMENSIONS)}")
-    add = on("answers")
-    for a in q.answers:
-        if not -1.0 <= a.fraction <= 1.0:
-            add(f"答案 “{a.text}” 的得分 {_pct(a.fraction)} 超出 -100% 到 100% 的范围")
-        if not php_trim(a.text):
-            add("答案不能为空")
-    if q.type == "multichoice":
-        _check_multichoice(q, add)
-    elif q.type == "truefalse":
-        texts = sorted(a.text for a in q.answers)
-        rights = [a for a in q.answers if a.fraction == 1.0]
-        if texts != ["false", "true"] or len(rights) != 1:
-            add("判断题应有 true 和 false 两个答案，其中一个得分 100%")
-    elif q.type in ("shortanswer", "numerical"):
-        if not q.answers:
-            add("至少需要一个答案")
-        elif not any(a.fraction == 1.0 for a in q.answers):
-            add("至少需要一个得分 100% 的答案")
-        if q.type == "numerical":
-            for a in q.answers:
-                if parse_number(a.text) is None:
-                    add(f"数值题的答案 “{a.text}” 不是数字")
-                if a.tolerance is not None and a.tolerance < 0:
-                    add(f"答案 {a.text} 的误差不能为负数")
-    elif q.type == "matching":
-        add = on("pairs")
-        if len(q.pairs) < 3:
-            add(f"配对题至少需要 3 组配对（现有 {len(q.pairs)} 组）")
-        if any(not php_trim(left) or not php_trim(right) for left, right in q.pairs):
-            add("配对题每组的左右两边都不能为空")
-        lefts = [left for left, _ in q.pairs]
-        if len(set(lefts)) != len(lefts):
-            add("配对题左边的题目不能重复")
-    elif q.type == "ordering":
-        add = on("order")
-        if len(q.order) < 3:
-            add(f"排序题至少需要 3 项（现有 {len(q.order)} 项）")
-        if any(not php_trim(item) for item in q.order):
-            add("排序题的项目不能为空")
-        if len(set(q.order)) != len(q.order):
-            add("排序题的项目不能重复")
-    return problems
-
-
-def _check_multichoice(q: Question, add) -> None:
-    if len(q.answers) < 2:
-        add(f"选择题至少需要 2 个选项（现有 {len(q.answers)} 个）")
-        return
-    if q.single:
-        if max(a.fraction for a in q.answers) != 1.0:
-            add("单选题需要一个得分 100% 的正确选项")
-    else:
-        total = sum(a.fraction for a in q.answers if a.fraction > 0)
-        if round(total, 2) != 1.0:
-            add(f"多选题正确选项的得分之和应为 100%，现为 {percent_text(total)}%")
-
-
-def guess_format(filename: str) -> str | None:
-    return FORMAT_BY_SUFFIX.get(Path(filename).suffix.lower())
-
-
-def parse_file(data: bytes, fmt: str) -> list[Question]:
-    """Parse a GIFT, Moodle XML or Excel file; raise ``ParseError`` with every problem."""
-    if fmt == "gift":
-        from academy.questions import gift
-
-        return gift.parse(data)
-    if fmt == "xml":
-        from academy.questions import moodlexml
-
-        return moodlexml.parse(data)
-    if fmt == "xlsx":
-        from academy.questions import excel
-
-        return excel.parse(data)
-    raise ValueError(f"unknown format {fmt!r}")
+def pct(fraction: float) -> str:
+    """0.5 → "50%"."""
+    return f"{percent_text(float(fraction))}%"

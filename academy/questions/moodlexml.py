@@ -20,11 +20,16 @@ question/type/ordering/questiontype.php ``export_to_xml`` / ``import_from_xml``)
   ``item:<slug>``, ``dimension:<knowledge|etiquette|emergency>``, ``difficulty:<1-3>``;
   other tags are ignored.
 
-All-or-nothing: every problem is reported with the line of its ``<question>`` (question
-types the academy does not have — cloze, calculated, drag-and-drop … — included, naming
-the question's position). Parsing is safe: a DOCTYPE or any entity declaration is refused
-before anything is expanded (no external entities, no "billion laughs"); only the five
-predefined XML entities and character references are read.
+All-or-nothing: every problem is reported with the line of its ``<question>``. Question
+types the academy does not have — cloze (multianswer), calculated, random,
+drag-and-drop … — are skipped by ``parse_skipping`` (each named with its position, line
+and why; the import preview lists them) and are problems for the strict ``parse``. Each
+type's class reads and writes its own elements (``xml_read``/``xml_body``); matching
+subquestions with an empty text are distractors, as in Moodle.
+
+Parsing is safe: a DOCTYPE or any entity declaration is refused before anything is expanded
+(no external entities, no "billion laughs"); only the five predefined XML entities and
+character references are read.
 
 Export writes what Moodle writes (CDATA where the text needs it, ``]]>`` split). GIFT and
 Moodle XML share one limitation: they cannot return to "no category", so a question
@@ -46,17 +51,16 @@ from academy.questions.interchange import (
     apply_tags,
     category_from_moodle,
     category_to_moodle,
-    check_question,
     default_name,
     fraction_of,
-    number_text,
     parse_number,
     percent_text,
     php_trim,
     strip_tags,
     tags_of,
 )
-from academy.questions.spec import Answer, ExportError, ParseError, Question
+from academy.questions.spec import Answer, ExportError, ParseError, Question, Skipped
+from academy.questions.types import QUESTION_TYPES, check_question
 
 FORMAT_IN = {
     "moodle_auto_format": "moodle",
@@ -67,18 +71,6 @@ FORMAT_IN = {
 }
 FORMAT_OUT = {"moodle": "moodle_auto_format", "html": "html", "plain": "plain_text"}
 FORMAT_OUT["markdown"] = "markdown"
-TYPE_IN = {"match": "matching"}
-SUPPORTED = (
-    "multichoice",
-    "truefalse",
-    "shortanswer",
-    "numerical",
-    "matching",
-    "match",
-    "essay",
-    "description",
-    "ordering",
-)
 TAG_KEYS = ("item", "dimension", "difficulty")
 NATIVE_ENCODINGS = {"utf-8", "utf-16", "iso8859-1", "ascii"}
 DECLARED_RE = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
@@ -144,7 +136,18 @@ def _format(el: ET.Element | None) -> str:
 
 
 def parse(data: str | bytes) -> list[Question]:
-    """Every question of a Moodle XML file; raise ParseError with all problems."""
+    """Every question of a Moodle XML file; raise ParseError with all problems (a question
+    of a type the academy does not have is one of them)."""
+    questions, skipped = parse_skipping(data)
+    if skipped:
+        raise ParseError([(s.line, f"第 {s.position} 题：{s.reason}") for s in skipped])
+    return questions
+
+
+def parse_skipping(data: str | bytes) -> tuple[list[Question], list[Skipped]]:
+    """The questions of a Moodle XML file and those of types the academy does not have
+    (cloze, calculated, random …), skipped with the reason; raise ParseError with every
+    problem of the others (or when no question is left)."""
     try:
         root, lines = _tree(data)
     except _Refused as refused:
@@ -160,36 +163,80 @@ def parse(data: str | bytes) -> list[Question]:
         raise ParseError(
             [(lines.get(root, 1), f"根元素应为 <quiz>（Moodle XML），而不是 <{root.tag}>")]
         )
+    by_name = {alias: kind for kind in QUESTION_TYPES.values() for alias in kind.xml_names}
     problems: list[tuple[int | None, str]] = []
     questions: list[Question] = []
+    skipped: list[Skipped] = []
     category: str | None = None
     for position, el in enumerate(root.findall("question"), 1):
         line = lines[el]
-        kind = php_trim(el.get("type", ""))
-        if kind == "category":
+        name = php_trim(el.get("type", ""))
+        if name == "category":
             category = category_from_moodle(_text(el, "category"))
             continue
-        if kind not in SUPPORTED:
-            problems.append(
-                (
-                    line,
-                    f"第 {position} 题：不支持的题型 “{kind or '（缺少 type）'}”，"
-                    "可导入：multichoice、truefalse、shortanswer、numerical、matching、"
-                    "ordering、essay、description",
-                )
-            )
+        kind = by_name.get(name)
+        if kind is None:
+            skipped.append(_skipped(el, name, position, line, by_name))
             continue
-        reasons: list[str] = []
-        question = _question(el, TYPE_IN.get(kind, kind), reasons)
+        reader = Reader()
+        question = _question(el, kind, reader)
         question.line, question.category = line, category
-        reasons += check_question(question)
+        reasons = reader.reasons + check_question(question)
         problems.extend((line, f"第 {position} 题：{reason}") for reason in reasons)
         questions.append(question)
     if not questions and not problems:
-        problems.append((lines[root], "文件中没有题目"))
+        problems += [(s.line, f"第 {s.position} 题：{s.reason}") for s in skipped]
+        reason = "文件中没有可导入的题目" if skipped else "文件中没有题目"
+        problems.append((lines[root], reason))
     if problems:
         raise ParseError(problems)
-    return questions
+    return questions, skipped
+
+
+UNSUPPORTED = {
+    "multianswer": "完形填空（Cloze）",
+    "calculated": "计算题",
+    "calculatedsimple": "简单计算题",
+    "calculatedmulti": "计算选择题",
+    "random": "随机抽题（只是抽题规则，没有题目内容）",
+    "randomsamatch": "随机填空配对",
+    "ddwtos": "拖放到文本",
+    "ddimageortext": "拖放到图片",
+    "ddmarker": "拖放标记",
+    "gapselect": "下拉选词填空",
+}
+
+
+def _skipped(el, name: str, position: int, line: int, by_name) -> Skipped:
+    what = (
+        f"“{name}”（{UNSUPPORTED[name]}）"
+        if name in UNSUPPORTED
+        else f"“{name or '（缺少 type）'}”"
+    )
+    supported = "、".join(QUESTION_TYPES)
+    return Skipped(
+        position=position,
+        line=line,
+        name=php_trim(strip_tags(_text(el, "name")))
+        or default_name(_text(el.find("questiontext"))),
+        qtype=name,
+        reason=f"不支持的题型 {what}：本系统没有这种题型，跳过；可导入：{supported}",
+    )
+
+
+class Reader:
+    """The toolkit of a type's ``xml_read``: texts as Moodle reads them, fractions, and
+    ``reasons`` for what is wrong."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    @staticmethod
+    def text(el: ET.Element | None, path: str = "") -> str:
+        return _text(el, path)
+
+    def fraction(self, raw: str | None) -> float:
+        return _fraction(raw, self.reasons)
 
 
 def _fraction(raw: str | None, reasons: list[str]) -> float:
@@ -200,11 +247,11 @@ def _fraction(raw: str | None, reasons: list[str]) -> float:
     return fraction_of(value)
 
 
-def _question(el: ET.Element, kind: str, reasons: list[str]) -> Question:
+def _question(el: ET.Element, kind, reader: Reader) -> Question:
     text_el = el.find("questiontext")
     text = _text(text_el)
     q = Question(
-        type=kind,
+        type=kind.name,
         name=php_trim(strip_tags(_text(el, "name"))) or default_name(text),
         text=text,
         text_format=_format(text_el),
@@ -215,64 +262,8 @@ def _question(el: ET.Element, kind: str, reasons: list[str]) -> Question:
         key, sep, value = _text(tag).partition(":")
         if sep and key in TAG_KEYS:
             tags[key] = value
-    reasons += apply_tags(q, tags)
-    answers = el.findall("answer")
-    if kind == "multichoice":
-        q.single = php_trim(el.findtext("single", "true")) not in ("false", "", "0")
-        q.answers = [
-            Answer(_text(a), _fraction(a.get("fraction"), reasons), _text(a, "feedback"))
-            for a in answers
-        ]
-    elif kind == "truefalse":
-        truth, feedback = None, {"true": "", "false": ""}
-        for index, a in enumerate(answers):
-            value = _text(a)
-            if value not in ("true", "false"):  # an old file: true first, then false
-                value = "true" if index == 0 else "false"
-            right = _fraction(a.get("fraction"), reasons) == 1.0
-            truth = right if value == "true" else not right
-            feedback[value] = _text(a, "feedback")
-        if truth is None:
-            reasons.append("判断题缺少 true/false 答案")
-        else:
-            q.answers = [
-                Answer("true", 1.0 if truth else 0.0, feedback["true"]),
-                Answer("false", 0.0 if truth else 1.0, feedback["false"]),
-            ]
-    elif kind == "shortanswer":
-        q.answers = [
-            Answer(_text(a), _fraction(a.get("fraction"), reasons), _text(a, "feedback"))
-            for a in answers
-        ]
-    elif kind == "numerical":
-        for a in answers:
-            value = _text(a) or "*"
-            fraction = _fraction(a.findtext("fraction") or a.get("fraction"), reasons)
-            if value == "*":
-                q.other_feedback = _text(a, "feedback")
-                continue
-            number = parse_number(value)
-            tolerance_text = php_trim(a.findtext("tolerance") or "0")
-            tolerance = parse_number(tolerance_text)
-            if number is None:
-                reasons.append(f"数值题的答案 “{value}” 不是数字")
-            elif tolerance is None or tolerance < 0:
-                reasons.append(f"答案 {value} 的误差 “{tolerance_text}” 应为非负数")
-            else:
-                q.answers.append(
-                    Answer(number_text(number), fraction, _text(a, "feedback"), tolerance)
-                )
-    elif kind == "matching":
-        for sub in el.findall("subquestion"):
-            left, right = _text(sub), _text(sub, "answer")
-            if not left:
-                reasons.append(f"配对题的多余干扰答案 “{right}”（左边为空）本系统暂不支持")
-            else:
-                q.pairs.append((left, right))
-    elif kind == "ordering":
-        q.order = [_text(a) for a in answers]
-    elif kind == "essay":
-        q.grader_info = _text(el, "graderinfo")
+    reader.reasons += apply_tags(q, tags)
+    kind.xml_read(el, q, reader)
     return q
 
 
@@ -309,55 +300,22 @@ def _combined(fmt: str) -> str:
     )
 
 
-def _body(q: Question) -> str:
-    fmt = q.text_format
-    if q.type == "multichoice":
-        out = f"    <single>{'true' if q.single else 'false'}</single>\n"
-        out += "    <shuffleanswers>true</shuffleanswers>\n"
-        out += "    <answernumbering>ABCD</answernumbering>\n"
-        out += "    <showstandardinstruction>0</showstandardinstruction>\n"
-        return out + _combined(fmt) + "".join(_answer(a, fmt) for a in q.answers)
-    if q.type == "truefalse":
-        by_text = {a.text: a for a in q.answers}
-        return _answer(by_text["true"], fmt) + _answer(by_text["false"], fmt)
-    if q.type == "shortanswer":
-        return "    <usecase>0</usecase>\n" + "".join(_answer(a, fmt) for a in q.answers)
-    if q.type == "numerical":
-        out = "".join(
-            _answer(
-                a, fmt, f"      <tolerance>{number_text(float(a.tolerance or 0))}</tolerance>\n"
-            )
-            for a in q.answers
-        )
-        if q.other_feedback:
-            other = Answer("*", 0.0, q.other_feedback)
-            out += _answer(other, fmt, "      <tolerance>0</tolerance>\n")
-        return out
-    if q.type == "matching":
-        out = "    <shuffleanswers>true</shuffleanswers>\n" + _combined(fmt)
-        for left, right in q.pairs:
-            out += f'    <subquestion format="{FORMAT_OUT[fmt]}">\n{_writetext(left, 3)}'
-            out += f"      <answer>\n{_writetext(right, 4)}      </answer>\n    </subquestion>\n"
-        return out
-    if q.type == "ordering":
-        out = "    <layouttype>VERTICAL</layouttype>\n    <selecttype>ALL</selecttype>\n"
-        out += f"    <selectcount>{len(q.order)}</selectcount>\n"
-        out += "    <gradingtype>ABSOLUTE_POSITION</gradingtype>\n"
-        out += "    <showgrading>SHOW</showgrading>\n" + _combined(fmt)
-        for position, item in enumerate(q.order, 1):
-            out += f'    <answer fraction="{position}" format="{FORMAT_OUT[fmt]}">\n'
-            out += _writetext(item, 3) + "    </answer>\n"
-        return out
-    if q.type == "essay":
-        out = "    <responseformat>editor</responseformat>\n"
-        out += "    <responserequired>1</responserequired>\n"
-        out += "    <responsefieldlines>10</responsefieldlines>\n"
-        out += (
-            "    <attachments>0</attachments>\n    <attachmentsrequired>0</attachmentsrequired>\n"
-        )
-        out += _field("graderinfo", q.grader_info, fmt)
-        return out + _field("responsetemplate", "", fmt)
-    return ""
+class Writer:
+    """The toolkit of a type's ``xml_body``: elements as Moodle writes them."""
+
+    writetext = staticmethod(_writetext)
+    field = staticmethod(_field)
+    answer = staticmethod(_answer)
+    combined = staticmethod(_combined)
+
+    @staticmethod
+    def answers(answers, fmt: str) -> str:
+        return "".join(_answer(a, fmt) for a in answers)
+
+    @staticmethod
+    def format(fmt: str) -> str:
+        """The ``format`` attribute value of a text format."""
+        return FORMAT_OUT[fmt]
 
 
 def export_question(q: Question) -> str:
@@ -366,9 +324,9 @@ def export_question(q: Question) -> str:
     out += f"    <name>\n{_writetext(q.name, 3)}    </name>\n"
     out += _field("questiontext", q.text, q.text_format)
     out += _field("generalfeedback", q.general_feedback, q.text_format)
-    out += f"    <defaultgrade>{0 if qtype == 'description' else 1}</defaultgrade>\n"
+    out += f"    <defaultgrade>{1 if QUESTION_TYPES[qtype].scored else 0}</defaultgrade>\n"
     out += "    <penalty>0.3333333</penalty>\n    <hidden>0</hidden>\n    <idnumber></idnumber>\n"
-    out += _body(q)
+    out += QUESTION_TYPES[qtype].xml_body(q, Writer)
     tags = tags_of(q)
     if tags:
         out += "    <tags>\n"

@@ -17,7 +17,7 @@ from wtforms import SelectChoice
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.extensions import db
 from academy.questions.models import BankSource, Dimension, Question, QuestionBank, QuestionVersion
-from academy.questions.spec import TYPES
+from academy.questions.types import QUESTION_TYPES
 
 STATUSES = {"active": "在用", "retired": "已停用", "all": "全部"}
 MAX_QUERY = 60
@@ -61,7 +61,7 @@ class QuestionFilter:
             category=_enum(ItemCategory, args.get("category")),
             dimension=_enum(Dimension, args.get("dimension")),
             difficulty=difficulty,
-            qtype=qtype if qtype in TYPES else None,
+            qtype=qtype if qtype in QUESTION_TYPES else None,
             status=status if status in STATUSES else "active",
         )
 

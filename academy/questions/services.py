@@ -26,12 +26,12 @@ from academy.content.loader import ContentDoc
 from academy.content.problems import ContentInvalid, Problem
 from academy.errors_domain import DomainError
 from academy.extensions import db
-from academy.questions import diff
+from academy.questions import diff, formats
 from academy.questions.bankfile import parse_bank, question_problems, tag_rules
-from academy.questions.interchange import check_question_fields
 from academy.questions.models import BankSource, Dimension, Question, QuestionBank, QuestionVersion
 from academy.questions.spec import Answer, ExportError
 from academy.questions.spec import Question as Spec
+from academy.questions.types import check_question_fields
 
 VERSIONED = (
     "name",
@@ -671,35 +671,12 @@ def common_category(specs: Sequence[Spec]) -> str | None:
     return normalise_category(categories.pop()) if len(categories) == 1 else None
 
 
-EXPORT_FORMATS = {
-    "gift": ("GIFT", ".gift", "text/plain; charset=utf-8"),
-    "xml": ("Moodle XML", ".xml", "application/xml; charset=utf-8"),
-    "xlsx": (
-        "Excel",
-        ".xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ),
-}
-
-
 def export_file(specs: Sequence[Spec], fmt: str) -> bytes:
-    """The questions as a GIFT, Moodle XML or Excel file; ExportError lists every question
-    the format cannot carry (no file is produced then)."""
+    """The questions as a file of format ``fmt`` (``formats.FORMATS``); ExportError lists
+    every question the format cannot carry (no file is produced then)."""
     if not specs:
         raise ExportError([(0, "没有可导出的题目")])
-    if fmt == "gift":
-        from academy.questions import gift
-
-        return gift.export(specs).encode("utf-8")
-    if fmt == "xml":
-        from academy.questions import moodlexml
-
-        return moodlexml.export(specs).encode("utf-8")
-    if fmt == "xlsx":
-        from academy.questions import excel
-
-        return excel.export(specs)
-    raise ValueError(f"unknown format {fmt!r}")
+    return formats.get(fmt).export(specs)
 
 
 def bank_questions(bank: QuestionBank, include_retired: bool = False) -> list[Question]:

@@ -1,23 +1,14 @@
 """The in-memory form of a question, shared by every importer/exporter and the bank files.
 
 It mirrors Moodle's question model closely enough that GIFT and Moodle XML round-trip:
-answers carry a fraction (Moodle's grade, 1.0 = 100 %) and per-answer feedback.
+answers carry a fraction (Moodle's grade, 1.0 = 100 %) and per-answer feedback. What each
+``type`` means is up to its class in ``academy.questions.types`` (the registry).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-TYPES = (
-    "multichoice",
-    "truefalse",
-    "shortanswer",
-    "numerical",
-    "matching",
-    "ordering",
-    "essay",
-    "description",
-)
 DIMENSIONS = {"knowledge": "业务知识", "etiquette": "服务规范", "emergency": "应急处置"}
 FORMATS = ("moodle", "html", "markdown", "plain")
 
@@ -57,36 +48,56 @@ class Question:
         return None
 
     def as_json(self) -> dict:
-        """The shape printed by ``flask questions parse`` (see the question-bank issue).
+        """The shape printed by ``flask questions parse``: everything the question carries.
 
-        True/false: one answer, "true" or "false", the right one (fraction 1).
-        Numerical: each answer's text is the value. Ordering: the items in the right order,
-        as answers with fraction 1.
+        Each answer: text, fraction (1.0 = 100 %), feedback, and for numerical answers its
+        tolerance. True/false: two answers "true" and "false", each with its fraction and
+        feedback. Numerical: the feedback for any other number (Moodle's ``*`` answer) is
+        the answer "*" (fraction 0). Ordering: the items in the right order, as answers
+        with fraction 1. Matching: ``pairs`` [left, right]; an empty left side is an extra
+        wrong answer. ``tolerance`` is the first answer's (kept for older readers).
         """
-        if self.type == "truefalse":
-            answers = [a for a in self.answers if a.fraction == 1.0][:1]
-        elif self.type == "ordering":
-            answers = [Answer(item, 1.0) for item in self.order]
-        else:
-            answers = self.answers
+        answers = [Answer(item, 1.0) for item in self.order] + self.answers
+        if self.other_feedback:
+            answers.append(Answer("*", 0.0, self.other_feedback))
+        out = []
+        for a in answers:
+            entry: dict = {"text": a.text, "fraction": float(a.fraction), "feedback": a.feedback}
+            if a.tolerance is not None or (a.text == "*" and self.other_feedback):
+                entry["tolerance"] = a.tolerance
+            out.append(entry)
         return {
             "type": self.type,
             "name": self.name,
             "text": self.text,
+            "text_format": self.text_format,
             "single": self.single,
-            "answers": [
-                {"text": a.text, "fraction": float(a.fraction), "feedback": a.feedback}
-                for a in answers
-            ],
+            "answers": out,
             "tolerance": self.tolerance,
             "pairs": [list(p) for p in self.pairs],
+            "general_feedback": self.general_feedback,
+            "grader_info": self.grader_info,
             "category": self.category,
+            "item": self.item,
+            "dimension": self.dimension,
+            "difficulty": self.difficulty,
         }
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data.pop("line")
         return data
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A question of a file left out on import (a type the academy does not have)."""
+
+    position: int  # its position among the file's questions, from 1
+    line: int | None
+    name: str
+    qtype: str
+    reason: str
 
 
 class ParseError(ValueError):

@@ -30,9 +30,8 @@ from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.errors_domain import DomainError
 from academy.extensions import db
 from academy.forms import service_call
-from academy.learning.rules import display_order
 from academy.pagination import paginate
-from academy.questions import display, excel, queries, services
+from academy.questions import display, excel, formats, queries, services, types
 from academy.questions.diff import diff_versions
 from academy.questions.excel import FORMAT_LABELS
 from academy.questions.forms import (
@@ -45,17 +44,11 @@ from academy.questions.forms import (
     build_spec,
     form_data,
     prepare_rows,
+    question_form,
 )
-from academy.questions.interchange import (
-    TYPE_LABELS,
-    guess_format,
-    number_text,
-    parse_file,
-    percent_text,
-)
+from academy.questions.interchange import number_text, percent_text
 from academy.questions.models import BankSource, Dimension, Question, QuestionBank, QuestionVersion
-from academy.questions.spec import DIMENSIONS, TYPES, ExportError, ParseError
-from academy.questions.types import matching_options
+from academy.questions.spec import DIMENSIONS, ExportError, ParseError
 from academy.xlsx import xlsx_download
 
 bp = Blueprint("questions", __name__, url_prefix="/questions")
@@ -66,21 +59,24 @@ MAX_EXPORT = 5000
 PREVIEW_ROWS = 300
 MAX_SHOWN_PROBLEMS = 500
 SESSION_KEY = "question_import"
-TYPE_HELP = {
-    "multichoice": "单选或多选；每个选项设定得分，可有部分得分和负分。",
-    "truefalse": "判断对错。",
-    "shortanswer": "填写文字，可设置多个可接受的答案（* 为通配符），不区分大小写和全半角。",
-    "numerical": "填写数字，答案可有误差范围。",
-    "matching": "左右两列连线配对，至少 3 组。",
-    "ordering": "把步骤排成正确顺序，至少 3 步。",
-    "essay": "自由作答，由县级专家按评分要点人工评分。",
-    "description": "一段说明文字，不计分（如材料、情景介绍）。",
-}
 
 
 @bp.app_template_global()
 def question_type_label(qtype: str) -> str:
-    return TYPE_LABELS.get(qtype, qtype)
+    return types.label(qtype)
+
+
+@bp.app_template_global()
+def question_candidate_label(qtype: str, data: dict) -> str:
+    """The type as a candidate reads it in an exam (选择题（多选）, 阅读材料 …)."""
+    kind = types.QUESTION_TYPES.get(qtype)
+    return kind.candidate_text(data) if kind else qtype
+
+
+@bp.app_template_global()
+def question_type_template(qtype: str) -> str:
+    """The template of a type's macros (answer, candidate, answers, editor)."""
+    return types.get_type(qtype).template()
 
 
 @bp.app_template_filter("pct")
@@ -164,14 +160,13 @@ def index():
         items=items,
         categories=list(ItemCategory),
         dimensions=list(Dimension),
-        types=TYPES,
+        types=types.names(),
         statuses=queries.STATUSES,
         read_only=services.read_only_message(bank) if bank and not bank.editable else None,
     )
 
 
 def _preview_context(spec, seed: str) -> dict:
-    data = {"pairs": [list(p) for p in spec.pairs]}
     item_name = _item_names().get(spec.item or "") if spec.item else None
     return {
         "spec": spec,
@@ -179,11 +174,9 @@ def _preview_context(spec, seed: str) -> dict:
         "type_label": display.type_label(spec),
         "text_html": display.render_text(spec.text, spec.text_format),
         "general_html": display.render_text(spec.general_feedback, spec.text_format),
-        "matching_options": matching_options(data) if spec.type == "matching" else [],
-        "order": display_order(len(spec.order), seed) if spec.type == "ordering" else [],
         "format_label": FORMAT_LABELS.get(spec.text_format, spec.text_format),
         "dimensions": DIMENSIONS,
-    }
+    } | types.get_type(spec.type).preview(spec, seed)
 
 
 @bp.get("/<id:question_id>")
@@ -349,8 +342,9 @@ def _render_editor(form, qtype, question=None, status=None):
         form=form,
         qtype=qtype,
         question=question,
-        type_label=TYPE_LABELS[qtype],
-        type_help=TYPE_HELP[qtype],
+        type_label=types.label(qtype),
+        type_help=types.get_type(qtype).help,
+        scored=types.get_type(qtype).scored,
     ), status
 
 
@@ -361,8 +355,8 @@ def choose_type():
     bank = _target_bank(bank_id)
     return render_template(
         "questions/choose_type.html",
-        types=TYPES,
-        help=TYPE_HELP,
+        types=types.names(),
+        help={name: kind.help for name, kind in types.QUESTION_TYPES.items()},
         bank=bank,
         has_banks=bool(queries.editable_banks()),
     )
@@ -371,7 +365,7 @@ def choose_type():
 @bp.route("/new/<qtype>", methods=["GET", "POST"])
 @roles_required(*QUESTION_AUTHORS)
 def create(qtype: str):
-    if qtype not in TYPES:
+    if qtype not in types.QUESTION_TYPES:
         abort(404)
     choices = _bank_choices("— 请选择 —")
     if len(choices) == 1:
@@ -381,7 +375,7 @@ def create(qtype: str):
     bank = _target_bank(data["bank"])
     if bank is not None and bank.item_id:
         data["item"] = str(bank.item_id)
-    form = QuestionForm(data=data)
+    form = question_form(qtype)(data=data)
     form.bank.choices = choices
     _item_select(form.item, "— 请选择 —")
     response = _editor(form, qtype, None)
@@ -396,7 +390,7 @@ def edit(question_id: int):
         flash(services.read_only_message(question.bank) + "。", "warning")
         return redirect(url_for("questions.detail", question_id=question.id))
     spec = services.spec_of(question)
-    form = QuestionForm(data=form_data(spec, question.item_id))
+    form = question_form(question.qtype)(data=form_data(spec, question.item_id))
     _item_select(form.item, "— 请选择 —")
     response = _editor(form, question.qtype, question)
     return response or _render_editor(form, question.qtype, question)
@@ -468,7 +462,7 @@ def _filename(text: str) -> str:
 @roles_required(*QUESTION_AUTHORS)
 def export():
     fmt = request.args.get("fmt", "")
-    if fmt not in services.EXPORT_FORMATS:
+    if fmt not in formats.FORMATS:
         abort(404)
     f = queries.QuestionFilter.from_args(request.args)
     questions = list(db.session.scalars(queries.question_statement(f).limit(MAX_EXPORT + 1)))
@@ -483,7 +477,7 @@ def export():
         data = services.export_file(specs, fmt)
     except ExportError as err:
         return _export_problems(err.problems, fmt, f, 422, questions)
-    _label, suffix, mimetype = services.EXPORT_FORMATS[fmt]
+    suffix, mimetype = formats.get(fmt).suffix, formats.get(fmt).mimetype
     if bank is not None:
         stem = bank.title + ("_筛选结果" if f.args(bank_id=None, status="active") else "")
     else:
@@ -505,7 +499,7 @@ def _export_problems(problems, fmt, f, status, questions=()):
     return render_template(
         "questions/export_problems.html",
         problems=[(by_position.get(pos), reason) for pos, reason in problems],
-        label=services.EXPORT_FORMATS[fmt][0],
+        label=formats.get(fmt).label,
         back=url_for("questions.index", **f.args()),
     ), status
 
@@ -557,12 +551,13 @@ def _defaults(pending: dict) -> services.ImportDefaults:
 
 
 def _check_upload(data: bytes, pending: dict):
-    """(specs, problems) for a stored or fresh upload; problems as (line, reason)."""
+    """(specs, problems, skipped) for a stored or fresh upload; problems as (line, reason),
+    skipped: the questions left out (types the academy does not have)."""
     try:
-        specs = parse_file(data, pending["fmt"])
+        parsed = formats.parse(data, pending["fmt"])
     except ParseError as err:
-        return [], list(err.problems)
-    return services.check_import(specs, _defaults(pending))
+        return [], list(err.problems), []
+    return *services.check_import(parsed.questions, _defaults(pending)), parsed.skipped
 
 
 @bp.get("/import")
@@ -592,7 +587,7 @@ def import_upload():
     if len(data) > MAX_UPLOAD_BYTES:
         return _upload_page(form, file_error=_too_big(), status=413)
     name = uploads.display_name(upload.filename)
-    fmt = form.fmt.data or guess_format(name)
+    fmt = form.fmt.data or formats.guess(name)
     if fmt is None:
         return _upload_page(
             form,
@@ -618,15 +613,15 @@ def import_upload():
         },
         "user": current_user.id,
     }
-    specs, problems = _check_upload(data, pending)
+    specs, problems, skipped = _check_upload(data, pending)
     if problems:
         return _upload_page(form, problems=problems, name=name, status=422)
     pending["token"] = uploads.store(data, "." + fmt)
     session[SESSION_KEY] = pending
-    return _preview(specs, pending)
+    return _preview(specs, pending, skipped=skipped)
 
 
-def _preview(specs, pending: dict, changed: bool = False):
+def _preview(specs, pending: dict, changed: bool = False, skipped=()):
     target = _target_bank(str(pending.get("bank") or ""))
     names = _item_names()
     counts = Counter(display.type_label(s) for s in specs)
@@ -648,7 +643,8 @@ def _preview(specs, pending: dict, changed: bool = False):
         new_title=pending.get("new_title"),
         category=services.common_category(specs),
         name=pending.get("name", ""),
-        fmt_label={"gift": "GIFT", "xml": "Moodle XML", "xlsx": "Excel"}[pending["fmt"]],
+        fmt_label=formats.get(pending["fmt"]).label,
+        skipped=skipped,
         form=ConfirmForm(formdata=None, token=pending["token"]),
         changed=changed,
         preview_rows=PREVIEW_ROWS,
@@ -666,7 +662,7 @@ def import_confirm():
     pending, data = found
     token, suffix = pending["token"], "." + str(pending.get("fmt"))
     name = str(pending.get("name", ""))
-    specs, problems = _check_upload(data, pending)
+    specs, problems, _skipped = _check_upload(data, pending)
     if problems:  # the catalogue changed since the preview
         uploads.discard(token, suffix)
         session.pop(SESSION_KEY, None)

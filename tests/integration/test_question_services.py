@@ -11,8 +11,7 @@ from academy.content.loader import ContentDoc
 from academy.content.problems import ContentInvalid
 from academy.errors_domain import DomainError
 from academy.extensions import db
-from academy.questions import services
-from academy.questions.interchange import parse_file
+from academy.questions import formats, services
 from academy.questions.models import BankSource, Dimension, Question, QuestionBank
 from academy.questions.services import ImportDefaults, Tags
 from academy.questions.spec import ExportError
@@ -215,7 +214,7 @@ def test_export_then_import_gives_the_same_questions(world, fmt):
     specs = services.specs_of(questions)
     data = services.export_file(specs, fmt)
     target = factories.web_bank("目标题库")
-    created = services.import_questions(world.expert, target, parse_file(data, fmt))
+    created = services.import_questions(world.expert, target, formats.parse(data, fmt).questions)
     assert len(created) == len(questions)
     for old, new in zip(questions, created, strict=True):
         assert (new.qtype, new.item_id, new.dimension, new.difficulty) == (

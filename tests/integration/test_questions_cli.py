@@ -8,12 +8,27 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from academy.questions import excel
+from academy.questions import excel, types
 from academy.questions.models import Question as QuestionRow
 from academy.questions.models import QuestionBank, QuestionVersion
 from tests.unit.test_moodlexml import MOODLE_EXPORT
 
-QUESTION_KEYS = ["type", "name", "text", "single", "answers", "tolerance", "pairs", "category"]
+QUESTION_KEYS = [
+    "type",
+    "name",
+    "text",
+    "text_format",
+    "single",
+    "answers",
+    "tolerance",
+    "pairs",
+    "general_feedback",
+    "grader_info",
+    "category",
+    "item",
+    "dimension",
+    "difficulty",
+]
 GIFT = """// 村级代办题库
 $CATEGORY: $course$/top/证明证照
 
@@ -56,20 +71,17 @@ def check_shape(output: str) -> list[dict]:
     assert list(data) == ["questions"]
     for q in data["questions"]:
         assert list(q) == QUESTION_KEYS
-        assert q["type"] in (
-            "multichoice",
-            "truefalse",
-            "shortanswer",
-            "numerical",
-            "matching",
-            "essay",
-            "description",
-            "ordering",
-        )
+        assert q["type"] in types.names()
         assert isinstance(q["name"], str) and isinstance(q["text"], str)
         assert isinstance(q["single"], bool)
         for a in q["answers"]:
-            assert list(a) == ["text", "fraction", "feedback"]
+            numerical = q["type"] == "numerical"
+            assert list(a) == [
+                "text",
+                "fraction",
+                "feedback",
+                *(["tolerance"] if numerical else []),
+            ]
             assert isinstance(a["fraction"], float)
         assert q["tolerance"] is None or isinstance(q["tolerance"], float)
         assert all(isinstance(p, list) and len(p) == 2 for p in q["pairs"])
@@ -91,6 +103,7 @@ def test_gift_file(run, tmp_path, db_session):
         "type": "multichoice",
         "name": "身份证补领",
         "text": "村民补领身份证，下列哪项说法正确？",
+        "text_format": "moodle",
         "single": True,
         "answers": [
             {"text": "必须本人到场", "fraction": 1.0, "feedback": "对，人证合一。"},
@@ -99,9 +112,15 @@ def test_gift_file(run, tmp_path, db_session):
         ],
         "tolerance": None,
         "pairs": [],
+        "general_feedback": "",
+        "grader_info": "",
         "category": "top/证明证照",
+        "item": "id-card-renewal-home-service",
+        "dimension": "knowledge",
+        "difficulty": 1,
     }
-    assert questions[1]["answers"] == [{"text": "false", "fraction": 1.0, "feedback": "正确。"}]
+    assert questions[1]["answers"][1] == {"text": "false", "fraction": 1.0, "feedback": "正确。"}
+    assert questions[1]["answers"][0]["text"] == "true"
     assert questions[2]["answers"][0]["text"] == "20" and questions[2]["tolerance"] == 0.0
     assert questions[3]["type"] == "multichoice"
     assert questions[3]["text"] == "村民补领身份证须_____到场。"
@@ -220,3 +239,17 @@ def test_export_command_writes_a_file_or_lists_problems(cli, world, tmp_path, db
     result = cli("export", "--bank", bank.slug, "--format", "gift", "-o", str(gift))
     assert result.exit_code == 1 and "GIFT 无法表示排序题的总体反馈" in result.stderr
     assert not gift.exists()
+
+
+def test_parse_names_the_skipped_questions_on_stderr(run, tmp_path, db_session):
+    xml = tmp_path / "mixed.xml"
+    xml.write_text(
+        "<quiz>\n<question type='multianswer'><name><text>完形</text></name></question>\n"
+        "<question type='essay'><name><text>简答</text></name>"
+        "<questiontext><text>怎么办？</text></questiontext></question>\n</quiz>",
+        encoding="utf-8",
+    )
+    result = run(str(xml))
+    assert result.exit_code == 0, result.stderr
+    assert [q["name"] for q in json.loads(result.stdout)["questions"]] == ["简答"]
+    assert result.stderr.startswith(f"{xml}:2: 跳过第 1 题 “完形”：不支持的题型 “multianswer”")

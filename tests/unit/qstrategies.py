@@ -8,6 +8,9 @@ from hypothesis import strategies as st
 
 from academy.questions.interchange import number_text
 from academy.questions.spec import DIMENSIONS, FORMATS, Answer, Question
+from academy.questions.types import names
+
+BUILT_IN = names()  # the types registered at import (not a test's throw-away type)
 
 ROUND_TRIP = settings(
     max_examples=50,
@@ -43,16 +46,7 @@ def number():
 
 @st.composite
 def question(draw, kinds=None, description_feedback: bool = False) -> Question:
-    kinds = kinds or [
-        "multichoice",
-        "truefalse",
-        "shortanswer",
-        "numerical",
-        "matching",
-        "ordering",
-        "essay",
-        "description",
-    ]
+    kinds = kinds or list(BUILT_IN)
     kind = draw(st.sampled_from(kinds))
     q = Question(
         type=kind,
@@ -96,12 +90,34 @@ def question(draw, kinds=None, description_feedback: bool = False) -> Question:
     elif kind == "matching":
         lefts = draw(st.lists(text(), min_size=3, max_size=5, unique=True))
         q.pairs = [(left, draw(text())) for left in lefts]
+        # Distractors: extra wrong answers (an empty left side), anywhere in the list.
+        for _ in range(draw(st.integers(0, 2))):
+            q.pairs.insert(draw(st.integers(0, len(q.pairs))), ("", draw(text())))
     elif kind == "ordering":
         plain = ALPHABET.replace("{", "").replace("}", "").replace("\n", "")
         q.order = draw(st.lists(text(alphabet=plain), min_size=3, max_size=5, unique=True))
     elif kind == "essay":
         q.grader_info = draw(maybe_text())
     return q
+
+
+SCALARS = ("type", "name", "text", "text_format", "single", "general_feedback", "grader_info")
+SCALARS += ("category", "item", "dimension", "difficulty")
+
+
+def lossless(q: Question) -> bool:
+    """Whether ``flask questions parse`` output (``as_json``) carries every field."""
+    data = q.as_json()
+    answers = data["answers"][: len(data["answers"]) - (1 if q.other_feedback else 0)]
+    order, rest = answers[: len(q.order)], answers[len(q.order) :]
+    return (
+        [(a["text"], a["fraction"], a["feedback"], a.get("tolerance")) for a in rest]
+        == [(a.text, a.fraction, a.feedback, a.tolerance) for a in q.answers]
+        and [a["text"] for a in order] == q.order
+        and [tuple(p) for p in data["pairs"]] == q.pairs
+        and all(data[key] == getattr(q, key) for key in SCALARS)
+        and (not q.other_feedback or data["answers"][-1]["feedback"] == q.other_feedback)
+    )
 
 
 def comparable(q: Question) -> dict:

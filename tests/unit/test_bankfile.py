@@ -3,9 +3,13 @@
 import copy
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
-from academy.questions.bankfile import parse_bank
+from academy.questions.bankfile import dump_bank, parse_bank, question_problems
 from tests.content_samples import valid_bank
+from tests.unit.qstrategies import ROUND_TRIP, comparable, question
 
 ITEMS = {"pension"}
 
@@ -97,3 +101,19 @@ def test_bank_level_problems():
         "item": "事项 “x” 不在目录 courses/catalogue.yaml 中",
     }
     assert parse([1])[1] == {"(文件)": "文件顶层应为映射（键: 值）"}
+
+
+@ROUND_TRIP
+@given(st.lists(question(), min_size=1, max_size=6))
+def test_dump_then_parse_gives_the_same_questions(questions):
+    for q in questions:
+        q.text_format = "markdown"  # bank files are Markdown
+        q.item = q.item and "pension"
+        q.category = "登记申领/测试"
+    fit = [q for q in questions if not question_problems(q)]  # the banks' policy is stricter
+    data = dump_bank("b", "题库", fit, category="登记申领/测试")
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    parsed, problems = parse_bank(yaml.safe_load(text), "b.yaml", {"pension"})
+    if fit:
+        assert problems == []
+        assert [comparable(q) for q in parsed] == [comparable(q) for q in fit]

@@ -9,10 +9,11 @@ from werkzeug.datastructures import MultiDict
 
 from academy.demo.exams import answer_fields
 from academy.questions.services import version_data
-from academy.questions.types import get_type
+from academy.questions.types import QUESTION_TYPES, get_type
 from tests.factories import question_spec
 
-TYPES = ["multichoice", "truefalse", "shortanswer", "numerical", "matching", "ordering"]
+# Every type marked at once (the registry's, not a list kept here).
+TYPES = [name for name, kind in QUESTION_TYPES.items() if kind.auto_marked and kind.scored]
 
 
 def _grade(qtype: str, right: bool) -> float:

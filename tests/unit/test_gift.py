@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from academy.questions import gift
 from academy.questions.spec import Answer, ExportError, ParseError, Question
-from tests.unit.qstrategies import ROUND_TRIP, comparable, question
+from tests.unit.qstrategies import ROUND_TRIP, comparable, lossless, question
 
 
 def one(text: str | bytes) -> Question:
@@ -87,8 +87,10 @@ def test_missing_word_short_answer():
 def test_true_false(block, truth):
     q = one("代办员可以代村民签名。" + block)
     assert q.type == "truefalse"
-    right = "true" if truth else "false"
-    assert q.as_json()["answers"] == [{"text": right, "fraction": 1.0, "feedback": ""}]
+    assert q.as_json()["answers"] == [
+        {"text": "true", "fraction": 1.0 if truth else 0.0, "feedback": ""},
+        {"text": "false", "fraction": 0.0 if truth else 1.0, "feedback": ""},
+    ]
 
 
 def test_true_false_feedback_first_for_a_wrong_answer_then_for_a_right_one():
@@ -97,7 +99,10 @@ def test_true_false_feedback_first_for_a_wrong_answer_then_for_a_right_one():
     assert answers(q) == [("true", 0.0, "不对，须本人签名。"), ("false", 1.0, "对，不能代签。")]
     q = one("须本人签名。{T#错了#答对了}")
     assert answers(q) == [("true", 1.0, "答对了"), ("false", 0.0, "错了")]
-    assert q.as_json()["answers"] == [{"text": "true", "fraction": 1.0, "feedback": "答对了"}]
+    assert q.as_json()["answers"] == [
+        {"text": "true", "fraction": 1.0, "feedback": "答对了"},
+        {"text": "false", "fraction": 0.0, "feedback": "错了"},
+    ]
 
 
 def test_true_false_is_case_sensitive_like_moodle():
@@ -146,6 +151,25 @@ def test_several_numerical_answers_with_weights_feedback_and_other_answer_feedba
         ("1822", 0.5, "差一点", 2.0),
     ]
     assert q.other_feedback == "再想想"
+    assert [(a["text"], a["tolerance"]) for a in q.as_json()["answers"]] == [
+        ("1822", 0.0),
+        ("1822", 2.0),
+        ("*", None),
+    ]
+    assert q.as_json()["answers"][2] == {
+        "text": "*",
+        "fraction": 0.0,
+        "feedback": "再想想",
+        "tolerance": None,
+    }
+
+
+def test_numerical_catch_all_answer_with_its_feedback_and_no_marks():
+    q = one("多少元？{#=20#对 =%0%*#不对，是 20 元}")
+    assert answers(q) == [("20", 1.0, "对")] and q.other_feedback == "不对，是 20 元"
+    # Moodle would give any number these marks; the academy keeps "*" for feedback only.
+    ((line, reason),) = problems("多少元？{#=20 =%50%*#差不多}")
+    assert line == 1 and "“*”（其他答案）" in reason and "0%" in reason
 
 
 def test_numerical_decimals_and_negative_values():
@@ -373,10 +397,22 @@ def test_matching_needs_three_pairs():
     assert problems("配对{=甲 -> 1 =乙 -> 2}") == [(1, "配对题至少需要 3 组配对（现有 2 组）")]
 
 
-def test_matching_pair_without_arrow_and_empty_side():
-    found = problems("配对{\n=甲 -> 1\n=乙 2\n= -> 3\n=丁 -> 4\n}")
+def test_matching_pair_without_arrow_and_empty_right_side():
+    found = problems("配对{\n=甲 -> 1\n=乙 2\n=丙 -> \n=丁 -> 4\n}")
     assert [line for line, _ in found] == [3, 4]
-    assert "缺少 “->”" in found[0][1] and "不能为空" in found[1][1]
+    assert "缺少 “->”" in found[0][1] and "右边不能为空" in found[1][1]
+
+
+def test_matching_with_distractors_an_empty_left_side_is_an_extra_wrong_answer():
+    q = one("配对{\n=甲 -> 1\n=乙 -> 2\n=丙 -> 3\n= -> 4\n=->5\n}")
+    assert q.type == "matching"
+    assert q.pairs == [("甲", "1"), ("乙", "2"), ("丙", "3"), ("", "4"), ("", "5")]
+    assert q.as_json()["pairs"][3] == ["", "4"]
+    assert gift.parse(gift.export([q]))[0].pairs == q.pairs
+    # Three real pairs are still needed: distractors do not count.
+    assert problems("配对{=甲 -> 1 =乙 -> 2 = -> 3}") == [
+        (1, "配对题至少需要 3 组配对（现有 2 组）")
+    ]
 
 
 def test_numerical_not_a_number_names_the_answer_line():
@@ -515,3 +551,4 @@ def test_round_trip(questions, category):
         q.category = category
     parsed = gift.parse(gift.export(questions))
     assert [comparable(q) for q in parsed] == [comparable(q) for q in questions]
+    assert all(lossless(q) for q in parsed)  # and `flask questions parse` prints it all

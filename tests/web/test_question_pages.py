@@ -313,7 +313,7 @@ def test_bad_input_is_shown_on_the_form_and_nothing_is_saved(world, expert, bank
         "/questions/new/matching",
         data=form(world, bank, **rows("pairs", {"left": "a", "right": ""})),
     )
-    assert "配对题至少需要 3 组配对" in plain(resp) and "左右两边都不能为空" in plain(resp)
+    assert "配对题至少需要 3 组配对" in plain(resp) and "右边都不能为空" in plain(resp)
     resp = expert.post(
         "/questions/new/ordering", data={**form(world, bank), "bank": "", "steps-0": "a"}
     )
@@ -595,3 +595,35 @@ def test_export_downloads_and_format_problems(world, expert, bank):
     assert "_%E7%AD%9B%E9%80%89%E7%BB%93%E6%9E%9C.gift" in resp.headers["Content-Disposition"]
     assert expert.get("/questions/export?fmt=pdf").status_code == 404
     assert expert.get("/questions/import/template.xlsx").data[:2] == b"PK"
+
+
+def test_xml_import_skips_unsupported_types_after_the_preview_says_so(world, expert, bank):
+    data = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n'
+        '<question type="multianswer"><name><text>完形</text></name>'
+        "<questiontext><text>{1:SHORTANSWER:=户口簿}</text></questiontext></question>\n"
+        '<question type="truefalse"><name><text>不得代签名</text></name>'
+        "<questiontext><text>代办员可以替村民签名。</text></questiontext>"
+        '<answer fraction="0"><text>true</text></answer>'
+        '<answer fraction="100"><text>false</text></answer></question>\n'
+        '<question type="calculated"><name><text>计算</text></name></question>\n'
+        "</quiz>\n"
+    ).encode()
+    resp = upload(
+        expert,
+        data,
+        "moodle.xml",
+        bank=str(bank.id),
+        item=str(world.item.id),
+        dimension="knowledge",
+        difficulty="1",
+    )
+    html = plain(resp)
+    assert resp.status_code == 200, html[-2000:]
+    assert "校验通过，共 1 道题" in html and "2 道题的题型本系统没有" in html
+    assert "完形" in html and "完形填空（Cloze）" in html and "计算题" in html
+    assert "第 1 题" in html and "第 3 题" in html
+    token = re.search(r'name="token" type="hidden" value="([0-9a-f]+)"', text(resp)).group(1)
+    assert expert.post("/questions/import/confirm", data={"token": token}).status_code == 302
+    names = db.session.scalars(sa.select(Question.name).where(Question.bank_id == bank.id))
+    assert list(names) == ["不得代签名"]
