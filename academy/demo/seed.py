@@ -177,6 +177,7 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
             position=position,
         )
         townships.append(township)
+        always = set(t.get("items", []))  # items every village of this township offers
         for v in t["villages"]:
             kind = VillageKind.from_label(v["kind"])
             tier = StationTier.from_label(v["tier"])
@@ -185,7 +186,10 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
             offered = [
                 i
                 for i in eligible
-                if tier == StationTier.MODEL or i.frequency >= 4 or rng.random() < ITEM_SHARE[tier]
+                if tier == StationTier.MODEL
+                or i.frequency >= 4
+                or i.slug in always
+                or rng.random() < ITEM_SHARE[tier]
             ]
             villages.append(
                 Village(

@@ -60,3 +60,33 @@ def test_demo_accounts_main_pages_open(demo_app, username):
     for path in PAGES[username]:
         page = client.get(path)
         assert page.status_code == 200, f"{username} {path}: {page.status_code}"
+
+
+NEW_ITEMS = [
+    "land-requisitioned-farmer-insurance",
+    "enterprise-retirement-application",
+    "collection-day-policy-consultation",
+    "bank-insurance-services",
+    "employment-matching",
+]
+
+
+def test_demo_villages_offer_the_items_the_source_documents_name(demo_app):
+    from academy.catalogue.models import ServiceItem
+    from academy.regions.models import Township, Village
+
+    app = demo_app[0]
+    with app.app_context():
+        villages = db.session.scalars(sa.select(Village)).all()
+        offered = {slug: 0 for slug in NEW_ITEMS}
+        for village in villages:
+            for item in village.items:
+                if item.slug in offered:
+                    offered[item.slug] += 1
+        assert all(offered.values()), offered
+        # 澄潭: the 失土农民参保 case of the source document — every village offers it.
+        chengtan = db.session.scalar(sa.select(Township).where(Township.name == "澄潭街道"))
+        land = db.session.scalar(
+            sa.select(ServiceItem).where(ServiceItem.slug == "land-requisitioned-farmer-insurance")
+        )
+        assert chengtan.villages and all(land in v.items for v in chengtan.villages)
