@@ -95,6 +95,9 @@ class Competition(TimestampMixin, Base):
     awards_excellent: Mapped[int] = mapped_column(default=6)
     counts_for_certification: Mapped[bool] = mapped_column(default=False)
     chief_judge_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # When registration closed and the competition began: simulation runs of a practical
+    # round count from then on.
+    started_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
 

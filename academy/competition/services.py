@@ -250,6 +250,7 @@ def close_registration(actor: User, comp: Competition) -> None:
     if comp.status != CompetitionStatus.REGISTRATION:
         raise DomainError("比武不在报名阶段")
     comp.status = CompetitionStatus.RUNNING
+    comp.started_at = utcnow()
     audit.record(actor, "competition.close", comp, f"{comp.title} 报名截止，进入比赛")
 
 

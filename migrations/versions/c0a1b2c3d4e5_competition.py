@@ -33,6 +33,7 @@ def upgrade():
     sa.Column('awards_excellent', sa.Integer(), nullable=False),
     sa.Column('counts_for_certification', sa.Boolean(), nullable=False),
     sa.Column('chief_judge_id', sa.Integer(), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('published_at', sa.DateTime(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
