@@ -21,9 +21,11 @@ The cues (the same definitions as the session's measuring script, so figures agr
 **Chance** is the mean of 1/n over the single-answer questions (n options): what blind
 guessing finds. A cue far above chance is a giveaway.
 
-**Near-duplicate stems**: two stems whose character trigrams (after NFKC, without
-whitespace, punctuation and Markdown marks) have a Jaccard index ≥ ``NEAR_DUPLICATE`` (0.85)
-— the same question asked twice, possibly with a word changed. Exact duplicates score 1.
+**Near-duplicate stems**: two stems whose normalised texts (NFKC, lower case, without
+whitespace, punctuation and Markdown marks) have a difflib ratio 2·M/T ≥ ``NEAR_DUPLICATE``
+(0.85; M = characters in matching blocks, T = both lengths) — the same question asked twice,
+perhaps with a word changed ("哪项" / "哪一项"). Exact duplicates score 1. Two stems about
+different items ("补领身份证" / "补领社保卡" in an otherwise equal sentence) stay below it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from difflib import SequenceMatcher
 from typing import Any
 
 from academy.content.problems import Problem
@@ -95,6 +98,13 @@ class Item:
     options: tuple[str, ...] = ()
     keys: tuple[bool, ...] = ()
     truth: bool | None = None
+    # What makes the question besides its stem, for the duplicate check of questions whose
+    # stem is only an instruction ("请把步骤排成正确的顺序"): the steps, the pairs.
+    body: str = ""
+
+    @property
+    def compared(self) -> str:
+        return f"{self.stem} {self.body}".strip()
 
 
 # --- reading questions -------------------------------------------------------------------
@@ -119,9 +129,18 @@ def bank_items(data: Mapping[str, Any]) -> list[Item]:
                 out.append(Item(where, "multi", stem, opts, tuple(f > 0 for f in fractions)))
         elif kind == "truefalse":
             out.append(Item(where, "truefalse", stem, truth=bool(q.get("answer"))))
+        elif kind == "description":
+            continue  # text shown in an exam, not a question
         else:
-            out.append(Item(where, "other", stem))
+            body = q.get("order") if kind == "ordering" else q.get("pairs")
+            out.append(Item(where, "other", stem, body=_flatten(body)))
     return out
+
+
+def _flatten(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return " ".join(_flatten(v) for v in value)
+    return "" if value is None else str(value)
 
 
 def module_items(data: Mapping[str, Any]) -> list[Item]:
@@ -159,7 +178,7 @@ def spec_item(spec: Any, where: str = "") -> Item:
     if spec.type == "truefalse":
         truth = next((a.text == "true" for a in spec.answers if a.fraction >= 1), None)
         return Item(where, "truefalse", spec.text, truth=truth)
-    return Item(where, "other", spec.text)
+    return Item(where, "other", spec.text, body=_flatten(spec.order or spec.pairs))
 
 
 # --- cues ---------------------------------------------------------------------------------
@@ -349,17 +368,29 @@ def normalise_stem(text: str) -> str:
     return "".join(out)
 
 
-def trigrams(text: str) -> frozenset[str]:
+def bigram_set(text: str) -> frozenset[str]:
+    """Character bigrams of the normalised stem (a one-character stem is its own bigram)."""
     s = normalise_stem(text)
-    if len(s) < 3:
+    if len(s) < 2:
         return frozenset([s]) if s else frozenset()
-    return frozenset(s[i : i + 3] for i in range(len(s) - 2))
+    return frozenset(s[i : i + 2] for i in range(len(s) - 1))
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+def similarity(a: str, b: str) -> float:
+    """difflib's ratio 2·M/T of two normalised stems (M: characters in matching blocks)."""
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def _could_match(a: str, b: str, ga: frozenset, gb: frozenset, threshold: float) -> bool:
+    """Cheap necessary conditions of ``similarity ≥ threshold`` (t): the ratio is at most
+    2·min/(|a|+|b|); and with M ≥ t·T/2 matched characters in k blocks, k − 1 ≤ (1 − t)·T
+    (blocks are separated by unmatched characters), so the strings share at least
+    M − k ≥ (1.5t − 1)·T − 1 bigrams."""
+    if 2 * min(len(a), len(b)) < threshold * (len(a) + len(b)):
+        return False
+    return 2 * len(ga & gb) >= (3 * threshold - 2) * (len(ga) + len(gb)) - 2
 
 
 @dataclass(frozen=True)
@@ -372,17 +403,20 @@ class Stem:
 def near_duplicates(
     stems: Sequence[Stem], threshold: float = NEAR_DUPLICATE
 ) -> list[tuple[Stem, Stem, float]]:
-    """Pairs of stems with trigram Jaccard ≥ ``threshold`` (the earlier stem first). Two sets
-    can only reach it when the smaller has ≥ ``threshold`` × the larger's trigrams, so each
-    stem is compared only with those of close size (sorted by size)."""
-    grams = [trigrams(s.text) for s in stems]
-    order = sorted((i for i in range(len(stems)) if grams[i]), key=lambda i: len(grams[i]))
+    """Pairs of stems whose normalised texts have difflib ratio ≥ ``threshold`` (the earlier
+    stem first). Stems are sorted by length, so each is compared only with those of close
+    length, and only pairs sharing enough bigrams reach difflib."""
+    norm = [normalise_stem(s.text) for s in stems]
+    grams = [bigram_set(s.text) for s in stems]
+    order = sorted((i for i in range(len(stems)) if norm[i]), key=lambda i: len(norm[i]))
     found = []
     for pos, i in enumerate(order):
         for j in order[pos + 1 :]:
-            if len(grams[i]) < threshold * len(grams[j]):
+            if 2 * len(norm[i]) < threshold * (len(norm[i]) + len(norm[j])):
                 break
-            score = jaccard(grams[i], grams[j])
+            if not _could_match(norm[i], norm[j], grams[i], grams[j], threshold):
+                continue
+            score = similarity(norm[i], norm[j])
             if score >= threshold:
                 a, b = sorted((i, j))
                 found.append((stems[a], stems[b], score))
@@ -394,14 +428,14 @@ def similar_stems(
     text: str, candidates: Iterable[tuple[Any, str]], threshold: float = NEAR_DUPLICATE
 ) -> list[tuple[Any, float]]:
     """Candidates (key, stem) whose stem is a near-duplicate of ``text``, most similar first."""
-    mine = trigrams(text)
+    mine, my_grams = normalise_stem(text), bigram_set(text)
     if not mine:
         return []
     out = []
     for key, other in candidates:
-        grams = trigrams(other or "")
-        if grams and len(mine) >= threshold * len(grams) and len(grams) >= threshold * len(mine):
-            score = jaccard(mine, grams)
+        norm = normalise_stem(other or "")
+        if norm and _could_match(mine, norm, my_grams, bigram_set(norm), threshold):
+            score = similarity(mine, norm)
             if score >= threshold:
                 out.append((key, score))
     return sorted(out, key=lambda x: -x[1])
@@ -453,7 +487,7 @@ def lint_content(
             total += figures
             for reason in file_reasons(figures, t):
                 report.problems.append(Problem(doc.path, "(题目质量)", reason))
-            stems += [Stem(doc.path, item.where, item.stem) for item in items if item.stem]
+            stems += [Stem(doc.path, item.where, item.compared) for item in items if item.stem]
         report.totals[folder] = total
         for reason in total_reasons(total, t):
             report.problems.append(Problem(f"{folder}/", f"(题目质量·{GROUPS[folder]})", reason))

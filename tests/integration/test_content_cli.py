@@ -122,7 +122,7 @@ def test_check_passes_on_a_good_tree(cli, root):
     ]
 
 
-def _cued_bank(slug: str, n: int, longest_keys: int) -> dict:
+def _cued_bank(slug: str, n: int, longest_keys: int, salt: int) -> dict:
     """A bank of ``n`` single-answer questions, the first ``longest_keys`` keyed on the
     uniquely longest option, the others on a middle-length one."""
     questions = []
@@ -135,7 +135,7 @@ def _cued_bank(slug: str, n: int, longest_keys: int) -> dict:
                 "type": "multichoice",
                 "dimension": "业务知识",
                 "difficulty": 1,
-                "text": f"{slug} 题库第 {i} 题：编号 {i * 7919} 的情形？",
+                "text": "".join(chr(0x4E00 + 8 * i + 997 * salt + k) for k in range(8)),
                 "answers": [
                     {"text": t, "fraction": 100 if j == key else 0} for j, t in enumerate(opts)
                 ],
@@ -145,8 +145,8 @@ def _cued_bank(slug: str, n: int, longest_keys: int) -> dict:
 
 
 def test_check_fails_on_a_bank_whose_key_is_the_longest_option(cli, root):
-    write_yaml(root / "question_banks" / "cued.yaml", _cued_bank("cued", 6, 4))
-    write_yaml(root / "question_banks" / "fair.yaml", _cued_bank("fair", 6, 2))
+    write_yaml(root / "question_banks" / "cued.yaml", _cued_bank("cued", 6, 4, salt=1))
+    write_yaml(root / "question_banks" / "fair.yaml", _cued_bank("fair", 6, 2, salt=2))
     result = cli("check", root=root)
     assert result.exit_code == 1
     assert (
