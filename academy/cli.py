@@ -74,7 +74,7 @@ def exams_stats(exam_id: int) -> None:
                     n(x.sd),
                     n(x.discrimination),
                     n(x.upper_lower),
-                    ",".join(x.flags) or "-",
+                    "样本不足" if x.too_few else (",".join(x.flags) or "-"),
                     row.question.name,
                 ]
             )

@@ -73,6 +73,12 @@ class Config:
     # Exam starts running at once (per app, or across instances with REDIS_URL); more wait
     # in a queue that the page retries by itself.
     EXAM_START_CONCURRENCY = int(os.environ.get("EXAM_START_CONCURRENCY", "8"))
+    # Item statistics label a question 过难/过易/区分度为负 only from this many answers;
+    # below it they say 样本不足 (academy/exams/statistics.py says why 30).
+    ITEM_STATS_MIN_ANSWERS = int(os.environ.get("ITEM_STATS_MIN_ANSWERS", "30"))
+    # A failed module check can be taken again after this many minutes (0: at once); see
+    # academy/learning/rules.py (check_retake_at).
+    CHECK_RETAKE_MINUTES = int(os.environ.get("CHECK_RETAKE_MINUTES", "30"))
 
 
 class TestConfig(Config):
