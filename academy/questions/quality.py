@@ -19,7 +19,9 @@ The cues (the same definitions as the session's measuring script, so figures agr
 - **true share**: of true/false questions, the share keyed "true".
 
 **Chance** is the mean of 1/n over the single-answer questions (n options): what blind
-guessing finds. A cue far above chance is a giveaway.
+guessing finds. A cue far above chance is a giveaway. **Strike the extremes** (reported
+only): strike the uniquely longest and shortest options and guess among the rest — far above
+chance when a set was overcorrected so that the key is never the longest nor the shortest.
 
 **Near-duplicate stems**: two stems whose normalised texts (NFKC, lower case, without
 whitespace, punctuation and Markdown marks) have a difflib ratio 2·M/T ≥ ``NEAR_DUPLICATE``
@@ -231,6 +233,20 @@ def item_cues(item: Item) -> tuple[str, ...]:
     return tuple(found)
 
 
+def middle_guess(item: Item) -> float:
+    """The chance that a candidate who strikes the uniquely longest and the uniquely shortest
+    option, then guesses among the rest, finds the key: the cue of an *overcorrected* set
+    (keys made never the longest nor the shortest). Equals chance when the key's length rank
+    is spread evenly. Reported, not judged (question_banks/README.md)."""
+    key = _single_key(item)
+    if key is None:
+        return 0.0
+    lengths = [len(o.strip()) for o in item.options]
+    struck = {_unique_index(lengths, max), _unique_index(lengths, min)} - {None}
+    rest = [i for i in range(len(lengths)) if i not in struck]
+    return 1 / len(rest) if key in rest else 0.0
+
+
 CUE_WARNINGS = {
     "longest": "正确选项是唯一最长的一项：应试技巧“选最长的”就能猜中。请让各选项长短相近。",
     "shortest": "正确选项是唯一最短的一项：“选最短的”就能猜中。请让各选项长短相近。",
@@ -251,6 +267,7 @@ class Figures:
 
     single: int = 0
     chance: float = 0.0  # sum of 1/n
+    middle: float = 0.0  # sum of the strike-the-extremes guess's chances (reported only)
     longest: int = 0
     shortest: int = 0
     echo: int = 0
@@ -265,6 +282,7 @@ class Figures:
         if _single_key(item) is not None:
             self.single += 1
             self.chance += 1 / len(item.options)
+            self.middle += middle_guess(item)
         elif item.kind == "multi":
             self.multi += 1
         elif item.kind == "truefalse" and item.truth is not None:
@@ -282,7 +300,7 @@ class Figures:
         base = {"multi_longest": self.multi, "tf_true": self.tf}.get(name, self.single)
         if not base:
             return None
-        return (self.chance if name == "chance" else getattr(self, name)) / base
+        return getattr(self, name) / base
 
     def line(self) -> str:
         def pct(name: str) -> str:
@@ -291,7 +309,8 @@ class Figures:
 
         return (
             f"单选 {self.single} 题（随机猜中 {pct('chance')}）：最长 {pct('longest')}，"
-            f"最短 {pct('shortest')}，题干重复 {pct('echo')}，绝对词 {pct('absolutes')}；"
+            f"最短 {pct('shortest')}，题干重复 {pct('echo')}，绝对词 {pct('absolutes')}，"
+            f"去掉最长最短再猜 {pct('middle')}；"
             f"多选 {self.multi} 题：最长几项 {pct('multi_longest')}；"
             f"判断 {self.tf} 题：答案为“对” {pct('tf_true')}"
         )

@@ -61,6 +61,19 @@ def test_multi_k_longest_is_a_stable_sort():
     assert ql.item_cues(tie) == ()
 
 
+def test_strike_the_extremes_guess_finds_an_overcorrected_key():
+    # The key is the middle option: striking the longest and the shortest leaves only it.
+    assert ql.middle_guess(single("问？", ["甲", "乙乙", "丙丙丙"], 1)) == 1.0
+    assert ql.middle_guess(single("问？", ["甲", "乙乙", "丙丙丙"], 2)) == 0.0
+    # Four options: two remain after striking, so one in two.
+    assert ql.middle_guess(single("问？", ["甲", "乙乙", "丙丙", "丁丁丁"], 1)) == 0.5
+    # All of one length: nothing is struck, a plain guess.
+    assert ql.middle_guess(single("问？", ["甲乙", "丙丁", "戊己"], 0)) == pytest.approx(1 / 3)
+    overcorrected = ql.measure([single(f"问{i}？", ["甲", "乙乙", "丙丙丙"], 1) for i in range(5)])
+    assert overcorrected.share("middle") == 1.0 and overcorrected.share("longest") == 0.0
+    assert "去掉最长最短再猜 100.0%" in overcorrected.line()
+
+
 def test_figures_and_chance():
     items = [
         single("一？", ["甲", "乙乙", "丙丙丙"], 2),
