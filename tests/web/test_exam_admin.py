@@ -401,6 +401,10 @@ def test_statistics_page_and_export(world, login_as, exam):
     rows = list(openpyxl.load_workbook(io.BytesIO(resp.data)).active.values)
     assert rows[0][5:8] == ("作答人数", "难度系数（得分率）", "标准差")
     assert any(r[1] == "克龙巴赫 α 系数（按题位）" for r in rows)
+    # Two candidates: the numbers, with the sample size, but no 过难/过易 label.
+    answered = [r for r in rows[1:] if isinstance(r[5], int) and r[0] and r[5] > 0]
+    assert answered and all(r[10].startswith("样本不足（作答少于 30 人次") for r in answered)
+    assert ">样本不足<" in page and ">过易<" not in page and ">过难<" not in page
     question = rows[1][0]  # the first question's id
     stats = _text(client.get(f"/manage/exams/questions/{question}/stats"))
     assert "各版本" in stats and "养老保险业务考试" in stats
