@@ -73,6 +73,12 @@ class Config:
     # Exam starts running at once (per app, or across instances with REDIS_URL); more wait
     # in a queue that the page retries by itself.
     EXAM_START_CONCURRENCY = int(os.environ.get("EXAM_START_CONCURRENCY", "8"))
+    # Item statistics label a question 过难/过易/区分度为负 only from this many answers;
+    # below it they say 样本不足 (academy/exams/statistics.py says why 30).
+    ITEM_STATS_MIN_ANSWERS = int(os.environ.get("ITEM_STATS_MIN_ANSWERS", "30"))
+    # A failed module check can be taken again after this many minutes (0: at once); see
+    # academy/learning/rules.py (check_retake_at).
+    CHECK_RETAKE_MINUTES = int(os.environ.get("CHECK_RETAKE_MINUTES", "30"))
 
 
 class TestConfig(Config):
@@ -84,6 +90,7 @@ class TestConfig(Config):
     LOGIN_MAX_FAILURES = 5
     LOGIN_MAX_FAILURES_PER_IP = 1000
     CHROMIUM_PATH = ""  # each launch takes a second: the PDF tests turn it on themselves
+    CHECK_RETAKE_MINUTES = 0  # journeys fail then pass a check; the wait has its own tests
 
 
 def database_url(app_instance_path: str) -> str:

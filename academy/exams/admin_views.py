@@ -743,7 +743,10 @@ def mark(answer_id: int):
 def statistics(exam_id: int):
     exam = _exam_or_404(exam_id)
     return render_template(
-        "exams/admin/statistics.html", exam=exam, report=reports.exam_report(current_user, exam)
+        "exams/admin/statistics.html",
+        exam=exam,
+        report=reports.exam_report(current_user, exam),
+        min_answers=reports.min_answers(),
     )
 
 
@@ -785,7 +788,9 @@ def statistics_export(exam_id: int):
             r(row.stats.sd),
             r(row.stats.discrimination),
             r(row.stats.upper_lower),
-            "；".join(st.FLAG_LABELS[f] for f in row.stats.flags),
+            row.stats.few_label
+            if row.stats.too_few
+            else "；".join(st.FLAG_LABELS[f] for f in row.stats.flags),
         ]
         for row in report.rows
     ]

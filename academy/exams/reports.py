@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
 from academy.auth.models import Role, User
@@ -465,7 +466,9 @@ def exam_report(user: User, exam: Exam) -> ExamReport:
     )
     observations, totals = _matrix_rows(stmt)
     fixed = {q for s in exam.sections for q in (s.question_ids or [])}
-    stats = st.analyse(observations, list(totals.values()), question_ids=fixed)
+    stats = st.analyse(
+        observations, list(totals.values()), question_ids=fixed, min_answers=min_answers()
+    )
     sections = {s.id: s.position for s in exam.sections}
     info = _question_info(set(stats.by_question), exam.id, sections)
     rows = []
@@ -581,10 +584,11 @@ def question_report(user: User, question_id: int) -> QuestionReport | None:
         totals[row.attempt_id] = st.Total(row.attempt_id, row.score, row.max_score, row.passed)
         exams[(row.exam_id, row.version_id)].append(o)
         titles[row.exam_id] = row.title
-    stats = st.analyse(observations, list(totals.values()))
+    least = min_answers()
+    stats = st.analyse(observations, list(totals.values()), min_answers=least)
     numbers = {v.id: v.number for v in question.versions}
     uses = [
-        VersionUse(exam_id, titles[exam_id], numbers.get(vid, 0), st.item_stats(obs, totals))
+        VersionUse(exam_id, titles[exam_id], numbers.get(vid, 0), st.item_stats(obs, totals, least))
         for (exam_id, vid), obs in sorted(exams.items(), key=lambda kv: (-kv[0][0], kv[0][1]))
     ]
     return QuestionReport(
@@ -594,6 +598,12 @@ def question_report(user: User, question_id: int) -> QuestionReport | None:
         stats.by_version,
         uses,
     )
+
+
+def min_answers() -> int:
+    """Answers an item needs before it is labelled 过难/过易/区分度为负 (config
+    ``ITEM_STATS_MIN_ANSWERS``; see academy/exams/statistics.py)."""
+    return int(current_app.config.get("ITEM_STATS_MIN_ANSWERS", st.MIN_ANSWERS))
 
 
 def fmt_number(value: float | None, digits: int = 2) -> str:

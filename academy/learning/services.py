@@ -321,7 +321,12 @@ def submit_check(agent: Agent, module: Module, result: rules.CheckResult) -> Mod
     progress.check_attempts += 1
     progress.best_score = max(progress.best_score or 0.0, result.score)
     practice = dict(progress.practice or {})
-    practice["check"] = {"correct": result.correct, "score": result.score}
+    practice["check"] = {
+        "correct": result.correct,
+        "score": result.score,
+        "passed": result.passed,
+        "at": utcnow().isoformat(timespec="seconds"),
+    }
     progress.practice = practice
     before = progress.status
     _restatus(progress, check_passed=progress.best_score >= rules.PASS_MARK)

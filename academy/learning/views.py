@@ -1,9 +1,18 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
@@ -11,6 +20,7 @@ from academy.auth.models import Role
 from academy.auth.policy import ROSTER_MANAGERS, roles_required
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.content.problems import ContentInvalid
+from academy.db import utcnow
 from academy.errors import render_error
 from academy.errors_domain import DomainError
 from academy.extensions import db
@@ -95,7 +105,36 @@ def module(slug: str):
         part_labels=PART_LABELS,
         Status=ProgressStatus,
         can_edit=current_user.role in EDITORS,
+        **_check_context(mod, agent, progress),
     )
+
+
+def _retake_at(progress) -> datetime | None:
+    """When this learner may take the module's check again (None: now)."""
+    if progress is None:
+        return None
+    at, passed = rules.check_last_try(progress.practice or {})
+    opens = rules.check_retake_at(at, passed, current_app.config["CHECK_RETAKE_MINUTES"])
+    return opens if opens is not None and opens > utcnow() else None
+
+
+def _check_context(mod: Module, agent, progress) -> dict:
+    """The check as this try shows it: options in a new order per try, whether it is open
+    again after a failed try, and whether the explanations may all be shown."""
+    tries = progress.check_attempts if progress else 0
+    seed = f"{getattr(agent, 'id', 0)}:{mod.slug}:{tries}"
+    orders = [
+        rules.check_option_order(len(q.get("options") or []), f"{seed}:{i}")
+        for i, q in enumerate(mod.document["check"])
+    ]
+    retake_at = _retake_at(progress)
+    return {
+        "check_orders": orders,
+        "retake_at": retake_at,
+        "retake_clock": (retake_at + timedelta(hours=8)).strftime("%H:%M") if retake_at else "",
+        "retake_minutes": current_app.config["CHECK_RETAKE_MINUTES"],
+        "check_passed": bool(progress and (progress.best_score or 0) >= rules.PASS_MARK),
+    }
 
 
 def _bad_submission(message: str):
@@ -154,6 +193,12 @@ def practice(slug: str, part: str):
 @roles_required(Role.AGENT)
 def check(slug: str):
     mod = _module_or_404(slug)
+    progress = services.progress_of(current_user.agent, mod)
+    retake_at = _retake_at(progress)
+    if retake_at is not None:
+        clock = (retake_at + timedelta(hours=8)).strftime("%H:%M")
+        flash(f"上次小测未通过，{clock} 以后才能再做。请先复习办事指南。", "warning")
+        return redirect(url_for("learning.module", slug=slug, _anchor="check"))
     questions = mod.document["check"]
     answers = {}
     try:

@@ -31,7 +31,7 @@ from academy.errors_domain import DomainError
 from academy.extensions import db
 from academy.forms import service_call
 from academy.pagination import paginate
-from academy.questions import display, excel, formats, queries, services, types
+from academy.questions import display, excel, formats, quality, queries, services, types
 from academy.questions.diff import diff_versions
 from academy.questions.excel import FORMAT_LABELS
 from academy.questions.forms import (
@@ -267,6 +267,7 @@ def _editor(form: QuestionForm, qtype: str, question: Question | None):
     prepare_rows(form, qtype, more=action == "more")
     form.problems = {}
     form.preview = None
+    form.quality = []
     form.failed = False
     if request.method != "POST":
         return None
@@ -280,9 +281,12 @@ def _editor(form: QuestionForm, qtype: str, question: Question | None):
         form.problems.setdefault(field, []).append(reason)
     if problems:
         return None
+    form.quality = quality_warnings(spec, question)
     if action == "preview":
         form.preview = _preview_context(spec, "preview")
         return None
+    for warning in form.quality:
+        flash(f"题目质量提示：{warning}", "warning")
     if question is None:
         bank = _target_bank(form.bank.data)
         if bank is None:
@@ -309,6 +313,20 @@ def _editor(form: QuestionForm, qtype: str, question: Question | None):
     if retagged:
         flash("标签（事项、维度、难度）已更新。", "success")
     return redirect(url_for("questions.detail", question_id=question.id))
+
+
+def quality_warnings(spec, question: Question | None) -> list[str]:
+    """The item-quality lint's warnings for the question being written (the cues that give
+    its key away, a stem like one in use); they do not stop saving."""
+    warnings = quality.item_warnings(quality.spec_item(spec))
+    if spec.type in ("ordering", "matching", "description"):
+        return warnings  # their stem is an instruction ("请排序"); the steps make the question
+    others = queries.current_stems(question.id if question else None)
+    similar = quality.similar_stems(spec.text, [((qid, name), text) for qid, name, text in others])
+    for (qid, name), score in similar[:3]:
+        what = "相同" if score >= 1 else f"几乎相同（相似度 {score:.2f}）"
+        warnings.append(f"题干与在用的题目 #{qid}“{name}”{what}，请确认不是重复出题。")
+    return warnings
 
 
 def _tags(form: QuestionForm) -> services.Tags:

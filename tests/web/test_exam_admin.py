@@ -401,12 +401,17 @@ def test_statistics_page_and_export(world, login_as, exam):
     rows = list(openpyxl.load_workbook(io.BytesIO(resp.data)).active.values)
     assert rows[0][5:8] == ("作答人数", "难度系数（得分率）", "标准差")
     assert any(r[1] == "克龙巴赫 α 系数（按题位）" for r in rows)
+    # Two candidates: the numbers, with the sample size, but no 过难/过易 label.
+    answered = [r for r in rows[1:] if isinstance(r[5], int) and r[0] and r[5] > 0]
+    assert answered and all(r[10].startswith("样本不足（作答少于 30 人次") for r in answered)
+    assert ">样本不足<" in page and ">过易<" not in page and ">过难<" not in page
     question = rows[1][0]  # the first question's id
     stats = _text(client.get(f"/manage/exams/questions/{question}/stats"))
     assert "各版本" in stats and "养老保险业务考试" in stats
 
 
-def test_negative_discrimination_is_highlighted(world, login_as, bank):
+def test_negative_discrimination_is_highlighted(world, login_as, bank, app, monkeypatch):
+    monkeypatch.setitem(app.config, "ITEM_STATS_MIN_ANSWERS", 6)  # six candidates are enough
     exam = _exam(world, [_knowledge(world, easy=4, medium=2)], attempts_allowed=None)
     agents = [world.east_agent, world.west_agent] + [
         factories.agent(world.east_village) for _ in range(4)
@@ -435,7 +440,16 @@ def test_negative_discrimination_is_highlighted(world, login_as, bank):
         services.submit_attempt(attempt)
     db.session.commit()
     page = _text(login_as(world.expert).get(f"/manage/exams/{exam.id}/statistics"))
-    assert 'class="neg' in page and "区分度为负" in page
+    assert (
+        'class="neg' in page
+        and "区分度为负" in page
+        and "样本不足" not in page.split("这些数字怎么看")[0]
+    )
+    # With the default minimum (30 answers) six candidates are too few to label anything.
+    monkeypatch.setitem(app.config, "ITEM_STATS_MIN_ANSWERS", 30)
+    page = _text(login_as(world.expert).get(f"/manage/exams/{exam.id}/statistics"))
+    assert 'class="neg' not in page and "样本不足" in page
+    assert "不足 30 人次时只显示数字" in page
 
 
 # --- marking -------------------------------------------------------------------------------
