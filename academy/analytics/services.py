@@ -11,6 +11,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from academy.activity.services import monthly_activity
+from academy.auth.policy import Scope
 from academy.catalogue.models import ItemCategory
 from academy.certification import rules as cert_rules
 from academy.certification import services as certs
@@ -103,12 +104,12 @@ def expiring(
     ]
 
 
-def overdue_plans(user, township_ids: list[int] | None, today: date, limit: int | None = None):
-    return plan_rows(user, today=today, only_overdue=True, township_ids=township_ids, limit=limit)
+def overdue_plans(scope: Scope, today: date, limit: int | None = None):
+    return plan_rows(scope, today=today, only_overdue=True, limit=limit)
 
 
-def overdue_count(user, township_ids: list[int] | None, today: date) -> int:
-    return count_plans(user, today, only_overdue=True, township_ids=township_ids)
+def overdue_count(scope: Scope, today: date) -> int:
+    return count_plans(scope, today, only_overdue=True)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from academy.activity.services import record_rollups
-from academy.auth.models import Role
+from academy.auth.policy import Scope
 from academy.certification import services
 from academy.certification.models import Alert, AlertKind
 from academy.certification.rules import GapCause
@@ -34,14 +34,6 @@ class AlertRun:
     open: int = 0
     lapsed: int = 0  # lapse events logged
     months: int = 0  # activity months rolled up
-
-
-@dataclass
-class _CountyView:
-    """The job sees the whole county, like a county admin (it is not a web user)."""
-
-    role: object
-    township_id: None = None
 
 
 def _wanted(today: date) -> dict[str, dict]:
@@ -68,7 +60,7 @@ def _wanted(today: date) -> dict[str, dict]:
             message=f"{gap.village.township.name}{gap.village.name} 自 {gap.since:%Y-%m-%d} 起"
             f"没有持有效证书的代办员办理“{gap.label}”（{gap.cause.label}）。",
         )
-    for row in plan_rows(_CountyView(Role.ADMIN), today=today, only_overdue=True):
+    for row in plan_rows(Scope.everything(), today=today, only_overdue=True):
         wanted[f"plan:{row.plan.id}"] = dict(
             kind=AlertKind.PLAN_OVERDUE,
             township_id=row.village.township_id,
