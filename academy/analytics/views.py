@@ -10,7 +10,7 @@ from academy.analytics import charts, services
 from academy.analytics.export import xlsx_response
 from academy.auth.policy import Permission, Scope, current_scope, requested_township, requires
 from academy.catalogue.models import ItemCategory
-from academy.certification import services as certs
+from academy.certification import coverage as read_model
 from academy.certification.alerts import open_alerts
 
 bp = Blueprint("analytics", __name__, url_prefix="/dashboard")
@@ -38,16 +38,16 @@ def index():
     today = date.today()
     ids, township = _scope()
     if township is None:
-        _, coverage = certs.county_coverage(today)
+        _, coverage = read_model.county_coverage(today)
     else:
-        coverage = certs.coverage_by_township(ids, today)
+        coverage = read_model.coverage_by_township(ids, today)
     ctx = dict(
         today=today,
         township=township,
         coverage=coverage,
         totals=_totals(coverage),
         expiring=services.expiring(ids, today, limit=LIST_LIMIT),
-        expiring_counts=certs.expiring_counts(ids, today),
+        expiring_counts=read_model.expiring_counts(ids, today),
         overdue=services.overdue_plans(_reader_scope(township), today, limit=LIST_LIMIT),
         overdue_total=services.overdue_count(_reader_scope(township), today),
         alerts=open_alerts(ids, limit=LIST_LIMIT),
@@ -60,7 +60,7 @@ def index():
             keys=keys,
             cells=cells,
             labels={c.value: c.label for c in ItemCategory},
-            gaps=certs.gaps(ids, today),
+            gaps=read_model.gaps(ids, today),
         )
         return render_template("analytics/township.html", **ctx)
     ranking = sorted(coverage, key=lambda r: (-r.rate, r.township.position))
@@ -201,7 +201,7 @@ def export(table: str):
     where = township.name if township else "全县"
     name = f"{where}-{table}-{today:%Y%m%d}.xlsx"
     if table == "coverage":
-        rows = certs.coverage_by_township(ids, today)
+        rows = read_model.coverage_by_township(ids, today)
         return xlsx_response(
             name,
             ["镇街", "村社数", "应覆盖（村社×类别）", "已覆盖", "覆盖率", "全覆盖村社数"],
@@ -251,7 +251,7 @@ def export(table: str):
                     g.nearest_agent.name if g.nearest_agent else "",
                     g.steps_left if g.steps_left is not None else "",
                 ]
-                for g in certs.gaps(ids, today)
+                for g in read_model.gaps(ids, today)
             ],
             "覆盖缺口",
         )

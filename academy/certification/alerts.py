@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from academy.activity.services import record_rollups
 from academy.auth.policy import Scope
-from academy.certification import services
+from academy.certification import coverage, services
 from academy.certification.models import Alert, AlertKind
 from academy.certification.rules import GapCause
 from academy.db import utcnow
@@ -38,7 +38,7 @@ class AlertRun:
 
 def _wanted(today: date) -> dict[str, dict]:
     wanted: dict[str, dict] = {}
-    for cert, posting in services.expiring(None, today, EXPIRY_NOTICE_DAYS):
+    for cert, posting in coverage.expiring(None, today, EXPIRY_NOTICE_DAYS):
         wanted[f"expiring:{cert.id}"] = dict(
             kind=AlertKind.EXPIRING,
             township_id=posting.village.township_id,
@@ -48,7 +48,7 @@ def _wanted(today: date) -> dict[str, dict]:
             message=f"{posting.village.township.name}{posting.village.name} {cert.agent.name} 的"
             f"《{cert.scheme.name}》将于 {cert.expires_on:%Y-%m-%d} 到期，请尽快复训续期。",
         )
-    for gap in services.gaps(None, today, limit=100_000):
+    for gap in coverage.gaps(None, today, limit=100_000):
         if gap.cause == GapCause.NEVER:
             continue  # never-covered villages show on the dashboard; an alert is for a loss
         wanted[f"coverage:{gap.village.id}:{gap.key}:{gap.since:%Y%m%d}"] = dict(
@@ -95,7 +95,7 @@ def build_alerts(today: date | None = None) -> AlertRun:
             alert.resolved_at = now
             run.resolved += 1
     db.session.flush()
-    services.record_snapshots(today)
+    coverage.record_snapshots(today)
     run.open = len(wanted)
     run.lapsed = services.record_lapses(today)
     run.months = record_rollups(today)
