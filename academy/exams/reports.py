@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from academy.auth.models import User
-from academy.auth.policy import Scope, scope_by_township
+from academy.auth.policy import Scope, agent_clause, scope_by_township
 from academy.exams import services
 from academy.exams import statistics as st
 from academy.exams.models import (
@@ -186,8 +186,17 @@ class ResultRow:
 
 
 def results_statement(scope: Scope, exam: Exam, f: ResultsFilter) -> sa.Select:
+    """Attempts in the scope (by the township they were sat in: results are history). The
+    phone is today's personal data: only for candidates the reader may still see (not for
+    one who has since moved to another township), and only they are found by it."""
+    reachable = agent_clause(scope, Attempt.agent_id)
+    phone = (
+        Agent.phone
+        if reachable is None
+        else sa.case((reachable, Agent.phone), else_=sa.literal("")).label("phone")
+    )
     stmt = (
-        sa.select(Attempt, Agent.name, Agent.phone, Township.name, _village_name())
+        sa.select(Attempt, Agent.name, phone, Township.name, _village_name())
         .join(Agent, Agent.id == Attempt.agent_id)
         .outerjoin(Township, Township.id == Attempt.township_id)
         .where(Attempt.exam_id == exam.id)
@@ -201,7 +210,10 @@ def results_statement(scope: Scope, exam: Exam, f: ResultsFilter) -> sa.Select:
         stmt = stmt.where(Attempt.passed.is_(f.passed))
     if f.q:
         like = f"%{f.q}%"
-        stmt = stmt.where(sa.or_(Agent.name.like(like), Agent.phone.like(like)))
+        by_phone = Agent.phone.like(like)
+        if reachable is not None:
+            by_phone = sa.and_(reachable, by_phone)
+        stmt = stmt.where(sa.or_(Agent.name.like(like), by_phone))
     return stmt.order_by(Attempt.started_at.desc(), Attempt.id.desc())
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import random
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
@@ -154,6 +154,33 @@ def test_township_head_sees_only_their_townships_attempts(world, login_as, exam)
     assert client.get(f"/manage/exams/{exam.id}/edit").status_code == 403
     assert client.get("/manage/exams/marking").status_code == 403
     assert client.post(f"/manage/exams/{exam.id}/archive").status_code == 403
+
+
+def test_results_of_a_candidate_who_moved_away_are_history_without_their_phone(
+    world, login_as, exam
+):
+    from academy.roster import services as roster
+
+    attempt = sit(exam, world.east_agent)
+    roster.transfer_agent(
+        world.admin, world.east_agent.current_posting, world.west_village, date.today()
+    )
+    db.session.commit()
+    phone = world.east_agent.phone
+    old = login_as(world.east_head)
+    page = _text(old.get(f"/manage/exams/{exam.id}/results"))
+    assert "张东" in page and phone not in page  # the result stays, sat in the east
+    assert "张东" not in _text(old.get(f"/manage/exams/{exam.id}/results?q={phone}"))
+    detail = _text(old.get(f"/manage/exams/attempts/{attempt.id}"))
+    assert "张东" in detail and phone not in detail
+    rows = list(
+        openpyxl.load_workbook(
+            io.BytesIO(old.get(f"/manage/exams/{exam.id}/results.xlsx").data)
+        ).active.values
+    )
+    assert rows[1][0] == "张东" and not rows[1][1] and rows[1][2] == "东镇"
+    admin = _text(login_as(world.admin).get(f"/manage/exams/{exam.id}/results?q={phone}"))
+    assert "张东" in admin and phone in admin
 
 
 def test_township_head_does_not_see_drafts_or_other_townships_exams(world, login_as, bank):
