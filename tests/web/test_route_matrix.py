@@ -33,7 +33,6 @@ import pytest
 import yaml
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from academy.auth.models import Role
 from academy.extensions import db
 from tests import factories
 
@@ -237,7 +236,6 @@ def _build() -> Ids:
     from tests.content_samples import valid_module
 
     w = factories.build_world()
-    other = factories.user(Role.AGENT, "agent-west", agent=w.west_agent)
     data = valid_module(w.item.slug)
     text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
     sync_modules([ContentDoc(f"courses/{w.item.slug}.yaml", data, text)])
@@ -279,7 +277,7 @@ def _build() -> Ids:
     return Ids(
         logins={
             "agent": w.agent_user.get_id(),
-            "other": other.get_id(),
+            "other": w.west_agent_user.get_id(),
             "expert": w.expert.get_id(),
             "head": w.east_head.get_id(),
             "ohead": w.west_head.get_id(),
