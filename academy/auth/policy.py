@@ -127,7 +127,6 @@ def requires(permission: Permission, *, post: Permission | None = None) -> Calla
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.permission = permission
         return wrapped
 
     return decorator
