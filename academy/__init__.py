@@ -73,6 +73,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     learning_progressed.connect(on_learning_progress)
 
     errors.register(app)
+    from academy.auth import policy
+
+    policy.install(app)
     web.register(app)
     cli.register(app)
     return app

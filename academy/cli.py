@@ -41,9 +41,7 @@ def exams_finish_overdue() -> None:
 @click.argument("exam_id", type=click.IntRange(min=1))
 def exams_stats(exam_id: int) -> None:
     """Print the item statistics of an exam (all townships' graded attempts)."""
-    from types import SimpleNamespace
-
-    from academy.auth.models import Role
+    from academy.auth.policy import Scope
     from academy.exams import reports
     from academy.exams.models import Exam
 
@@ -51,8 +49,7 @@ def exams_stats(exam_id: int) -> None:
     if exam is None:
         click.echo(f"考试 {exam_id} 不存在。", err=True)
         sys.exit(1)
-    county = SimpleNamespace(role=Role.ADMIN, township_id=None)
-    report = reports.exam_report(county, exam)
+    report = reports.exam_report(Scope.everything(), exam)
     n = reports.fmt_number
     s = report.summary
     click.echo(f"《{exam.title}》 已评分作答 {s.n} 份")

@@ -15,7 +15,7 @@ from academy.auth.forms import (
     UserForm,
 )
 from academy.auth.models import Role, User
-from academy.auth.policy import roles_required
+from academy.auth.policy import Permission, requires
 from academy.errors_domain import DomainError
 from academy.extensions import db
 from academy.forms import apply_domain_error, service_call
@@ -86,7 +86,7 @@ def _township_choices(form) -> None:
 
 
 @bp.get("/admin/users")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_USERS)
 def users():
     q = request.args.get("q", "").strip()
     role = request.args.get("role", "")
@@ -108,7 +108,7 @@ def users():
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_USERS)
 def user_new():
     form = UserForm()
     _township_choices(form)
@@ -138,7 +138,7 @@ def _user_or_404(user_id: int) -> User:
 
 
 @bp.route("/admin/users/<id:user_id>", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_USERS)
 def user_edit(user_id: int):
     user = _user_or_404(user_id)
     form = EditUserForm(obj=user) if request.method == "GET" else EditUserForm()
@@ -166,7 +166,7 @@ def user_edit(user_id: int):
 
 
 @bp.post("/admin/users/<id:user_id>/active")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_USERS)
 def user_set_active(user_id: int):
     user = _user_or_404(user_id)
     active = request.form.get("active") == "1"
@@ -180,7 +180,7 @@ def user_set_active(user_id: int):
 
 
 @bp.post("/admin/users/<id:user_id>/password")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_USERS)
 def user_reset_password(user_id: int):
     user = _user_or_404(user_id)
     form = ResetPasswordForm()

@@ -20,11 +20,17 @@ from flask import (
 from flask_login import current_user
 
 from academy.auth.models import Role
-from academy.auth.policy import roles_required, township_or_404, visible_townships
+from academy.auth.policy import (
+    Permission,
+    can,
+    current_scope,
+    requested_township,
+    requires,
+    visible_townships,
+)
 from academy.certification import archive, display, documents, queries, services
 from academy.certification.forms import ArchiveForm, IssueForm, RevokeForm
 from academy.certification.models import Certificate, CertSource
-from academy.certification.queries import CERT_VIEWERS
 from academy.certification.rules import CertStatus
 from academy.errors import render_error
 from academy.extensions import db
@@ -57,13 +63,14 @@ def _int_arg(name: str) -> int | None:
 
 
 @bp.get("/certificates/")
-@roles_required(*CERT_VIEWERS)
+@requires(Permission.VIEW_CERTIFICATES)
 def index():
+    scope = current_scope()
     if current_user.role == Role.AGENT:
-        certs = queries.own_certificates(current_user)
+        certs = queries.own_certificates(scope)
         return render_template("certification/mine.html", certs=certs, today=date.today())
     args = request.args
-    villages = queries.village_choices(current_user)
+    villages = queries.village_choices(scope)
     schemes = queries.all_schemes()
     village_id, scheme_id = _int_arg("village_id"), _int_arg("scheme_id")
     status = args.get("status", "")
@@ -74,10 +81,8 @@ def index():
         village_id=village_id if village_id in {v for v, _ in villages} else None,
         agent_id=_int_arg("agent_id"),
     )
-    holder = None
-    if f.agent_id:
-        holder = db.session.get(Agent, f.agent_id)
-    page = paginate(queries.list_statement(current_user, f, date.today()), per_page=PER_PAGE)
+    holder = queries.holder_or_404(scope, f.agent_id) if f.agent_id else None
+    page = paginate(queries.list_statement(scope, f, date.today()), per_page=PER_PAGE)
     return render_template(
         "certification/index.html",
         page=page,
@@ -95,7 +100,11 @@ def index():
 def _render_detail(cert: Certificate, revoke_form: RevokeForm | None = None, code: int = 200):
     chain = queries.renewal_chain(cert)
     people = queries.user_names({cert.issued_by_id} - {None})
-    if current_user.role == Role.ADMIN and revoke_form is None and cert.revoked_on is None:
+    if (
+        can(current_user, Permission.MANAGE_CERTIFICATES)
+        and revoke_form is None
+        and cert.revoked_on is None
+    ):
         revoke_form = RevokeForm()
     return (
         render_template(
@@ -114,15 +123,15 @@ def _render_detail(cert: Certificate, revoke_form: RevokeForm | None = None, cod
 
 
 @bp.get("/certificates/<id:cert_id>")
-@roles_required(*CERT_VIEWERS)
+@requires(Permission.VIEW_CERTIFICATES)
 def detail(cert_id: int):
-    return _render_detail(queries.certificate_or_404(current_user, cert_id))
+    return _render_detail(queries.certificate_or_404(current_scope(), cert_id))
 
 
 @bp.post("/certificates/<id:cert_id>/revoke")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_CERTIFICATES)
 def revoke(cert_id: int):
-    cert = queries.certificate_or_404(current_user, cert_id)
+    cert = queries.certificate_or_404(current_scope(), cert_id)
     form = RevokeForm()
     if form.validate_on_submit():
         ok, _ = service_call(
@@ -136,7 +145,7 @@ def revoke(cert_id: int):
 
 
 @bp.route("/certificates/issue", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_CERTIFICATES)
 def issue():
     form = IssueForm()
     schemes = [s for s in queries.all_schemes() if s.active]
@@ -174,11 +183,11 @@ def _valid_id(value) -> bool:
 
 
 @bp.get("/certificates/<id:cert_id>/print")
-@roles_required(*CERT_VIEWERS)
+@requires(Permission.VIEW_CERTIFICATES)
 def print_certificate(cert_id: int):
     """The live certificate, for viewing and printing: today's data, with a stamp when it is
     no longer in force. The frozen copy as issued is ``document``."""
-    cert = queries.certificate_or_404(current_user, cert_id)
+    cert = queries.certificate_or_404(current_scope(), cert_id)
     status = services.status_of(cert, date.today())
     return render_template(
         "certification/print.html",
@@ -189,11 +198,11 @@ def print_certificate(cert_id: int):
 
 
 @bp.get("/certificates/<id:cert_id>/document")
-@roles_required(*CERT_VIEWERS)
+@requires(Permission.VIEW_CERTIFICATES)
 def document(cert_id: int):
     """The certificate's stored document as issued: the PDF (printed from the stored HTML
     on the first download), or the HTML snapshot when no PDF can be made here."""
-    cert = queries.certificate_or_404(current_user, cert_id)
+    cert = queries.certificate_or_404(current_scope(), cert_id)
     doc = documents.ensure_document(cert)
     if doc.pdf_rendered_at is None and documents.pdf_enabled():
         documents.render_pdf(doc)
@@ -229,21 +238,17 @@ def _html_download(html: str, filename: str):
 
 
 @bp.route("/certificates/archive", methods=["GET", "POST"])
-@roles_required(Role.ADMIN, Role.TOWNSHIP_HEAD)
+@requires(Permission.DOWNLOAD_ARCHIVES)
 def archive_page():
     """Preview (GET: how many, how many HTML only) and download (POST) of a township's ZIP.
     A township head gets their own township; another township's id is a 404."""
     posted = request.method == "POST"
     source = request.form if posted else request.args
     form = ArchiveForm() if posted else ArchiveForm(request.args, meta={"csrf": False})
-    townships = visible_townships(current_user)
-    form.township_id.choices = [(t.id, t.name) for t in townships]
-    township = None
-    raw = source.get("township_id", "")
-    if raw.isdigit() and len(raw) < 10 and int(raw) > 0:
-        township = township_or_404(current_user, int(raw))
-    elif current_user.role == Role.TOWNSHIP_HEAD:
-        township = township_or_404(current_user, current_user.township_id)
+    scope = current_scope()
+    form.township_id.choices = [(t.id, t.name) for t in visible_townships(scope)]
+    township = requested_township(scope, source)
+    if township is not None and not source.get("township_id"):
         form.township_id.data = township.id
         form.township_id.raw_data = [str(township.id)]
     asked = posted or bool(source) or township is not None
@@ -263,14 +268,14 @@ def archive_page():
             response.content_length = built.size
             response.headers["Cache-Control"] = "private, no-store"
             return response
-    counts = archive.summary(current_user, township, f, date.today()) if valid else None
+    counts = archive.summary(scope, township, f, date.today()) if valid else None
     page = render_template(
         "certification/archive.html",
         form=form,
         township=township,
         counts=counts,
         limit=archive.limit(),
-        head=current_user.role == Role.TOWNSHIP_HEAD,
+        head=scope.single_township is not None,
     )
     # 422 on a refused download or bad filters: web.py rolls back what the attempt touched.
     return page, 422 if (posted or (asked and not valid)) else 200

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from academy.audit import services as audit
 from academy.auth.models import Role, User
+from academy.auth.policy import Scope
 from academy.competition import rules
 from academy.competition.judging import panel_marks, round_results, rule_criterion
 from academy.competition.models import (
@@ -134,8 +135,8 @@ def appeal_deadline(rnd: CompetitionRound) -> datetime | None:
 
 
 def file_appeal(actor: User, entry: Entry, rnd: CompetitionRound, reason: str, now: datetime):
-    if actor.role != Role.ADMIN and (
-        actor.role != Role.TOWNSHIP_HEAD or actor.township_id != entry.township_id
+    if actor.role not in (Role.ADMIN, Role.TOWNSHIP_HEAD) or not Scope.of(actor).covers_township(
+        entry.township_id
     ):
         raise DomainError("只有选手所在镇街的负责人可以提出申诉")
     if rnd.competition_id != entry.competition_id:

@@ -15,8 +15,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from academy.auth.models import Role
-from academy.auth.policy import roles_required
+from academy.auth.policy import Permission, requires
 from academy.db import utcnow
 from academy.errors_domain import DomainError
 from academy.exams import admission, rules, services
@@ -59,7 +58,7 @@ def _wants_json() -> bool:
 
 
 @bp.get("/exams/")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def index():
     agent = _agent()
     exams = services.exams_for_agent(agent) if agent.current_posting else []
@@ -83,7 +82,7 @@ def index():
 
 
 @bp.get("/exams/<id:exam_id>")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def exam(exam_id: int):
     exam = _exam_for_agent(exam_id)
     agent = _agent()
@@ -109,7 +108,7 @@ def exam(exam_id: int):
 
 
 @bp.post("/exams/<id:exam_id>/start")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def start(exam_id: int):
     exam = _exam_for_agent(exam_id)
     ticket = request.form.get("ticket", type=int)
@@ -169,7 +168,7 @@ def _answered(answer) -> bool:
 
 
 @bp.get("/attempts/<id:attempt_id>")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def take(attempt_id: int):
     attempt = _attempt_or_404(attempt_id)
     now = utcnow()
@@ -196,7 +195,7 @@ def take(attempt_id: int):
 
 
 @bp.post("/attempts/<id:attempt_id>/answers/<int:position>")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def save(attempt_id: int, position: int):
     """The autosave: one answer's fields (as the page names them) plus ``seq``."""
     seq = request.form.get("seq", type=int)
@@ -231,7 +230,7 @@ def save(attempt_id: int, position: int):
 
 
 @bp.post("/attempts/<id:attempt_id>/page")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def save_page(attempt_id: int):
     """Without the script: store the page's answers, then go where the button said."""
     attempt = _attempt_or_404(attempt_id)
@@ -250,7 +249,7 @@ def save_page(attempt_id: int):
 
 
 @bp.get("/attempts/<id:attempt_id>/submit")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def confirm(attempt_id: int):
     attempt = _attempt_or_404(attempt_id)
     if attempt.state != AttemptState.IN_PROGRESS:
@@ -269,7 +268,7 @@ def confirm(attempt_id: int):
 
 
 @bp.post("/attempts/<id:attempt_id>/submit")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def submit(attempt_id: int):
     attempt = _attempt_or_404(attempt_id)
     if attempt.state == AttemptState.IN_PROGRESS:
@@ -282,7 +281,7 @@ def submit(attempt_id: int):
 
 
 @bp.get("/attempts/<id:attempt_id>/result")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def result(attempt_id: int):
     attempt = _attempt_or_404(attempt_id)
     now = utcnow()

@@ -14,7 +14,7 @@ from academy.activity.models import ObjectType, Verb
 from academy.activity.services import recently_recorded, record_event
 from academy.audit.services import record
 from academy.auth.models import User
-from academy.auth.policy import scope_villages
+from academy.auth.policy import Scope, scope_villages
 from academy.catalogue.models import ServiceItem
 from academy.content.loader import ContentDoc
 from academy.content.modules import check_module
@@ -486,9 +486,7 @@ def _passed_entries():
     )
 
 
-def _plan_filter(
-    stmt: sa.Select, user: User, today: date, only_overdue: bool, township_ids: list[int] | None
-) -> sa.Select:
+def _plan_filter(stmt: sa.Select, scope: Scope, today: date, only_overdue: bool) -> sa.Select:
     stmt = (
         stmt.join(Posting, Posting.id == OnboardingPlan.posting_id)
         .join(Village, Village.id == OnboardingPlan.village_id)
@@ -496,15 +494,11 @@ def _plan_filter(
     )
     if only_overdue:
         stmt = stmt.where(OnboardingPlan.completed_on.is_(None), OnboardingPlan.due_on < today)
-    if township_ids is not None:
-        stmt = stmt.where(Village.township_id.in_(township_ids))
-    return scope_villages(stmt, user)
+    return scope_villages(stmt, scope)
 
 
-def plan_statement(
-    user: User, today: date, only_overdue: bool = False, township_ids: list[int] | None = None
-) -> sa.Select:
-    """Plans of active postings in the user's scope with (passed, total) counts, due first."""
+def plan_statement(scope: Scope, today: date, only_overdue: bool = False) -> sa.Select:
+    """Plans of active postings in the scope with (passed, total) counts, due first."""
     total = (
         sa.select(Curriculum.size)
         .where(Curriculum.id == OnboardingPlan.curriculum_id)
@@ -512,7 +506,7 @@ def plan_statement(
     )
     stmt = sa.select(OnboardingPlan, _passed_entries().label("passed"), total.label("total"))
     return (
-        _plan_filter(stmt, user, today, only_overdue, township_ids)
+        _plan_filter(stmt, scope, today, only_overdue)
         .options(
             joinedload(OnboardingPlan.agent),
             joinedload(OnboardingPlan.village).joinedload(Village.township),
@@ -528,24 +522,21 @@ def plan_row(plan: OnboardingPlan, passed: int, total: int, today: date) -> Plan
 
 
 def plan_rows(
-    user: User,
+    scope: Scope,
     today: date | None = None,
     only_overdue: bool = False,
-    township_ids: list[int] | None = None,
     limit: int | None = None,
 ) -> list[PlanRow]:
     today = today or date.today()
-    stmt = plan_statement(user, today, only_overdue, township_ids)
+    stmt = plan_statement(scope, today, only_overdue)
     if limit is not None:
         stmt = stmt.limit(limit)
     return [plan_row(p, passed, total, today) for p, passed, total in db.session.execute(stmt)]
 
 
-def count_plans(
-    user: User, today: date, only_overdue: bool = False, township_ids: list[int] | None = None
-) -> int:
+def count_plans(scope: Scope, today: date, only_overdue: bool = False) -> int:
     stmt = (
-        plan_statement(user, today, only_overdue, township_ids)
+        plan_statement(scope, today, only_overdue)
         .with_only_columns(sa.func.count(OnboardingPlan.id))
         .order_by(None)
     )

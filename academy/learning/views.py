@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from academy.auth.models import Role
-from academy.auth.policy import ROSTER_MANAGERS, roles_required
+from academy.auth.policy import Permission, can, current_scope, requires
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.content.problems import ContentInvalid
 from academy.db import utcnow
@@ -31,7 +31,6 @@ from academy.pagination import paginate
 
 bp = Blueprint("learning", __name__)
 
-EDITORS = (Role.EXPERT, Role.ADMIN)
 PART_LABELS = rules.PART_LABELS
 
 
@@ -104,7 +103,7 @@ def module(slug: str):
         agent=agent,
         part_labels=PART_LABELS,
         Status=ProgressStatus,
-        can_edit=current_user.role in EDITORS,
+        can_edit=can(current_user, Permission.EDIT_MODULES),
         **_check_context(mod, agent, progress),
     )
 
@@ -170,7 +169,7 @@ def _parse_practice(doc: dict, part: str) -> rules.PracticeResult:
 
 
 @bp.post("/learn/<slug>/practice/<part>")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def practice(slug: str, part: str):
     mod = _module_or_404(slug)
     if part not in rules.PRACTICE_PARTS:
@@ -190,7 +189,7 @@ def practice(slug: str, part: str):
 
 
 @bp.post("/learn/<slug>/check")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def check(slug: str):
     mod = _module_or_404(slug)
     progress = services.progress_of(current_user.agent, mod)
@@ -236,12 +235,12 @@ def check(slug: str):
 
 
 @bp.get("/plans/")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.VIEW_PLANS)
 def plans():
     only_overdue = request.args.get("overdue") == "1"
     today = date.today()
     page = paginate(
-        services.plan_statement(current_user, today, only_overdue), per_page=30, rows=True
+        services.plan_statement(current_scope(), today, only_overdue), per_page=30, rows=True
     )
     rows = [services.plan_row(p, passed, total, today) for p, passed, total in page.items]
     return render_template(
@@ -253,7 +252,7 @@ def plans():
 
 
 @bp.route("/learn/<slug>/edit", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@requires(Permission.EDIT_MODULES)
 def edit(slug: str):
     mod = _module_or_404(slug)
     text = request.form.get("source", mod.source) if request.method == "POST" else mod.source
@@ -277,7 +276,7 @@ def edit(slug: str):
 
 
 @bp.get("/learn/<slug>/history")
-@roles_required(*EDITORS)
+@requires(Permission.EDIT_MODULES)
 def history(slug: str):
     mod = _module_or_404(slug)
     revisions = db.session.scalars(
@@ -305,7 +304,7 @@ def history(slug: str):
 
 
 @bp.post("/learn/<slug>/revert/<int:version>")
-@roles_required(*EDITORS)
+@requires(Permission.EDIT_MODULES)
 def revert(slug: str, version: int):
     mod = _module_or_404(slug)
     try:

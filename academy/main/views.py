@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
 
 from academy.auth.models import Role
+from academy.auth.policy import Permission, can, current_scope
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.certification.alerts import open_alerts
 from academy.extensions import db
@@ -30,8 +31,9 @@ def index():
 @login_required
 def home():
     role = current_user.role
-    if role in (Role.ADMIN, Role.TOWNSHIP_HEAD):
-        summaries = queries.township_summaries(current_user)
+    if can(current_user, Permission.MANAGE_ROSTER):
+        scope = current_scope()
+        summaries = queries.township_summaries(scope)
         return render_template(
             "main/home_manager.html",
             summaries=summaries,
@@ -40,8 +42,8 @@ def home():
                 "agents": sum(s.active_agents for s in summaries),
                 "uncovered": sum(s.uncovered for s in summaries),
             },
-            uncovered=queries.uncovered_villages(current_user, limit=20),
-            departures=queries.recent_departures(current_user),
+            uncovered=queries.uncovered_villages(scope, limit=20),
+            departures=queries.recent_departures(scope),
         )
     if role == Role.EXPERT:
         counts = Counter(

@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 from academy import uploads
 from academy.audit.models import AuditEvent
 from academy.auth.models import User
-from academy.auth.policy import QUESTION_AUTHORS, roles_required
+from academy.auth.policy import Permission, requires
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.errors_domain import DomainError
 from academy.extensions import db
@@ -135,7 +135,7 @@ def _item_names() -> dict[str, str]:
 
 
 @bp.get("/")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def index():
     f = queries.QuestionFilter.from_args(request.args)
     page = paginate(queries.question_rows(f), per_page=PER_PAGE, rows=True)
@@ -180,7 +180,7 @@ def _preview_context(spec, seed: str) -> dict:
 
 
 @bp.get("/<id:question_id>")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def detail(question_id: int):
     question = _question_or_404(question_id)
     spec = services.spec_of(question)
@@ -199,7 +199,7 @@ def detail(question_id: int):
 
 
 @bp.get("/<id:question_id>/versions")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def versions(question_id: int):
     question = _question_or_404(question_id)
     rows = db.session.execute(
@@ -234,14 +234,14 @@ def versions(question_id: int):
 
 
 @bp.get("/banks/")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def banks():
     page = paginate(queries.bank_statement(), per_page=60, rows=True)
     return render_template("questions/banks.html", page=page, content_file=services.content_file)
 
 
 @bp.route("/banks/new", methods=["GET", "POST"])
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def new_bank():
     form = BankForm()
     _item_select(form.item, "— 不限 —")
@@ -367,7 +367,7 @@ def _render_editor(form, qtype, question=None, status=None):
 
 
 @bp.get("/new")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def choose_type():
     bank_id = request.args.get("bank", "")
     bank = _target_bank(bank_id)
@@ -381,7 +381,7 @@ def choose_type():
 
 
 @bp.route("/new/<qtype>", methods=["GET", "POST"])
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def create(qtype: str):
     if qtype not in types.QUESTION_TYPES:
         abort(404)
@@ -401,7 +401,7 @@ def create(qtype: str):
 
 
 @bp.route("/<id:question_id>/edit", methods=["GET", "POST"])
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def edit(question_id: int):
     question = _question_or_404(question_id)
     if not question.bank.editable:
@@ -434,7 +434,7 @@ def _state_change(question_id: int, fn, done: str):
 
 
 @bp.post("/<id:question_id>/retire")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def retire(question_id: int):
     return _state_change(
         question_id, services.retire_question, "已停用：新的考试不会再抽到这道题。"
@@ -442,13 +442,13 @@ def retire(question_id: int):
 
 
 @bp.post("/<id:question_id>/restore")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def restore(question_id: int):
     return _state_change(question_id, services.restore_question, "已恢复使用。")
 
 
 @bp.post("/<id:question_id>/copy")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def copy(question_id: int):
     question = _question_or_404(question_id)
     form = CopyForm()
@@ -477,7 +477,7 @@ def _filename(text: str) -> str:
 
 
 @bp.get("/export")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def export():
     fmt = request.args.get("fmt", "")
     if fmt not in formats.FORMATS:
@@ -526,7 +526,7 @@ def _export_problems(problems, fmt, f, status, questions=()):
 
 
 @bp.get("/import/template.xlsx")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def import_template():
     return xlsx_download(excel.template(), "题库导入模板.xlsx")
 
@@ -579,14 +579,14 @@ def _check_upload(data: bytes, pending: dict):
 
 
 @bp.get("/import")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def import_page():
     bank = request.args.get("bank", "")
     return _upload_page(_import_form(bank=bank if _target_bank(bank) else ""))
 
 
 @bp.post("/import")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def import_upload():
     previous = session.pop(SESSION_KEY, None)
     if isinstance(previous, dict):
@@ -670,7 +670,7 @@ def _preview(specs, pending: dict, changed: bool = False, skipped=()):
 
 
 @bp.post("/import/confirm")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def import_confirm():
     found = uploads.confirmed(
         ConfirmForm(), SESSION_KEY, lambda p: "." + str(p.get("fmt")), "题目文件"
