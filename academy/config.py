@@ -30,6 +30,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled from DATABASE_URL in create_app
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
+    # SQLite only: how long a write waits for the database's single write lock (then 503).
+    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "30000"))
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     WTF_CSRF_TIME_LIMIT = 8 * 3600  # an exam or a long form must not expire mid-way

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
+from academy import dbsetup
 from academy.activity import rules as activity_rules
 from academy.activity.models import LearningEvent, ObjectType, Verb
 from academy.activity.services import append_many, record_event
@@ -579,6 +580,7 @@ def coverage_by_township(township_ids: list[int] | None, on: date) -> list[Cover
 
 def record_snapshots(day: date) -> int:
     """Store each township's coverage on ``day`` (idempotent: replaces that day's rows)."""
+    dbsetup.writing()
     rows = coverage_by_township(None, day)
     existing = {
         s.township_id: s
