@@ -9,7 +9,7 @@ from flask import Flask, request
 from werkzeug.routing import BaseConverter, ValidationError
 
 from academy import config as config_module
-from academy.extensions import babel, csrf, db, login_manager, migrate
+from academy.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 MAX_DB_INT = 2**31 - 1
 
@@ -94,15 +94,8 @@ def _init_extensions(app: Flask) -> None:
     from academy.auth import services as auth_services
 
     login_manager.user_loader(auth_services.load_user)
-    app.extensions["ratelimiter"] = _make_ratelimiter(app)
-
-
-def _make_ratelimiter(app: Flask):
-    from academy.ratelimit import MemoryBackend, RateLimiter, RedisBackend
-
-    url = app.config.get("REDIS_URL")
-    backend = RedisBackend(url) if url else MemoryBackend()
-    return RateLimiter(backend)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

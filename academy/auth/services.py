@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
+from academy import ratelimit
 from academy.audit.services import record
 from academy.auth.models import Role, User
 from academy.auth.rules import password_problems
@@ -33,18 +34,14 @@ class LoginResult:
     locked: bool = False
 
 
-def _limiter():
-    return current_app.extensions["ratelimiter"]
-
-
 def authenticate(username: str, password: str, remote_addr: str) -> LoginResult:
     cfg = current_app.config
     name_key = "login:user:" + username.strip().lower()
     ip_key = "login:ip:" + (remote_addr or "?")
-    limiter = _limiter()
+    window = cfg["LOGIN_WINDOW_SECONDS"]
     wait = max(
-        limiter.is_blocked(name_key, cfg["LOGIN_MAX_FAILURES"]),
-        limiter.is_blocked(ip_key, cfg["LOGIN_MAX_FAILURES_PER_IP"]),
+        ratelimit.wait_seconds(name_key, cfg["LOGIN_MAX_FAILURES"], window),
+        ratelimit.wait_seconds(ip_key, cfg["LOGIN_MAX_FAILURES_PER_IP"], window),
     )
     if wait:
         minutes = max(1, (wait + 59) // 60)
@@ -55,12 +52,12 @@ def authenticate(username: str, password: str, remote_addr: str) -> LoginResult:
         sa.select(User).where(sa.func.lower(User.username) == username.strip().lower())
     )
     if user is None or not user.check_password(password):
-        limiter.hit(name_key, cfg["LOGIN_WINDOW_SECONDS"])
-        limiter.hit(ip_key, cfg["LOGIN_WINDOW_SECONDS"])
+        ratelimit.hit(name_key, cfg["LOGIN_MAX_FAILURES"], window)
+        ratelimit.hit(ip_key, cfg["LOGIN_MAX_FAILURES_PER_IP"], window)
         return LoginResult(None, "用户名或密码不正确。")
     if not user.active:
         return LoginResult(None, "该账号已停用，请联系县级管理员。")
-    limiter.reset(name_key)
+    ratelimit.reset(name_key, cfg["LOGIN_MAX_FAILURES"], window)
     user.last_login_at = utcnow()
     return LoginResult(user)
 
