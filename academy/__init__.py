@@ -41,6 +41,13 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_db_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    public = app.config.get("PUBLIC_BASE_URL") or app.config.get("SITE_URL") or ""
+    if public.lower().startswith("https://"):
+        # Served over HTTPS: cookies never travel in clear, and browsers remember to use
+        # HTTPS (HSTS) for a year.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+        app.config.setdefault("HSTS_SECONDS", 31536000)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key(app.instance_path)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):

@@ -40,10 +40,13 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PER_PAGE = 20
-    # Login throttling: after LOGIN_MAX_FAILURES failed logins within
-    # LOGIN_WINDOW_SECONDS the account name (and the client address) is locked for that window.
+    # Login throttling (academy.auth.services.authenticate), per LOGIN_WINDOW_SECONDS:
+    # LOGIN_MAX_FAILURES failures lock an account from that address, _PER_ACCOUNT from
+    # anywhere lock the account; past _PER_IP failures from one address (abuse, not a busy
+    # village office behind one NAT) an account that failed from there is refused at once.
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
-    LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "30"))
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "20"))
+    LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "200"))
     LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
     # Public certificate verification: lookups per client address per window.
     VERIFY_MAX_LOOKUPS = int(os.environ.get("VERIFY_MAX_LOOKUPS", "30"))

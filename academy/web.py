@@ -18,8 +18,16 @@ def register(app: Flask) -> None:
             db.session.rollback()
         return response
 
+    _hide_dev_server_version()
+    hsts = app.config.get("HSTS_SECONDS")
+
     @app.after_request
     def _headers(response: Response) -> Response:
+        # No software or version in Server (waitress keeps the app's; gunicorn sends its
+        # bare name; Werkzeug's own header is replaced below).
+        response.headers["Server"] = "academy"
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -29,3 +37,11 @@ def register(app: Flask) -> None:
             "object-src 'none'; frame-ancestors 'self'",
         )
         return response
+
+
+def _hide_dev_server_version() -> None:
+    """``flask run`` (what ``make run`` serves) sends ``Server: Werkzeug/x Python/y``
+    whatever the app says: name no software and no version there either."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    WSGIRequestHandler.version_string = lambda _self: "academy"

@@ -241,6 +241,11 @@ def _roster_file(name: str) -> bytes:
     return out.getvalue()
 
 
+def test_the_server_names_no_software_version(site):
+    with urllib.request.urlopen(site["base"] + "/login", timeout=10) as r:
+        assert r.headers["Server"] == "academy"
+
+
 def test_one_import_confirmed_five_times_at_once_is_imported_once(site):
     admin = Browser(site["base"])
     admin.login("admin-t")
