@@ -8,12 +8,12 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
 from academy.analytics import charts, services
-from academy.analytics.export import xlsx_response
 from academy.auth.models import Role
 from academy.auth.policy import ROSTER_MANAGERS, roles_required, township_or_404
 from academy.catalogue.models import ItemCategory
 from academy.certification import services as certs
 from academy.certification.alerts import open_alerts
+from academy.xlsx import xlsx_response
 
 bp = Blueprint("analytics", __name__, url_prefix="/dashboard")
 LIST_LIMIT = 50  # rows shown per list on a dashboard; the Excel export has them all

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from academy.analytics.export import xlsx_response
 from academy.auth.policy import roles_required, visible_townships
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.errors_domain import DomainError
@@ -46,6 +45,7 @@ from academy.pagination import paginate
 from academy.questions import display
 from academy.questions.models import Dimension, Question, QuestionVersion
 from academy.questions.types import QUESTION_TYPES
+from academy.xlsx import xlsx_response
 
 bp = Blueprint("exam_admin", __name__, url_prefix="/manage/exams")
 
