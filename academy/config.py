@@ -40,6 +40,8 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PER_PAGE = 20
+    # The largest request body (uploads: roster 20 MB, questions 5 MB); more is a 413.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(32 * 1024 * 1024)))
     # Login throttling (academy.auth.services.authenticate), per LOGIN_WINDOW_SECONDS:
     # LOGIN_MAX_FAILURES failures lock an account from that address, _PER_ACCOUNT from
     # anywhere lock the account; past _PER_IP failures from one address (abuse, not a busy

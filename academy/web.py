@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response
 
 from academy.extensions import db
+from academy.xlsx import excerpt
 
 
 def register(app: Flask) -> None:
@@ -19,6 +20,8 @@ def register(app: Flask) -> None:
         return response
 
     _hide_dev_server_version()
+    # Messages about bad input show a short excerpt of it, never the whole (a 400 MB cell).
+    app.jinja_env.filters["short"] = lambda text, limit=200: excerpt(text, limit)
     hsts = app.config.get("HSTS_SECONDS")
 
     @app.after_request
