@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
+from academy import conflicts
 from academy.extensions import db
 from academy.xlsx import excerpt
 
@@ -22,6 +23,7 @@ def register(app: Flask) -> None:
     _hide_dev_server_version()
     # Messages about bad input show a short excerpt of it, never the whole (a 400 MB cell).
     app.jinja_env.filters["short"] = lambda text, limit=200: excerpt(text, limit)
+    app.jinja_env.globals["edit_token_input"] = conflicts.token_input
     hsts = app.config.get("HSTS_SECONDS")
 
     @app.after_request

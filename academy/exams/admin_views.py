@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from academy import conflicts
 from academy.auth.policy import roles_required, visible_townships
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.errors_domain import DomainError
@@ -134,6 +135,13 @@ def _fill_exam_form(form: ExamForm, exam) -> None:
     form.item_id.data = data.item_id
 
 
+def _saved_exam_form(exam) -> ExamForm:
+    form = ExamForm(formdata=None)
+    _exam_choices(form)
+    _fill_exam_form(form, exam)
+    return form
+
+
 def _exam_data(form: ExamForm) -> authoring.ExamData:
     return authoring.ExamData(
         title=form.title.data or "",
@@ -178,6 +186,12 @@ def edit(exam_id: int):
         _fill_exam_form(form, exam)
     locked = authoring.attempt_count(exam)
     if form.validate_on_submit():
+        conflict = conflicts.check(exam, "这场考试的设置", lambda: _saved_exam_form(exam), form)
+        if conflict:
+            page = render_template(
+                "exams/admin/form.html", form=form, exam=exam, locked=locked, conflict=conflict
+            )
+            return page, 409
         ok, changed = service_call(
             form, authoring.update_exam, current_user, exam, _exam_data(form)
         )
