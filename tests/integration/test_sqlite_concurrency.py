@@ -25,16 +25,21 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
+import yaml
 from werkzeug.serving import make_server
 
 from academy import create_app
 from academy.auth.models import Role
 from academy.config import TestConfig
+from academy.content.loader import ContentDoc
 from academy.exams.models import Attempt, AttemptAnswer, AttemptState
 from academy.extensions import db
+from academy.learning.models import ModuleProgress
+from academy.learning.services import sync_modules
 from academy.roster.excel import COLUMNS
 from academy.roster.models import Agent
 from tests import factories
+from tests.content_samples import valid_module
 from tests.integration.test_exam_services import make_exam
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,8 +117,12 @@ def site(tmp_path_factory):
             factories.question(qtype="truefalse", item=world.item),
         ]
         exam = make_exam(questions=questions, shuffle_questions=False, shuffle_answers=False)
+        data = valid_module(world.item.slug)
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        sync_modules([ContentDoc(f"courses/{world.item.slug}.yaml", data, text)])
         db.session.commit()
         exam_id = exam.id
+        slug = world.item.slug
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -124,6 +133,7 @@ def site(tmp_path_factory):
             "base": f"http://127.0.0.1:{server.server_port}",
             "users": users,
             "exam": exam_id,
+            "slug": slug,
         }
     finally:
         server.shutdown()
@@ -239,6 +249,26 @@ def _roster_file(name: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def test_pages_that_write_on_get_do_not_collide_with_writers(site):
+    """Opening a module records progress (a write inside a GET): it takes the write lock
+    before writing instead of failing to upgrade its read transaction."""
+    browsers = []
+    for username in site["users"]:
+        b = Browser(site["base"])
+        b.login(username)
+        browsers.append(b)
+    calls = [lambda b=b: b.request(f"/learn/{site['slug']}") for b in browsers]
+    calls += [lambda b=b: b.request("/account/password", {"current": "x"}) for b in browsers]
+    results = together(calls)
+    assert [s for s, _, _ in results[: len(browsers)]] == [200] * len(browsers)
+    assert all(s < 500 for s, _, _ in results)
+    count = _query(
+        site,
+        lambda: db.session.scalar(sa.select(sa.func.count()).select_from(ModuleProgress)),
+    )
+    assert count == len(browsers)
 
 
 def test_the_server_names_no_software_version(site):
