@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
+from academy import conflicts
 from academy.extensions import db
+from academy.xlsx import excerpt
 
 
 def register(app: Flask) -> None:
@@ -18,8 +20,19 @@ def register(app: Flask) -> None:
             db.session.rollback()
         return response
 
+    _hide_dev_server_version()
+    # Messages about bad input show a short excerpt of it, never the whole (a 400 MB cell).
+    app.jinja_env.filters["short"] = lambda text, limit=200: excerpt(text, limit)
+    app.jinja_env.globals["edit_token_input"] = conflicts.token_input
+    hsts = app.config.get("HSTS_SECONDS")
+
     @app.after_request
     def _headers(response: Response) -> Response:
+        # No software or version in Server (waitress keeps the app's; gunicorn sends its
+        # bare name; Werkzeug's own header is replaced below).
+        response.headers["Server"] = "academy"
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -29,3 +42,11 @@ def register(app: Flask) -> None:
             "object-src 'none'; frame-ancestors 'self'",
         )
         return response
+
+
+def _hide_dev_server_version() -> None:
+    """``flask run`` (what ``make run`` serves) sends ``Server: Werkzeug/x Python/y``
+    whatever the app says: name no software and no version there either."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    WSGIRequestHandler.version_string = lambda _self: "academy"

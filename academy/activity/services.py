@@ -52,6 +52,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm.util import identity_key
 
+from academy import dbsetup
 from academy.activity import rules
 from academy.activity.models import ActivityMonth, LearningEvent, ObjectType, Verb
 from academy.auth.models import User
@@ -443,6 +444,7 @@ def recorded_months(months: list[date]) -> set[date]:
 def record_rollups(today: date, months: int = 12) -> int:
     """The daily job: store every month over (of the last ``months``) not yet recorded —
     normally just the month that ended, and any month a late event made stale."""
+    dbsetup.writing()
     past = rules.recent_months(today, months)[:-1]
     done = recorded_months(past)
     missing = [m for m in past if m not in done]

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from academy import dbsetup
 from academy.activity import excel, rules, services
 from academy.activity.models import Verb
 from academy.audit.services import record
@@ -112,6 +113,7 @@ def _filename(q: Query, ext: str) -> str:
 
 def _audit(q: Query, fmt: str, count: int) -> None:
     verb = f"，动作：{q.verb.label}" if q.verb else ""
+    dbsetup.writing()
     record(
         current_user,
         "activity.exported",

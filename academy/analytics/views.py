@@ -7,11 +7,11 @@ from datetime import date
 from flask import Blueprint, Response, abort, render_template, request
 
 from academy.analytics import charts, services
-from academy.analytics.export import xlsx_response
 from academy.auth.policy import Permission, Scope, current_scope, requested_township, requires
 from academy.catalogue.models import ItemCategory
 from academy.certification import coverage as read_model
 from academy.certification.alerts import open_alerts
+from academy.xlsx import xlsx_response
 
 bp = Blueprint("analytics", __name__, url_prefix="/dashboard")
 LIST_LIMIT = 50  # rows shown per list on a dashboard; the Excel export has them all

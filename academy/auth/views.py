@@ -55,6 +55,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    services.end_session(current_user._get_current_object())
     logout_user()
     flash("您已安全退出。", "info")
     return redirect(url_for("auth.login"))

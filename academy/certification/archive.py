@@ -26,7 +26,6 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from academy.analytics.export import xlsx_bytes
 from academy.audit.services import record
 from academy.auth.models import User
 from academy.auth.policy import Scope, agent_clause
@@ -36,6 +35,7 @@ from academy.errors_domain import DomainError
 from academy.extensions import db
 from academy.regions.models import Township
 from academy.roster.models import Agent, Posting
+from academy.xlsx import table_xlsx
 
 SPOOL_BYTES = 32 * 1024 * 1024
 CHUNK = 100
@@ -258,7 +258,7 @@ def write_zip(out, items: list[Entry]) -> None:
             )
             for doc_id, html, at in rows:
                 _add(zf, by_doc[doc_id].filename, html.encode("utf-8"), at, stored=False)
-        index = xlsx_bytes(INDEX_HEADERS, _index_rows(items), sheet="证书清单")
+        index = table_xlsx(INDEX_HEADERS, _index_rows(items), sheet="证书清单")
         _add(zf, INDEX_NAME, index, None, stored=False)
 
 

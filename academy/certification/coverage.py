@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
+from academy import dbsetup
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.certification import rules
 from academy.certification.models import Certificate, CertificationScheme, CoverageSnapshot
@@ -184,6 +185,7 @@ def coverage_by_township(township_ids: list[int] | None, on: date) -> list[Cover
 
 def record_snapshots(day: date) -> int:
     """Store each township's coverage on ``day`` (idempotent: replaces that day's rows)."""
+    dbsetup.writing()
     rows = coverage_by_township(None, day)
     existing = {
         s.township_id: s

@@ -5,6 +5,7 @@ the public verification page reached from the QR code."""
 from __future__ import annotations
 
 import io
+import time
 from datetime import date
 
 from flask import (
@@ -17,6 +18,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from academy.auth.models import Role
@@ -33,7 +35,7 @@ from academy.certification.forms import ArchiveForm, IssueForm, RevokeForm
 from academy.certification.models import Certificate, CertSource
 from academy.certification.rules import CertStatus
 from academy.errors import render_error
-from academy.extensions import db
+from academy.extensions import db, limiter
 from academy.forms import service_call
 from academy.pagination import paginate
 from academy.roster.models import Agent
@@ -290,20 +292,25 @@ def _limit() -> tuple[int, int]:
     return int(cfg.get("VERIFY_MAX_LOOKUPS", 30)), int(cfg.get("VERIFY_WINDOW_SECONDS", 600))
 
 
-def _throttled():
-    """A 429 page if this client has looked up too many codes lately; else count this one."""
-    limiter = current_app.extensions["ratelimiter"]
-    key = "verify:ip:" + (request.remote_addr or "?")
+def _verify_limit() -> str:
     limit, window = _limit()
-    wait = limiter.is_blocked(key, limit)
-    if wait:
-        minutes = max(1, (wait + 59) // 60)
-        body, code = render_error(429, f"证书核验查询太频繁，请 {minutes} 分钟后再试。")
-        response = current_app.make_response((body, code))
-        response.headers["Retry-After"] = str(wait)
-        return response
-    limiter.hit(key, window)
-    return None
+    return f"{limit} per {window} second"
+
+
+def _not_a_lookup() -> bool:
+    """A code typed in another form is redirected to its canonical URL: not counted."""
+    code = (request.view_args or {}).get("code", "")
+    canonical = display.normalise_code(code[:80])
+    return canonical != code and display.looks_like_code(canonical)
+
+
+def _too_many_lookups(request_limit):
+    wait = max(1, int(request_limit.reset_at - time.time()))
+    minutes = max(1, (wait + 59) // 60)
+    body, code = render_error(429, f"证书核验查询太频繁，请 {minutes} 分钟后再试。")
+    response = _public(current_app.make_response((body, code)))
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _public(response):
@@ -335,13 +342,16 @@ def verify():
 
 
 @bp.get("/verify/<code>")
+@limiter.limit(
+    _verify_limit,
+    key_func=get_remote_address,
+    exempt_when=_not_a_lookup,
+    on_breach=_too_many_lookups,
+)
 def verify_code(code: str):
     canonical = display.normalise_code(code[:80])
     if canonical != code and display.looks_like_code(canonical):
         return redirect(url_for("certification.verify_code", code=canonical))
-    blocked = _throttled()
-    if blocked is not None:
-        return _public(blocked)
     cert = queries.by_code(canonical) if display.looks_like_code(canonical) else None
     if cert is None and display.looks_like_code(canonical):
         award = next((f for f in (look(canonical) for look in OTHER_DOCUMENTS) if f), None)

@@ -9,7 +9,6 @@ from datetime import date
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from academy.analytics.export import xlsx_response
 from academy.auth.models import Role, User
 from academy.auth.policy import Permission, current_scope, requires
 from academy.competition import (
@@ -48,6 +47,7 @@ from academy.extensions import db
 from academy.forms import apply_domain_error
 from academy.questions.models import Dimension
 from academy.roster.models import Agent
+from academy.xlsx import xlsx_response
 
 bp = Blueprint("competition", __name__, url_prefix="/competitions")
 assert documents.verify_facts  # award certificates are found by the public /verify page

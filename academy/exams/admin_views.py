@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from academy.analytics.export import xlsx_response
+from academy import conflicts
 from academy.auth.policy import (
     Permission,
     can,
@@ -52,6 +52,7 @@ from academy.pagination import paginate
 from academy.questions import display
 from academy.questions.models import Dimension, Question, QuestionVersion
 from academy.questions.types import QUESTION_TYPES
+from academy.xlsx import xlsx_response
 
 bp = Blueprint("exam_admin", __name__, url_prefix="/manage/exams")
 
@@ -140,6 +141,13 @@ def _fill_exam_form(form: ExamForm, exam) -> None:
     form.item_id.data = data.item_id
 
 
+def _saved_exam_form(exam) -> ExamForm:
+    form = ExamForm(formdata=None)
+    _exam_choices(form)
+    _fill_exam_form(form, exam)
+    return form
+
+
 def _exam_data(form: ExamForm) -> authoring.ExamData:
     return authoring.ExamData(
         title=form.title.data or "",
@@ -184,6 +192,12 @@ def edit(exam_id: int):
         _fill_exam_form(form, exam)
     locked = authoring.attempt_count(exam)
     if form.validate_on_submit():
+        conflict = conflicts.check(exam, "这场考试的设置", lambda: _saved_exam_form(exam), form)
+        if conflict:
+            page = render_template(
+                "exams/admin/form.html", form=form, exam=exam, locked=locked, conflict=conflict
+            )
+            return page, 409
         ok, changed = service_call(
             form, authoring.update_exam, current_user, exam, _exam_data(form)
         )

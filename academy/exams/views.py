@@ -15,6 +15,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from academy import dbsetup
 from academy.auth.policy import Permission, requires
 from academy.db import utcnow
 from academy.errors_domain import DomainError
@@ -172,6 +173,8 @@ def _answered(answer) -> bool:
 def take(attempt_id: int):
     attempt = _attempt_or_404(attempt_id)
     now = utcnow()
+    if attempt.state == AttemptState.IN_PROGRESS and rules.is_overdue(attempt.deadline, now):
+        dbsetup.writing()  # re-reads the attempt under the write lock
     if attempt.state == AttemptState.IN_PROGRESS and rules.is_overdue(attempt.deadline, now):
         services.finish_attempt(attempt, services.FinishReason.TIMEOUT, now)
         flash("作答时间已到，系统已自动交卷。已保存的答案都已计入。", "warning")

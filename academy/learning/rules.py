@@ -153,7 +153,8 @@ def check_form(fields: Sequence[Mapping], values: Mapping[str, str]) -> Practice
             problem = phone_problem(raw)
         elif kind == "date":
             try:
-                date.fromisoformat(raw)
+                if not 1900 <= date.fromisoformat(raw).year <= 2100:
+                    problem = "日期应在 1900 年到 2100 年之间，请检查年份。"
             except ValueError:
                 problem = "日期格式应为 年-月-日，如 2026-03-01。"
         elif kind == "number":

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
+from academy import dbsetup
 from academy.activity.models import ObjectType, Verb
 from academy.activity.services import recently_recorded, record_event
 from academy.audit.services import record
@@ -245,6 +246,7 @@ VISIT_MINUTES = 10
 def visit_module(agent: Agent, module: Module, now: datetime | None = None) -> ModuleProgress:
     """The learner opens a module's page: progress exists from now on, and the visit is
     logged (once per VISIT_MINUTES; one indexed lookup on the learner's recent events)."""
+    dbsetup.writing()
     progress = open_module(agent, module)
     now = now or utcnow()
     since = now - timedelta(minutes=VISIT_MINUTES)

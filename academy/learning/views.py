@@ -16,6 +16,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
+from academy import conflicts
 from academy.auth.models import Role
 from academy.auth.policy import Permission, can, current_scope, requires
 from academy.catalogue.models import ItemCategory, ServiceItem
@@ -256,11 +257,13 @@ def plans():
 def edit(slug: str):
     mod = _module_or_404(slug)
     text = request.form.get("source", mod.source) if request.method == "POST" else mod.source
-    problems, preview = [], None
+    problems, preview, conflict = [], None, None
     if request.method == "POST":
         action = request.form.get("action", "preview")
         try:
             if action == "save":
+                conflict = conflicts.check(mod, "这个模块", diff=lambda: _their_changes(mod))
+            if action == "save" and conflict is None:
                 if services.save_module_source(current_user, mod, text, request.form.get("note")):
                     flash(f"已保存为第 {mod.version} 版。", "success")
                 else:
@@ -269,10 +272,26 @@ def edit(slug: str):
             preview = services.validate_source(mod, text)
         except ContentInvalid as err:
             problems = err.problems
-    status = 400 if problems else 200
+    status = 409 if conflict else 400 if problems else 200
     return render_template(
-        "learning/edit.html", module=mod, text=text, problems=problems, preview=preview
+        "learning/edit.html",
+        module=mod,
+        text=text,
+        problems=problems,
+        preview=preview,
+        conflict=conflict,
     ), status
+
+
+def _their_changes(mod) -> list[str]:
+    """The module's source now, against the revision the editor opened."""
+    started = conflicts.sent_version()
+    old = db.session.scalar(
+        sa.select(ModuleRevision.source).where(
+            ModuleRevision.module_id == mod.id, ModuleRevision.version == started
+        )
+    )
+    return conflicts.text_diff(old or "", mod.source)
 
 
 @bp.get("/learn/<slug>/history")

@@ -22,7 +22,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from academy import uploads
+from academy import conflicts, uploads
 from academy.audit.models import AuditEvent
 from academy.auth.models import User
 from academy.auth.policy import Permission, requires
@@ -298,6 +298,9 @@ def _editor(form: QuestionForm, qtype: str, question: Question | None):
             return None
         flash(f"已新建题目“{created.name}”。", "success")
         return redirect(url_for("questions.detail", question_id=created.id))
+    form.conflict = conflicts.check(question, "这道题", diff=lambda: _their_changes(question))
+    if form.conflict:
+        return None
     ok, version = service_call(
         form, services.revise_question, current_user, question, spec, form.note.data
     )
@@ -329,6 +332,16 @@ def quality_warnings(spec, question: Question | None) -> list[str]:
     return warnings
 
 
+def _their_changes(question: Question) -> list[str]:
+    """What was saved since the version the editor opened (conflicts.check)."""
+    started = conflicts.sent_version()
+    old = next((v for v in question.versions if v.number == started), None)
+    new = next((v for v in question.versions if v.number == question.current_version), None)
+    if old is None or new is None or old is new:
+        return ["题目内容没有变，修改的是标签（事项、维度或难度）。"]
+    return [f"{c.label}：{c.detail}" for c in diff_versions(old.data, new.data, question.qtype)]
+
+
 def _tags(form: QuestionForm) -> services.Tags:
     return services.Tags(
         item_id=int(form.item.data) if (form.item.data or "").isdigit() else None,
@@ -353,10 +366,12 @@ def _target_bank(value: str | None) -> QuestionBank | None:
 
 
 def _render_editor(form, qtype, question=None, status=None):
+    conflict = getattr(form, "conflict", None)
     if status is None:
-        status = 422 if form.problems or form.errors or form.failed else 200
+        status = 409 if conflict else 422 if form.problems or form.errors or form.failed else 200
     return render_template(
         "questions/edit.html",
+        conflict=conflict,
         form=form,
         qtype=qtype,
         question=question,

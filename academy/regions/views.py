@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
+from academy import conflicts
 from academy.auth.policy import (
     Permission,
     current_scope,
@@ -141,8 +142,9 @@ def village_detail(village_id: int):
     )
 
 
-def _village_form(village: Village | None) -> VillageForm:
-    form = VillageForm(obj=village)
+def _village_form(village: Village | None, saved: bool = False) -> VillageForm:
+    """The form as posted, or (GET, or ``saved``) filled from the village as stored."""
+    form = VillageForm(formdata=None, obj=village) if saved else VillageForm(obj=village)
     form.township_id.choices = [(t.id, t.name) for t in visible_townships(current_scope())]
     items = db.session.scalars(
         sa.select(ServiceItem)
@@ -150,7 +152,7 @@ def _village_form(village: Village | None) -> VillageForm:
         .order_by(ServiceItem.category, ServiceItem.frequency.desc(), ServiceItem.id)
     ).all()
     form.items.choices = [(i.id, f"{i.name}（{i.category.label}）") for i in items]
-    if request.method == "GET":
+    if request.method == "GET" or saved:
         if village:
             form.kind.data, form.tier.data = village.kind.value, village.tier.value
             form.items.data = [i.id for i in village.items]
@@ -175,6 +177,14 @@ def village_edit(village_id: int | None):
             abort(404)
     form = _village_form(village)
     if form.validate_on_submit():
+        conflict = village and conflicts.check(
+            village, "这个村社的信息", lambda: _village_form(village, saved=True), form
+        )
+        if conflict:
+            page = render_template(
+                "regions/village_form.html", form=form, village=village, conflict=conflict
+            )
+            return page, 409
         township = db.session.get(Township, form.township_id.data)
         ok, village = service_call(
             form,

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from academy import conflicts
 from academy.auth.policy import (
     Permission,
     current_scope,
@@ -118,15 +119,23 @@ def detail(agent_id: int):
     )
 
 
+def _person_form(agent) -> PersonForm:
+    form = PersonForm(formdata=None, obj=agent)
+    form.gender.data = agent.gender.value if agent.gender else ""
+    form.education.data = agent.education.value if agent.education else ""
+    return form
+
+
 @bp.route("/<id:agent_id>/edit", methods=["GET", "POST"])
 @requires(Permission.MANAGE_ROSTER)
 def edit(agent_id: int):
     agent = _agent_or_404(agent_id)
-    form = PersonForm(obj=agent)
-    if request.method == "GET":
-        form.gender.data = agent.gender.value if agent.gender else ""
-        form.education.data = agent.education.value if agent.education else ""
+    form = _person_form(agent) if request.method == "GET" else PersonForm(obj=agent)
     if form.validate_on_submit():
+        conflict = conflicts.check(agent, "这条人员信息", lambda: _person_form(agent), form)
+        if conflict:
+            page = render_template("roster/edit.html", form=form, agent=agent, conflict=conflict)
+            return page, 409
         ok, _ = service_call(form, services.update_person, current_user, agent, _person(form))
         if ok:
             flash("人员信息已保存。", "success")
