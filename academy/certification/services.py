@@ -315,9 +315,21 @@ def _passed_since(passes: list[tuple[int, datetime]], since: date) -> set[int]:
     return {item_id for item_id, at in passes if at >= start}
 
 
+# Other assessments that count like an exam register a source: agent ids → {agent id: {key:
+# percent}} (the skills competition gives each candidate's published total under
+# "competition"; a scheme with ``competition_counts`` takes it).
+EXAM_SCORE_SOURCES: list = []
+
+
+def exam_score_source(fn):
+    EXAM_SCORE_SOURCES.append(fn)
+    return fn
+
+
 def best_exam_scores(agent_ids: list[int]) -> dict[int, dict[str, float]]:
     """Each agent's best graded exam percent per scheme key: an exam of an item category
-    counts under the category's value, an exam of one item under "item:<id>"."""
+    counts under the category's value, an exam of one item under "item:<id>", and what the
+    registered sources add (e.g. "competition")."""
     from academy.exams.models import Attempt, AttemptState, Exam
 
     out: dict[int, dict[str, float]] = {a: {} for a in agent_ids}
@@ -338,12 +350,18 @@ def best_exam_scores(agent_ids: list[int]) -> dict[int, dict[str, float]]:
             [f"item:{item_id}"] if item_id else []
         ):
             out[agent_id][key] = max(out[agent_id].get(key, 0.0), best or 0.0)
+    for source in EXAM_SCORE_SOURCES:
+        for agent_id, scores in source(agent_ids).items():
+            for key, value in scores.items():
+                out[agent_id][key] = max(out[agent_id].get(key, 0.0), value)
     return out
 
 
 def scheme_exam_score(scheme: CertificationScheme, scores: dict[str, float]) -> float | None:
     """The best exam that counts for ``scheme``: one of its category, or of its item."""
     keys = [scheme.category.value] if scheme.category else [f"item:{scheme.item_id}"]
+    if scheme.competition_counts:
+        keys.append("competition")
     found = [scores[k] for k in keys if k in scores]
     return max(found) if found else None
 
