@@ -124,10 +124,15 @@ def estimate(
     iterations = 0
     while iterations < max_iterations:
         iterations += 1
-        expected, variance, p = _moments(theta[n_idx] - crit[i_idx] - judge[j_idx], steps, m)
         change = 0.0
         # candidates: dL/dB = Σ(x − E)
         for f, (idx, size) in enumerate(facets):
+            # Candidates first, then judges, criteria and steps against expectations that
+            # include the candidates' move: updating all facets from the same expectations
+            # overshoots and never settles when the panel is very consistent.
+            if f < 2:
+                eta = theta[n_idx] - crit[i_idx] - judge[j_idx]
+                expected, variance, p = _moments(eta, steps, m)
             exp_sum = np.bincount(idx, weights=expected, minlength=size)
             var_sum = np.bincount(idx, weights=variance, minlength=size)
             delta = (targets[f] - exp_sum) / np.maximum(var_sum, 1e-9)

@@ -32,7 +32,9 @@
     return p.toString();
   }
   function queue(submit) {
-    store.setItem(key + ":pending", body(submit));
+    var b = body(submit);
+    store.setItem(key + ":pending", b);
+    store.setItem(key + ":last", b);  // what the device holds, kept after it is sent
     send();
   }
   function send() {
@@ -61,8 +63,17 @@
   }
   // Restore a draft that never reached the server (closed tab, dead battery).
   var saved = store.getItem(key + ":pending");
+  // A reload racing the send on reconnection can render the sheet from before that send
+  // landed (its seq is older than the device's last change): show the device's marks
+  // again, and send them once more (the server ignores them if it has them already).
+  var last = store.getItem(key + ":last");
+  if (!saved && last && parseInt(new URLSearchParams(last).get("seq") || "0", 10) > parseInt(form.dataset.seq || "0", 10)) {
+    saved = last;
+    store.setItem(key + ":pending", last);
+  }
   if (saved) {
     new URLSearchParams(saved).forEach(function (value, name) {
+      if (name === "submit" || name === "seq") return;  // not the buttons' values
       form.querySelectorAll('[name="' + name + '"]').forEach(function (el) {
         if (el.type === "radio") el.checked = el.value === value; else el.value = value;
       });
