@@ -69,12 +69,22 @@ def create_app(config: type | dict | None = None) -> Flask:
     missing = check_registry()
     if missing:
         raise RuntimeError(f"question types used but not registered: {', '.join(missing)}")
+    _check_simulation_kinds()
     learning_progressed.connect(on_learning_progress)
 
     errors.register(app)
     web.register(app)
     cli.register(app)
     return app
+
+
+def _check_simulation_kinds() -> None:
+    from academy.simulations import models as _simulation_models  # noqa: F401 (tables)
+    from academy.simulations.kinds import check_registry as check_step_kinds
+
+    missing = check_step_kinds()
+    if missing:
+        raise RuntimeError(f"simulation step kinds not registered: {', '.join(missing)}")
 
 
 def _init_extensions(app: Flask) -> None:
@@ -121,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
     from academy.questions.views import bp as questions_bp
     from academy.regions.views import bp as regions_bp
     from academy.roster.views import bp as roster_bp
+    from academy.simulations.views import bp as simulations_bp
 
     for bp in (
         main_bp,
@@ -138,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
         questions_bp,
         activity_bp,
         exam_admin_bp,
+        simulations_bp,
     ):
         app.register_blueprint(bp)
 
