@@ -132,6 +132,21 @@ def sync_cases(docs) -> CaseSyncReport:
     return report
 
 
+def sync_cases_one(doc) -> SimCase:
+    """Load one validated case file (new version if its text changed), retiring nothing."""
+    case = case_by_slug(doc.data["slug"])
+    if case is None:
+        case = SimCase(slug=doc.data["slug"], title=doc.data["title"], current_version=0)
+        db.session.add(case)
+        _store_version(case, doc.text, doc.data, VersionOrigin.SYNC, None)
+    else:
+        current = current_version(case)
+        if current is None or current.source != doc.text:
+            _store_version(case, doc.text, doc.data, VersionOrigin.SYNC, None)
+    db.session.flush()
+    return case
+
+
 def validate_text(text: str, display: str) -> dict:
     """Parse and validate an uploaded or edited case; raise ContentInvalid with every problem."""
     data, problems = parse_yaml(text, display)
