@@ -349,6 +349,15 @@ def scheme_exam_score(scheme: CertificationScheme, scores: dict[str, float]) -> 
     return max(found) if found else None
 
 
+def _simulation_score(agent_id: int, scheme: CertificationScheme) -> float | None:
+    """The best finished, fully marked simulation run that counts for ``scheme``."""
+    if scheme.min_simulation_score is None:
+        return None
+    from academy.simulations.services import best_simulation_scores
+
+    return scheme_exam_score(scheme, best_simulation_scores([agent_id])[agent_id])
+
+
 def evaluate_agent(agent: Agent, on: date | None = None, actor=None) -> list[Certificate]:
     """Issue the certificates the agent has earned and renew those whose refresher is done."""
     on = on or date.today()
@@ -419,7 +428,8 @@ def evaluate_agent(agent: Agent, on: date | None = None, actor=None) -> list[Cer
             scheme.min_exam_score,
             scheme.min_simulation_score,
         )
-        if rules.eligibility(req, passed, scheme_exam_score(scheme, exams)).eligible:
+        sim_best = _simulation_score(agent.id, scheme)  # hook: academy.simulations
+        if rules.eligibility(req, passed, scheme_exam_score(scheme, exams), sim_best).eligible:
             issued.append(issue_certificate(agent, scheme, on, CertSource.EARNED, actor))
     return issued
 

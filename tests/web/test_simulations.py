@@ -255,3 +255,53 @@ def test_step_statistics_show_where_agents_fail(client, world, login_as, sim):
 def test_agents_from_other_roles_cannot_start(client, world, login_as, sim):
     login_as(world.east_head)
     assert client.post(f"/simulations/{sim.slug}/start").status_code == 403
+
+
+def test_simulation_score_counts_for_certification(client, world, login_as, sim):
+    from academy.certification.models import CertificationScheme
+    from academy.certification.rules import Requirement, eligibility
+    from academy.certification.services import _simulation_score
+
+    scheme = CertificationScheme(
+        code="sim-test",
+        name="测试认证",
+        item_id=world.item.id,
+        level="junior",
+        min_simulation_score=80,
+    )
+    assert _simulation_score(world.east_agent.id, scheme) is None
+    run = services.start_run(world.east_agent, sim, seed=1)
+    services.play(run, "best")
+    db.session.flush()
+    assert run.pending_marks == 1
+    assert _simulation_score(world.east_agent.id, scheme) is None  # not final until marked
+    row = next(s for s in run.steps if s.kind == "free_text")
+    services.mark_reply(world.expert, row, 6, None)
+    best = _simulation_score(world.east_agent.id, scheme)
+    assert best == 100
+    req = Requirement(frozenset({world.item.id}), None, 80)
+    assert eligibility(req, {world.item.id}, None, best).eligible
+
+
+def test_events_logged_for_started_step_completed_marked(client, world, login_as, sim):
+    import sqlalchemy as sa
+
+    from academy.activity.models import LearningEvent, ObjectType
+
+    run = services.start_run(world.east_agent, sim, seed=1)
+    services.play(run, "best")
+    row = next(s for s in run.steps if s.kind == "free_text")
+    services.mark_reply(world.expert, row, 5, None)
+    verbs = list(
+        db.session.scalars(
+            sa.select(LearningEvent.verb).where(LearningEvent.object_type == ObjectType.SIMULATION)
+        )
+    )
+    assert {v.value for v in verbs} == {"started", "stepped", "completed", "graded"}
+
+
+def test_agent_home_and_practice_link_to_simulations(client, world, login_as, sim):
+    login_as(world.agent_user)
+    assert "/simulations/" in client.get("/home").text
+    practice = client.get("/practice/")
+    assert practice.status_code == 200
