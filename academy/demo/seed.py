@@ -324,6 +324,9 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
     from academy.demo.exams import seed_exams
 
     exam_lines = seed_exams(rng, {t.name: t.id for t in townships})
+    from academy.simulations.demo import seed_simulation_runs  # hook: 情景模拟
+
+    exam_lines.append(seed_simulation_runs(rng, postings))
     agents = {p.agent for p in postings}
     active = sum(1 for p in postings if p.left_on is None)
     return [
