@@ -29,19 +29,16 @@ simulations_cli = AppGroup("simulations", help="情景模拟案例：试玩、�
 def play_command(slug: str, strategy: str, seed: int) -> None:
     """Play SLUG along the best, worst or a random path and print the steps as JSON."""
     from academy.content import content_root
-    from academy.content.loader import load_content
     from academy.simulations import rules, services
 
-    bundle = load_content(content_root())
-    doc = next((d for d in bundle.documents.get("simulations", []) if d.data["slug"] == slug), None)
-    mine = [p for p in bundle.problems if p.path.startswith("simulations/")]
+    doc, problems = _case_file(content_root(), slug)
     try:
-        if doc is not None:
-            services.sync_cases_one(doc)
-        elif any(p.path.endswith(f"/{slug}.yaml") for p in mine):
-            for p in mine:
+        if problems:
+            for p in problems:
                 click.echo(str(p), err=True)
             sys.exit(2)
+        if doc is not None:
+            services.sync_cases_one(doc)
         case = services.case_by_slug(slug)
         if case is None:
             click.echo(f"案例 “{slug}” 不存在（simulations/ 中和数据库中都没有）。", err=True)
@@ -88,3 +85,25 @@ def play_command(slug: str, strategy: str, seed: int) -> None:
             sys.exit(1)
     finally:
         db.session.rollback()
+
+
+def _case_file(root, slug: str):
+    """The case file ``simulations/<slug>.yaml`` (validated against the catalogue), if any."""
+    from academy.content.catalogue import parse_catalogue
+    from academy.content.loader import CATALOGUE_FILE, ContentDoc
+    from academy.content.yamlio import load_yaml, parse_yaml, read_text
+    from academy.simulations.rules import check_case
+
+    path = root / "simulations" / f"{slug}.yaml"
+    if not path.exists():
+        return None, []
+    display = f"simulations/{slug}.yaml"
+    text, problems = read_text(path, display)
+    data = None
+    if not problems:
+        data, problems = parse_yaml(text, display)
+    if not problems:
+        catalogue, _ = load_yaml(root / CATALOGUE_FILE, CATALOGUE_FILE)
+        items, _ = parse_catalogue(catalogue, CATALOGUE_FILE)
+        problems = check_case(display, data, {i.slug for i in items})
+    return (None if problems else ContentDoc(display, data, text)), problems
