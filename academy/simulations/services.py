@@ -515,7 +515,12 @@ def debrief(run: SimRun) -> Debrief:
         score=score,
         taken=rows(path),
         best=[
-            (rules.step_prompt(case.step(s.step_id)), rules.best_answer(case.step(s.step_id), s))
+            (
+                rules.step_prompt(case.step(s.step_id)),
+                f"按情景信息把{case.step(s.step_id)['title']}逐栏填对"
+                if case.step(s.step_id)["kind"] == "form"
+                else rules.best_answer(case.step(s.step_id), s),
+            )
             for s in best
             if case.step(s.step_id)["kind"] not in ("dialogue", "end")
         ],
