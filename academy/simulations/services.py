@@ -263,13 +263,16 @@ def start_run(
 
 
 def open_run(agent: Agent, case: SimCase) -> SimRun | None:
+    """The agent's unfinished run of the case on a version still in use (to resume)."""
     return db.session.scalar(
         sa.select(SimRun)
+        .join(CaseVersion, CaseVersion.id == SimRun.version_id)
         .where(
             SimRun.agent_id == agent.id,
             SimRun.case_id == case.id,
             SimRun.state == RunState.ACTIVE,
             SimRun.preview.is_(False),
+            CaseVersion.retired.is_(False),
         )
         .order_by(SimRun.id.desc())
         .limit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from academy.auth.models import Role
 from academy.auth.policy import roles_required
@@ -143,6 +144,10 @@ def step(run_id: int):
         # Nothing was changed; the page shows the step the run is really at.
         db_refresh(run)
         return _render_play(run, error=err.message, status=409)
+    except IntegrityError:
+        # Two posts of the same step at once (two tabs, a double tap): the other one won.
+        db_refresh(run)
+        return _render_play(run, error="这一步已经作答过，不能重复提交。", status=409)
     if run.state == RunState.FINISHED:
         return redirect(url_for("simulations.debrief", run_id=run.id))
     return redirect(url_for("simulations.play", run_id=run.id))

@@ -305,3 +305,25 @@ def test_agent_home_and_practice_link_to_simulations(client, world, login_as, si
     assert "/simulations/" in client.get("/home").text
     practice = client.get("/practice/")
     assert practice.status_code == 200
+
+
+def test_a_retired_open_run_is_not_resumed_a_new_one_starts(client, world, login_as, sim):
+    run = _start(client, login_as, world, sim)
+    load_case(sample_case(world.item.slug, title="修订版"))
+    services.retire_version(run.version)
+    db.session.commit()
+    r = client.post(f"/simulations/{sim.slug}/start")
+    assert not r.headers["Location"].endswith(f"/runs/{run.id}")
+    new = db.session.get(SimRun, int(r.headers["Location"].rsplit("/", 1)[1]))
+    assert new.version.number == 2
+
+
+def test_the_same_step_posted_twice_at_once_is_refused(client, world, login_as, sim):
+    run = _start(client, login_as, world, sim)
+    # the other post won between our check and our insert: its row holds seq 1 already
+    db.session.add(
+        RunStep(run=run, seq=1, step_id="greet", kind="dialogue", response=None, result={})
+    )
+    db.session.commit()
+    r = client.post(f"/simulations/runs/{run.id}/step", data={"seq": "0", "step": "greet"})
+    assert r.status_code == 409 and "不能重复提交" in r.text
