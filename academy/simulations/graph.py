@@ -9,6 +9,7 @@ from html import escape
 from academy.simulations.kinds import STEP_KINDS
 
 NODE_W, NODE_H = 170, 54
+LABEL_CHARS = 12  # CJK characters that fit a node at 12 px
 GAP_X, GAP_Y = 24, 46
 COLOURS = {
     "dialogue": "#eef3f8",
@@ -38,10 +39,14 @@ def _label(step: dict) -> str:
         from academy.simulations.kinds import OUTCOMES
 
         return f"结局：{OUTCOMES.get(step.get('outcome'), '?')}"
-    text = step.get("prompt") or step.get("title") or step.get("text") or ""
+    if step.get("kind") == "complication" and isinstance(step.get("draw"), list):
+        text = f"{len(step['draw'])} 种抽一"
+    else:
+        text = step.get("prompt") or step.get("title") or step.get("text") or ""
     if not isinstance(text, str):
         text = ""
-    return f"{kind.label if kind else '未知类型'}：{text[:9]}{'…' if len(text) > 9 else ''}"
+    label = f"{kind.label if kind else '未知类型'}：{text}"
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
 def case_svg(steps: list, start: str | None, problems: dict[str, str] | None = None) -> str:
