@@ -327,3 +327,15 @@ def test_the_same_step_posted_twice_at_once_is_refused(client, world, login_as, 
     db.session.commit()
     r = client.post(f"/simulations/runs/{run.id}/step", data={"seq": "0", "step": "greet"})
     assert r.status_code == 409 and "不能重复提交" in r.text
+
+
+def test_booklet_prints_every_live_case_and_roles_are_enforced(client, world, login_as, sim):
+    login_as(world.agent_user)
+    booklet = client.get("/simulations/booklet")
+    assert booklet.status_code == 200 and sim.title in booklet.text
+    assert "要一次性告知的事" in booklet.text
+    assert client.get("/simulations/results").status_code == 403
+    assert client.get("/simulations/marking").status_code == 403
+    assert client.get("/simulations/new").status_code == 403
+    login_as(world.expert)
+    assert client.post(f"/simulations/{sim.slug}/start").status_code == 403
