@@ -675,6 +675,47 @@ def township_results(user: User, limit: int = 200) -> list[ResultRow]:
     return [ResultRow(r, a, v or "", t) for r, a, v, t in db.session.execute(stmt)]
 
 
+@dataclass
+class AgentSummary:
+    agent_name: str
+    runs: int
+    solved: int
+    best: float | None
+    mean: float | None
+    pending: int
+
+
+def agent_summaries(user: User) -> list[AgentSummary]:
+    """Per agent the user may see: finished runs, one-visit solves, best and mean score, replies
+    waiting for a mark — weakest mean first (one grouped query, township scope in SQL)."""
+    stmt = (
+        sa.select(
+            Agent.name,
+            sa.func.count(SimRun.id),
+            sa.func.sum(sa.case((SimRun.outcome == "solved", 1), else_=0)),
+            sa.func.max(SimRun.score),
+            sa.func.avg(SimRun.score),
+            sa.func.sum(SimRun.pending_marks),
+        )
+        .join(Agent, Agent.id == SimRun.agent_id)
+        .where(SimRun.state == RunState.FINISHED, SimRun.preview.is_(False))
+        .group_by(Agent.id, Agent.name)
+        .order_by(sa.func.avg(SimRun.score), Agent.name)
+    )
+    stmt = scope_by_township(stmt, user, SimRun.township_id)
+    return [
+        AgentSummary(
+            name,
+            n,
+            int(solved or 0),
+            round(best, 1) if best is not None else None,
+            round(float(mean), 1) if mean is not None else None,
+            int(pending or 0),
+        )
+        for name, n, solved, best, mean, pending in db.session.execute(stmt)
+    ]
+
+
 def agent_runs(agent: Agent) -> list[SimRun]:
     return list(
         db.session.scalars(

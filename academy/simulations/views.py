@@ -184,7 +184,8 @@ def debrief(run_id: int):
 @roles_required(*RESULT_VIEWERS)
 def results():
     rows = services.township_results(current_user)
-    return render_template("simulations/results.html", rows=rows)
+    summaries = services.agent_summaries(current_user)
+    return render_template("simulations/results.html", rows=rows, summaries=summaries)
 
 
 # --- expert marking --------------------------------------------------------------------------

@@ -204,6 +204,8 @@ def test_head_sees_only_own_township_results(client, world, login_as, sim):
     login_as(world.east_head)
     page = client.get("/simulations/results")
     assert world.east_agent.name in page.text and world.west_agent.name not in page.text
+    (summary,) = services.agent_summaries(world.east_head)
+    assert summary.agent_name == world.east_agent.name and summary.solved == 1
     login_as(world.admin)
     page = client.get("/simulations/results")
     assert world.east_agent.name in page.text and world.west_agent.name in page.text
