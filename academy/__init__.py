@@ -77,6 +77,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     problems = check_registry(templates=set(app.jinja_env.list_templates()))
     if problems:
         raise RuntimeError(f"question type registry: {'; '.join(problems)}")
+    _check_simulation_kinds()
     learning_progressed.connect(on_learning_progress)
 
     errors.register(app)
@@ -86,6 +87,15 @@ def create_app(config: type | dict | None = None) -> Flask:
     web.register(app)
     cli.register(app)
     return app
+
+
+def _check_simulation_kinds() -> None:
+    from academy.simulations import models as _simulation_models  # noqa: F401 (tables)
+    from academy.simulations.kinds import check_registry as check_step_kinds
+
+    missing = check_step_kinds()
+    if missing:
+        raise RuntimeError(f"simulation step kinds not registered: {', '.join(missing)}")
 
 
 def _init_extensions(app: Flask) -> None:
@@ -126,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from academy.questions.views import bp as questions_bp
     from academy.regions.views import bp as regions_bp
     from academy.roster.views import bp as roster_bp
+    from academy.simulations.views import bp as simulations_bp
 
     for bp in (
         main_bp,
@@ -144,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
         activity_bp,
         exam_admin_bp,
         competition_bp,
+        simulations_bp,
     ):
         app.register_blueprint(bp)
 

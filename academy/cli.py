@@ -442,6 +442,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(cert_cli)
     app.cli.add_command(questions_cli)
     app.cli.add_command(exams_cli)
+    from academy.simulations.cli import simulations_cli
+
+    app.cli.add_command(simulations_cli)
 
     @app.cli.command("init-db")
     def init_db() -> None:

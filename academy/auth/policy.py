@@ -72,6 +72,9 @@ class Permission(enum.StrEnum):
     JUDGE = "judge"  # mark assigned candidates (by number only)
     CHIEF_JUDGE = "chief_judge"  # moderate, lock, corrections, rater analysis (when chief)
     COMPETITION_APPEALS = "competition_appeals"  # file (heads) or decide (chief judge)
+    # simulated cases
+    AUTHOR_CASES = "author_cases"  # upload, edit, preview, retire cases; mark free-text replies
+    VIEW_CASE_RESULTS = "view_case_results"  # finished runs of the agents in scope
 
 
 P = Permission
@@ -86,6 +89,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.VIEW_EXAM_RESULTS,
             P.MARK_ESSAYS,
             P.VIEW_HANDBOOK,
+            P.AUTHOR_CASES,
+            P.VIEW_CASE_RESULTS,
             P.JUDGE,
             P.CHIEF_JUDGE,  # of a competition that names them chief (checked per competition)
             P.COMPETITION_APPEALS,
@@ -105,6 +110,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.DOWNLOAD_ARCHIVES,
             P.MANAGE_ENTRIES,
             P.COMPETITION_APPEALS,
+            P.VIEW_CASE_RESULTS,
         }
     ),
     Role.AGENT: frozenset({P.LEARN, P.VIEW_HANDBOOK, P.VIEW_CERTIFICATES}),

@@ -326,6 +326,16 @@ def exam_score_source(fn):
     return fn
 
 
+# The simulation engine registers where fully marked case runs come from: agent ids →
+# {agent id: {scheme key: best percent}} (keys as for exams).
+SIMULATION_SCORE_SOURCES: list = []
+
+
+def simulation_score_source(fn):
+    SIMULATION_SCORE_SOURCES.append(fn)
+    return fn
+
+
 def best_exam_scores(agent_ids: list[int]) -> dict[int, dict[str, float]]:
     """Each agent's best graded exam percent per scheme key: an exam of an item category
     counts under the category's value, an exam of one item under "item:<id>", and what the
@@ -389,6 +399,17 @@ def _renewal_basis(mine: list[Certificate], scheme: CertificationScheme, on: dat
     return None
 
 
+def _simulation_score(agent_id: int, scheme: CertificationScheme) -> float | None:
+    """The best finished, fully marked simulation run that counts for ``scheme``."""
+    if scheme.min_simulation_score is None or not SIMULATION_SCORE_SOURCES:
+        return None
+    scores: dict[str, float] = {}
+    for source in SIMULATION_SCORE_SOURCES:
+        for key, value in source([agent_id]).get(agent_id, {}).items():
+            scores[key] = max(scores.get(key, 0.0), value)
+    return scheme_exam_score(scheme, scores)
+
+
 def evaluate_agent(agent: Agent, on: date | None = None, actor=None) -> list[Certificate]:
     """Issue the certificates the agent has earned and renew those whose refresher is done.
     A fixed number of queries, however many schemes there are."""
@@ -437,7 +458,8 @@ def evaluate_agent(agent: Agent, on: date | None = None, actor=None) -> list[Cer
             scheme.min_exam_score,
             scheme.min_simulation_score,
         )
-        if rules.eligibility(req, passed, scheme_exam_score(scheme, exams)).eligible:
+        sim_best = _simulation_score(agent.id, scheme)  # registered by academy.simulations
+        if rules.eligibility(req, passed, scheme_exam_score(scheme, exams), sim_best).eligible:
             issued.append(issue_certificate(agent, scheme, on, CertSource.EARNED, actor))
     return issued
 

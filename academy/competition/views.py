@@ -16,6 +16,7 @@ from academy.competition import (
     documents,
     judging,
     outcomes,
+    practical,
     queries,
     scheme_excel,
     services,
@@ -51,6 +52,7 @@ from academy.xlsx import xlsx_response
 
 bp = Blueprint("competition", __name__, url_prefix="/competitions")
 assert documents.verify_facts  # award certificates are found by the public /verify page
+assert practical.simulation_scores  # the practical round reads the simulation engine
 
 
 @bp.context_processor
@@ -223,7 +225,10 @@ def add_round(comp_id: int):
     comp = queries.competition_or_404(comp_id)
     form = RoundForm()
     form.exam_id.choices = _exam_choices()
-    if form.validate_on_submit():
+    unknown = practical.unknown_cases(_slugs(form.case_slugs.data)) if form.is_submitted() else []
+    if unknown:
+        form.case_slugs.errors = [f"没有这些情景案例：{'、'.join(unknown)}"]
+    elif form.validate_on_submit():
         try:
             rnd = services.add_round(
                 current_user,

@@ -108,7 +108,9 @@ def _validate_bank(display: str, data: Any, bundle: ContentBundle) -> list[Probl
 
 @content_validator("simulations")
 def _validate_case(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
-    return _check_document(display, data, bundle, ("slug", "title"))
+    from academy.simulations.rules import check_case
+
+    return check_case(display, data, bundle.known_slugs)
 
 
 def _natural_key(path: Path):

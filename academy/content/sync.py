@@ -21,6 +21,7 @@ class SyncReport:
     unchanged: int = 0
     modules: object = None  # learning.services.ModuleSyncReport
     banks: object = None  # questions.services.BankSyncReport
+    cases: object = None  # simulations.services.CaseSyncReport
 
     @property
     def items_changed(self) -> bool:
@@ -32,6 +33,7 @@ class SyncReport:
             self.items_changed
             or bool(self.modules and self.modules.changed)
             or bool(self.banks and self.banks.changed)
+            or bool(self.cases and self.cases.changed)
         )
 
     def lines(self) -> list[str]:
@@ -40,6 +42,8 @@ class SyncReport:
             lines.append(self.modules.line())
         if self.banks is not None and self.banks.banks:
             lines.append(self.banks.line())
+        if self.cases is not None and (self.cases.changed or self.cases.unchanged):
+            lines.append(self.cases.line())
         return lines
 
     def _item_lines(self) -> list[str]:
@@ -107,6 +111,9 @@ def sync_content(bundle: ContentBundle) -> SyncReport:
     from academy.questions.services import sync_banks
 
     report.banks = sync_banks(bundle.documents.get("question_banks", []))
+    from academy.simulations.services import sync_cases
+
+    report.cases = sync_cases(bundle.documents.get("simulations", []))
     return report
 
 

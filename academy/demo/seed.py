@@ -329,8 +329,10 @@ def seed_demo_data(seed: int = 2026, today: date | None = None) -> list[str]:
 
     exam_lines = seed_exams(rng, {t.name: t.id for t in townships})
     from academy.demo.competition import seed_competitions
+    from academy.simulations.demo import seed_simulation_runs
 
     exam_lines += seed_competitions(rng, today)
+    exam_lines.append(seed_simulation_runs(rng, postings))
     agents = {p.agent for p in postings}
     active = sum(1 for p in postings if p.left_on is None)
     return [

@@ -49,9 +49,13 @@ def _display_key(session, question) -> str:
 @bp.get("/")
 @requires(Permission.LEARN)
 def home():
+    from academy.simulations.services import recommended_cases  # hook: 情景模拟
+
+    ov = services.overview(_agent())
     return render_template(
         "practice/home.html",
-        ov=services.overview(_agent()),
+        ov=ov,
+        sim_cases=recommended_cases(_agent(), [w.item.id for w in ov.weak]),
         when_back=lambda day: rules.when_back(day, date.today()),
         intervals=rules.BOX_INTERVAL_DAYS,
         size=rules.SESSION_SIZE,

@@ -225,3 +225,29 @@ def test_a_published_total_counts_as_an_exam_where_the_scheme_allows_it(world, s
     assert certs.scheme_exam_score(scheme, scores) is None  # not a scheme option yet
     scheme.competition_counts = True
     assert certs.scheme_exam_score(scheme, scores) == pytest.approx(100)
+
+
+def test_practical_round_takes_each_candidates_first_run_after_the_start(world, setup):
+    from academy.simulations import services as sims
+    from tests.simcases import load_case, sample_case
+
+    case = load_case(sample_case(world.item.slug))
+    rnd = services.add_round(
+        world.admin,
+        setup.comp,
+        kind=RoundKind.PRACTICAL,
+        title="情景模拟实操",
+        weight=0,
+        case_slugs=[case.slug],
+    )
+    east = next(e for e in setup.entries if e.agent_id == world.east_agent.id)
+    first = sims.start_run(world.east_agent, case, user=world.agent_user)
+    sims.play(first, "worst")
+    again = sims.start_run(world.east_agent, case, user=world.agent_user)
+    sims.play(again, "best")  # a better repeat does not count
+    assert judging.refresh_auto_scores(rnd) == 1
+    rows = {r.entry.id: r for r in outcomes.standings(setup.comp)}
+    assert rows[east.id].by_round[rnd.id] == pytest.approx(first.score)
+    assert first.score < again.score
+    others = [r for eid, r in rows.items() if eid != east.id]
+    assert all(r.by_round[rnd.id] == 0 for r in others)  # no run: 0 (缺考)

@@ -19,6 +19,7 @@ from academy.extensions import db
 from academy.regions.models import Village
 from tests import factories
 from tests.content_samples import valid_bank, valid_module
+from tests.simcases import sample_case
 
 OLD = datetime(2000, 1, 1)
 
@@ -101,7 +102,7 @@ def test_check_passes_on_a_good_tree(cli, root):
     )
     write_yaml(
         root / "simulations" / "death-claim.yaml",
-        {"slug": "death-claim", "title": "死亡待遇一次办", "item": "pension-death-benefit"},
+        sample_case("pension-death-benefit", slug="death-claim"),
     )
     write_yaml(
         root / "courses" / "pension-death-benefit.yaml", valid_module("pension-death-benefit")
@@ -242,8 +243,8 @@ def test_check_reports_a_missing_catalogue(cli, tmp_path):
         ),
         (
             "simulations/y.yaml",
-            {"slug": "case", "title": "案例", "item": "no-such-item"},
-            "simulations/y.yaml: item: 事项 “no-such-item” 不在目录 courses/catalogue.yaml 中",
+            sample_case("no-such-item", slug="case"),
+            "simulations/y.yaml: items[0]: 事项 “no-such-item” 不在目录 courses/catalogue.yaml 中",
         ),
         (
             "courses/no-such-item.yaml",
@@ -265,8 +266,8 @@ def test_documents_naming_an_unknown_item_are_reported(cli, root, relpath, docum
 
 
 def test_duplicate_document_slugs_in_one_folder_are_reported(cli, root):
-    write_yaml(root / "simulations" / "a.yaml", {"slug": "same", "title": "一"})
-    write_yaml(root / "simulations" / "b.yaml", {"slug": "same", "title": "二"})
+    write_yaml(root / "simulations" / "a.yaml", sample_case("senior-allowance", slug="same"))
+    write_yaml(root / "simulations" / "b.yaml", sample_case("senior-allowance", slug="same"))
     result = cli("check", root=root)
     assert result.exit_code == 1
     assert result.stdout.splitlines() == ["simulations/b.yaml: slug: 与 simulations/a.yaml 重复"]
@@ -400,15 +401,13 @@ def test_broken_tree_leaves_database_unchanged(cli, root):
     # a valid edit, a removal and an addition ... plus one error elsewhere
     changed = [dict(ITEMS[0], summary="改过的说明。"), item("new-item", "新事项")]
     write_catalogue(root, changed)
-    write_yaml(
-        root / "simulations" / "case.yaml", {"slug": "case", "title": "案例", "item": "gone-item"}
-    )
+    write_yaml(root / "simulations" / "case.yaml", sample_case("gone-item", slug="case"))
 
     result = cli("sync", root=root)
 
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        "simulations/case.yaml: item: 事项 “gone-item” 不在目录 courses/catalogue.yaml 中"
+        "simulations/case.yaml: items[0]: 事项 “gone-item” 不在目录 courses/catalogue.yaml 中"
     ]
     assert "未做任何更改" in result.stderr
     db.session.expire_all()

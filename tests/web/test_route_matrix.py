@@ -182,6 +182,24 @@ EXPECTED: dict[str, str] = {
     "POST /townships/new": "login 403 403 403 403 403 ok",
     "POST /villages/<id:village_id>/edit": "login 403 403 403 403 403 ok",
     "POST /villages/new": "login 403 403 403 403 403 ok",
+    # simulated cases (the east agent's run of the case whose slug is the item's)
+    "GET /simulations/": "login ok ok ok ok ok ok",
+    "GET /simulations/<slug>": "login 403 403 ok 403 403 ok",
+    "GET /simulations/<slug>/edit": "login 403 403 ok 403 403 ok",
+    "GET /simulations/<slug>/graph.svg": "login 403 403 ok 403 403 ok",
+    "GET /simulations/booklet": "login ok ok ok ok ok ok",
+    "GET /simulations/marking": "login 403 403 ok 403 403 ok",
+    "GET /simulations/new": "login 403 403 ok 403 403 ok",
+    "GET /simulations/results": "login 403 403 ok ok ok ok",
+    "GET /simulations/runs/<id:run_id>": "login ok 404 404 404 404 404",
+    "GET /simulations/runs/<id:run_id>/debrief": "login ok 404 404 404 404 404",
+    "POST /simulations/<slug>/edit": "login 403 403 ok 403 403 ok",
+    "POST /simulations/<slug>/preview": "login 403 403 ok 403 403 ok",
+    "POST /simulations/<slug>/start": "login ok ok 403 403 403 403",
+    "POST /simulations/<slug>/versions/<int:number>/retire": "login 403 403 ok 403 403 ok",
+    "POST /simulations/marking/<id:row_id>": "login 403 403 ok 403 403 ok",
+    "POST /simulations/new": "login 403 403 ok 403 403 ok",
+    "POST /simulations/runs/<id:run_id>/step": "login ok 404 404 404 404 404",
     # the skills competition (the world's expert is its only judge and its chief judge)
     "GET /competitions/": "login ok ok ok ok ok ok",
     "GET /competitions/<id:comp_id>": "login ok ok ok ok ok ok",
@@ -308,6 +326,7 @@ def _build() -> Ids:
     cert = certs.issue_certificate(w.east_agent, scheme, date.today(), CertSource.MANUAL, w.admin)
 
     comp = _competition(w)
+    sim = _simulation(w)
 
     for _ in range(2):
         factories.practice_question(w.item)
@@ -350,6 +369,7 @@ def _build() -> Ids:
             "fmt": "svg",
             "table": "coverage",
             **comp,
+            **sim,
         },
     )
 
@@ -399,6 +419,25 @@ def _competition(w) -> dict:
         "appeal_id": appeal.id,
         "result_id": result.id,
     }
+
+
+def _simulation(w) -> dict:
+    """A case whose slug is the world's item's (``<slug>`` serves modules and cases alike),
+    played by the east agent to its end, with a free-text reply waiting for an expert."""
+    from academy.content.loader import ContentDoc
+    from academy.simulations import services as sims
+    from academy.simulations.models import RunStep
+    from tests.simcases import sample_case
+
+    data = sample_case(w.item.slug, slug=w.item.slug)
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    sims.sync_cases([ContentDoc(f"simulations/{data['slug']}.yaml", data, text)])
+    run = sims.start_run(w.east_agent, sims.case_by_slug(w.item.slug), user=w.agent_user)
+    sims.play(run, "best")
+    row = db.session.scalar(
+        db.select(RunStep).where(RunStep.run_id == run.id, RunStep.kind == "free_text")
+    )
+    return {"run_id": run.id, "row_id": row.id if row else run.steps[0].id, "number": 1}
 
 
 def _url_values(rule, values: dict) -> dict:

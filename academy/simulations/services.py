@@ -1,0 +1,772 @@
+"""Use-cases of simulation cases: sync and authoring (versions), runs (start, take a step,
+resume), scoring, expert marking, debrief, statistics and results. Services flush only.
+
+For other features (the competition's practical round, certification):
+``start_run(agent, case)`` → SimRun, ``submit_step(run, seq, step_id, form)`` → RunStep,
+``run_score(run)`` → rules.Score (``.percent`` per dimension, ``.total``),
+``best_simulation_scores(agent_ids)`` → {agent_id: {"item:<id>" | category: percent}}.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from academy.activity.models import ObjectType, Verb
+from academy.activity.services import record_event
+from academy.auth.models import User
+from academy.auth.policy import Scope, scope_by_township
+from academy.catalogue.models import ServiceItem
+from academy.certification.services import simulation_score_source
+from academy.content.problems import ContentInvalid, Problem
+from academy.content.yamlio import parse_yaml
+from academy.db import utcnow
+from academy.errors_domain import DomainError
+from academy.extensions import db
+from academy.roster.models import Agent
+from academy.simulations import rules
+from academy.simulations.kinds import STEP_KINDS, StepInputError
+from academy.simulations.models import (
+    CaseVersion,
+    RunState,
+    RunStep,
+    SimCase,
+    SimRun,
+    VersionOrigin,
+)
+
+
+class RunRefused(DomainError):
+    """A step that cannot be taken (wrong step, replay, retired version …): nothing changed."""
+
+
+# --- sync and authoring --------------------------------------------------------------------------
+
+
+@dataclass
+class CaseSyncReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.retired)
+
+    def line(self) -> str:
+        return (
+            f"模拟案例：新增 {len(self.created)} 个，新版本 {len(self.updated)} 个，"
+            f"停用 {len(self.retired)} 个，未变 {self.unchanged} 个。"
+        )
+
+
+def _items_by_slug() -> dict[str, ServiceItem]:
+    return {i.slug: i for i in db.session.scalars(sa.select(ServiceItem))}
+
+
+def _store_version(
+    case: SimCase, text: str, data: dict, origin: VersionOrigin, author: User | None
+) -> CaseVersion:
+    number = (case.current_version + 1) if case.id and case.versions else 1
+    version = CaseVersion(
+        case=case,
+        number=number,
+        source=text,
+        document=data,
+        origin=origin,
+        author_id=author.id if author else None,
+    )
+    db.session.add(version)
+    case.current_version = number
+    case.title = data["title"]
+    item = _items_by_slug().get(data["items"][0])
+    case.item_id = item.id if item else None
+    case.retired = False
+    return version
+
+
+def sync_cases(docs) -> CaseSyncReport:
+    """Load validated case files: a changed text becomes a new version; a case whose file is
+    gone is retired (its runs stay, its versions take no new steps)."""
+    report = CaseSyncReport()
+    existing = {
+        c.slug: c
+        for c in db.session.scalars(sa.select(SimCase).options(selectinload(SimCase.versions)))
+    }
+    seen = set()
+    for doc in docs:
+        slug = doc.data["slug"]
+        seen.add(slug)
+        case = existing.get(slug)
+        if case is None:
+            case = SimCase(slug=slug, title=doc.data["title"], current_version=0)
+            db.session.add(case)
+            _store_version(case, doc.text, doc.data, VersionOrigin.SYNC, None)
+            report.created.append(slug)
+            continue
+        current = current_version(case)
+        if current is not None and current.source == doc.text and not case.retired:
+            report.unchanged += 1
+            continue
+        if current is not None and current.source == doc.text:
+            case.retired = False
+            for v in case.versions:
+                v.retired = False
+            report.updated.append(slug)
+            continue
+        _store_version(case, doc.text, doc.data, VersionOrigin.SYNC, None)
+        report.updated.append(slug)
+    for slug, case in existing.items():
+        if slug not in seen and not case.retired:
+            case.retired = True
+            for v in case.versions:
+                v.retired = True
+            report.retired.append(slug)
+    db.session.flush()
+    return report
+
+
+def sync_cases_one(doc) -> SimCase:
+    """Load one validated case file (new version if its text changed), retiring nothing."""
+    case = case_by_slug(doc.data["slug"])
+    if case is None:
+        case = SimCase(slug=doc.data["slug"], title=doc.data["title"], current_version=0)
+        db.session.add(case)
+        _store_version(case, doc.text, doc.data, VersionOrigin.SYNC, None)
+    else:
+        current = current_version(case)
+        if current is None or current.source != doc.text:
+            _store_version(case, doc.text, doc.data, VersionOrigin.SYNC, None)
+    db.session.flush()
+    return case
+
+
+def validate_text(text: str, display: str) -> dict:
+    """Parse and validate an uploaded or edited case; raise ContentInvalid with every problem."""
+    data, problems = parse_yaml(text, display)
+    if not problems:
+        slugs = set(
+            db.session.scalars(sa.select(ServiceItem.slug).where(ServiceItem.retired.is_(False)))
+        )
+        problems = rules.check_case(display, data, slugs)
+    if problems:
+        raise ContentInvalid(problems)
+    return data
+
+
+def save_case_text(actor: User, text: str, case: SimCase | None = None) -> CaseVersion | None:
+    """Store an uploaded (case None) or edited case as a new version; None if unchanged.
+    Nothing is written when the text has any problem."""
+    text = text.replace("\r\n", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    display = f"simulations/{case.slug}.yaml" if case else "上传的案例"
+    data = validate_text(text, display)
+    if case is not None and data["slug"] != case.slug:
+        raise ContentInvalid([Problem(display, "slug", "不能在编辑时改变案例标识")])
+    if case is None:
+        case = db.session.scalar(sa.select(SimCase).where(SimCase.slug == data["slug"]))
+        if case is None:
+            case = SimCase(slug=data["slug"], title=data["title"], current_version=0)
+            db.session.add(case)
+    current = current_version(case) if case.id else None
+    if current is not None and current.source == text and not case.retired:
+        return None
+    version = _store_version(case, text, data, VersionOrigin.WEB, actor)
+    db.session.flush()
+    return version
+
+
+def retire_version(version: CaseVersion) -> None:
+    version.retired = True
+    db.session.flush()
+
+
+def current_version(case: SimCase) -> CaseVersion | None:
+    return next((v for v in case.versions if v.number == case.current_version), None)
+
+
+def case_by_slug(slug: str) -> SimCase | None:
+    return db.session.scalar(
+        sa.select(SimCase).options(selectinload(SimCase.versions)).where(SimCase.slug == slug)
+    )
+
+
+def live_cases() -> list[SimCase]:
+    return list(
+        db.session.scalars(
+            sa.select(SimCase)
+            .options(selectinload(SimCase.versions), selectinload(SimCase.item))
+            .where(SimCase.retired.is_(False))
+            .order_by(SimCase.title)
+        )
+    )
+
+
+def all_cases() -> list[SimCase]:
+    return list(
+        db.session.scalars(
+            sa.select(SimCase).options(selectinload(SimCase.versions)).order_by(SimCase.title)
+        )
+    )
+
+
+# --- runs -------------------------------------------------------------------------------------
+
+
+def case_of(run: SimRun) -> rules.Case:
+    return rules.Case(run.version.document)
+
+
+def start_run(
+    agent: Agent | None,
+    case: SimCase,
+    seed: int | None = None,
+    user: User | None = None,
+    preview: bool = False,
+) -> SimRun:
+    """A new run on the case's current version; the seed fixes its draws."""
+    version = current_version(case)
+    if case.retired or version is None or version.retired:
+        raise RunRefused("这个案例已停用，不能开始练习。")
+    posting = agent.current_posting if agent else None
+    run = SimRun(
+        agent_id=agent.id if agent else None,
+        user_id=user.id if user else None,
+        case=case,
+        version=version,
+        township_id=posting.village.township_id if posting else None,
+        preview=preview,
+        seed=seed if seed is not None else secrets.randbelow(2**31 - 1),
+        seq=0,
+        current_step=rules.Case(version.document).start,
+        state=RunState.ACTIVE,
+    )
+    db.session.add(run)
+    db.session.flush()
+    if agent is not None and not preview:
+        record_event(
+            Verb.STARTED,
+            ObjectType.SIMULATION,
+            run.id,
+            case.title,
+            agent=agent,
+            context={"parent": f"simulation:{case.slug}"},
+        )
+    return run
+
+
+def open_run(agent: Agent, case: SimCase) -> SimRun | None:
+    """The agent's unfinished run of the case on a version still in use (to resume)."""
+    return db.session.scalar(
+        sa.select(SimRun)
+        .join(CaseVersion, CaseVersion.id == SimRun.version_id)
+        .where(
+            SimRun.agent_id == agent.id,
+            SimRun.case_id == case.id,
+            SimRun.state == RunState.ACTIVE,
+            SimRun.preview.is_(False),
+            CaseVersion.retired.is_(False),
+        )
+        .order_by(SimRun.id.desc())
+        .limit(1)
+    )
+
+
+def run_for(run_id: int, agent: Agent | None = None, user: User | None = None) -> SimRun | None:
+    """The run if it is this agent's (or this author's preview); None otherwise."""
+    run = db.session.scalar(
+        sa.select(SimRun)
+        .options(selectinload(SimRun.version), selectinload(SimRun.case))
+        .where(SimRun.id == run_id)
+    )
+    if run is None:
+        return None
+    if run.preview:
+        return run if user is not None and run.user_id == user.id else None
+    return run if agent is not None and run.agent_id == agent.id else None
+
+
+def submit_step(run: SimRun, seq: int, step_id: str, form) -> RunStep:
+    """Take the current step with the posted form. Refused (nothing changed) when the run is
+    finished or its version retired, when ``seq``/``step_id`` are not the current ones (a
+    replayed or out-of-order post), or when the answer is not one this step offers."""
+    if run.state != RunState.ACTIVE:
+        raise RunRefused("这次练习已经结束，不能再作答。")
+    if run.version.retired:
+        raise RunRefused("这个案例版本已停用，不能继续作答。")
+    if seq != run.seq or step_id != run.current_step:
+        raise RunRefused("这一步已经作答过（或页面已过期），不能重复提交。请按当前这一步继续。")
+    case = case_of(run)
+    step = case.step(step_id)
+    kind = STEP_KINDS[step["kind"]]
+    try:
+        response = kind.parse(step, form) if kind.interactive else None
+        taken = rules.take_step(case, step_id, response, run.seed)
+    except StepInputError as err:
+        raise RunRefused(str(err)) from None
+    return _record(run, case, step, response, taken)
+
+
+def _record(run: SimRun, case: rules.Case, step: dict, response, taken) -> RunStep:
+    full = STEP_KINDS[step["kind"]].max_points(step)
+    fraction = None
+    if STEP_KINDS[step["kind"]].scored and not taken.pending:
+        top = sum(full.values())
+        got = sum(taken.points.values())
+        fraction = round(max(0.0, got) / top, 3) if top > 0 else (1.0 if taken.correct else 0.0)
+    row = RunStep(
+        run=run,
+        seq=run.seq + 1,
+        step_id=step["id"],
+        kind=step["kind"],
+        response=response,
+        result=taken.as_dict(),
+        option=response if step["kind"] == "choice" else None,
+        fraction=fraction,
+        pending=taken.pending,
+    )
+    db.session.add(row)
+    run.seq += 1
+    run.current_step = taken.next
+    next_step = case.step(taken.next) if taken.next else None
+    if run.agent_id and not run.preview:
+        record_event(
+            Verb.STEPPED,
+            ObjectType.SIMULATION,
+            f"{run.id}/{step['id']}",
+            run.case.title,
+            agent=run.agent_id,
+            township_id=run.township_id,
+            result={"success": taken.correct} if taken.correct is not None else None,
+            context={"parent": f"simulation:{run.case.slug}"},
+        )
+    if next_step is not None and next_step["kind"] == "end":
+        end = rules.take_step(case, next_step["id"], None, run.seed)
+        db.session.add(
+            RunStep(
+                run=run,
+                seq=run.seq + 1,
+                step_id=next_step["id"],
+                kind="end",
+                response=None,
+                result=end.as_dict(),
+            )
+        )
+        run.seq += 1
+        run.outcome = next_step["outcome"]
+        run.state = RunState.FINISHED
+        run.finished_at = utcnow()
+        db.session.flush()
+        rescore(run)
+        if run.agent_id and not run.preview:
+            record_event(
+                Verb.COMPLETED,
+                ObjectType.SIMULATION,
+                run.id,
+                run.case.title,
+                agent=run.agent_id,
+                township_id=run.township_id,
+                result={
+                    "score": run.score,
+                    "max": 100,
+                    "success": run.score is not None and run.score >= case.pass_mark,
+                    "completion": True,
+                },
+                context={"parent": f"simulation:{run.case.slug}", "outcome": run.outcome},
+            )
+            _progress(run)
+    db.session.flush()
+    return row
+
+
+def _progress(run: SimRun) -> None:
+    """Certification may now be earned (min_simulation_score)."""
+    from academy.events import learning_progressed
+
+    if run.agent is not None:
+        learning_progressed.send(None, agent=run.agent)
+
+
+def path_of(run: SimRun) -> list[rules.PathStep]:
+    from academy.simulations.kinds import Taken
+
+    return [
+        rules.PathStep(
+            s.step_id,
+            s.response,
+            Taken(**{k: v for k, v in s.result.items() if k in Taken.__dataclass_fields__}),
+        )
+        for s in sorted(run.steps, key=lambda s: s.seq)
+    ]
+
+
+def marks_of(run: SimRun) -> dict[str, float]:
+    return {s.step_id: s.mark for s in run.steps if s.kind == "free_text" and s.mark is not None}
+
+
+def run_score(run: SimRun) -> rules.Score:
+    return rules.score_run(case_of(run), run.seed, path_of(run), marks_of(run))
+
+
+def rescore(run: SimRun) -> rules.Score:
+    score = run_score(run)
+    run.score = score.total
+    run.auto_score = score.auto_total
+    run.dimension_scores = score.percent
+    run.pending_marks = score.pending
+    return score
+
+
+# --- expert marking --------------------------------------------------------------------------
+
+
+def marking_queue(limit: int = 100) -> list[RunStep]:
+    return list(
+        db.session.scalars(
+            sa.select(RunStep)
+            .options(selectinload(RunStep.run).selectinload(SimRun.version))
+            .where(RunStep.pending.is_(True))
+            .order_by(RunStep.at)
+            .limit(limit)
+        )
+    )
+
+
+def mark_reply(expert: User, row: RunStep, points, note: str | None) -> SimRun:
+    if row.kind != "free_text":
+        raise RunRefused("这一步不需要评分。")
+    run = row.run
+    step = case_of(run).step(row.step_id)
+    try:
+        value = rules.check_mark(points, float(step["points"]))
+    except ValueError as err:
+        raise RunRefused(f"“{rules.step_prompt(step)[:20]}”：{err}") from None
+    row.mark = value
+    row.mark_note = (note or "").strip()[:500] or None
+    row.marked_by = expert.id
+    row.marked_at = utcnow()
+    row.pending = False
+    row.fraction = round(value / float(step["points"]), 3)
+    db.session.flush()
+    db.session.refresh(run)
+    if run.state == RunState.FINISHED:
+        rescore(run)
+    if run.agent_id and not run.preview:
+        record_event(
+            Verb.GRADED,
+            ObjectType.SIMULATION,
+            f"{run.id}/{row.step_id}",
+            run.case.title,
+            agent=run.agent_id,
+            user=expert,
+            township_id=run.township_id,
+            result={"score": value, "max": float(step["points"])},
+        )
+        if run.state == RunState.FINISHED:
+            _progress(run)
+    db.session.flush()
+    return run
+
+
+def step_row(step_row_id: int) -> RunStep | None:
+    return db.session.get(RunStep, step_row_id)
+
+
+# --- debrief ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Debrief:
+    run: SimRun
+    case: rules.Case
+    score: rules.Score
+    taken: list[tuple[str, str, str]]  # (step prompt, what was done, kind label)
+    best: list[tuple[str, str]]  # (step prompt, best choice)
+    mistakes: list[rules.Mistake]
+    best_outcome: str
+    end_step: dict | None
+
+
+def debrief(run: SimRun) -> Debrief:
+    case = case_of(run)
+    path = path_of(run)
+    marks = marks_of(run)
+    score = rules.score_run(case, run.seed, path, marks)
+    best = rules.extreme_path(case, run.seed, best=True)
+
+    def rows(p: list[rules.PathStep]) -> list[tuple[str, str, str]]:
+        out = []
+        for s in p:
+            step = case.step(s.step_id)
+            if step["kind"] in ("dialogue", "end"):
+                continue
+            out.append((rules.step_prompt(step), s.taken.label, STEP_KINDS[step["kind"]].label))
+        return out
+
+    end = case.step(path[-1].step_id) if path and run.state == RunState.FINISHED else None
+    best_end = case.step(best[-1].step_id) if best else {}
+    return Debrief(
+        run=run,
+        case=case,
+        score=score,
+        taken=rows(path),
+        best=[
+            (
+                rules.step_prompt(case.step(s.step_id)),
+                f"按情景信息把{case.step(s.step_id)['title']}逐栏填对"
+                if case.step(s.step_id)["kind"] == "form"
+                else rules.best_answer(case.step(s.step_id), s),
+            )
+            for s in best
+            if case.step(s.step_id)["kind"] not in ("dialogue", "end")
+        ],
+        mistakes=rules.mistakes(case, run.seed, path, marks),
+        best_outcome=rules.outcome_label(best_end.get("outcome")),
+        end_step=end,
+    )
+
+
+# --- scripted play (CLI, tests, demo) ----------------------------------------------------------
+
+
+class _Form(dict):
+    """A MultiDict-like view of a response, as the page would post it."""
+
+    def getlist(self, key):
+        value = self.get(key)
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list) else [value]
+
+
+def form_for(step: dict, response) -> _Form:
+    kind = step["kind"]
+    if kind == "choice":
+        return _Form(option=[response])
+    if kind in ("materials", "channel"):
+        return _Form(option=list(response))
+    if kind == "form":
+        return _Form({f"f_{k}": v for k, v in (response or {}).items()})
+    if kind == "free_text":
+        return _Form(reply=response or "")
+    return _Form()
+
+
+def play(run: SimRun, strategy: str, rng: random.Random | None = None) -> list[RunStep]:
+    """Play a run to its end through submit_step, as the web does: ``best`` and ``worst``
+    follow rules.extreme_path, ``random`` picks any way out at each step."""
+    case = case_of(run)
+    if strategy in ("best", "worst"):
+        planned = {
+            p.step_id: p.response for p in rules.extreme_path(case, run.seed, strategy == "best")
+        }
+    rng = rng or random.Random(run.seed)
+    rows = []
+    guard = 0
+    while run.state == RunState.ACTIVE and guard < 500:
+        guard += 1
+        step = case.step(run.current_step)
+        kind = STEP_KINDS[step["kind"]]
+        if strategy == "random":
+            response = rng.choice(kind.alternatives(step, rules.Context(run.seed)))[0]
+        else:
+            response = planned.get(step["id"])
+        if step["kind"] == "free_text" and not response:
+            response = step["model_answer"]
+        rows.append(submit_step(run, run.seq, step["id"], form_for(step, response)))
+    return rows
+
+
+# --- statistics and results ------------------------------------------------------------------
+
+
+@dataclass
+class StepStats:
+    step_id: str
+    prompt: str
+    kind: str
+    taken: int
+    mean_fraction: float | None
+    options: list[tuple[str, str, int, bool]]  # (id, text, times chosen, best)
+
+
+def step_statistics(case: SimCase) -> list[StepStats]:
+    """Over all agents' runs of every version: how many took each step, chose each option,
+    and the mean share of points (lowest first = where agents fail most)."""
+    version = current_version(case)
+    doc = rules.Case(version.document)
+    runs = sa.select(SimRun.id).where(SimRun.case_id == case.id, SimRun.preview.is_(False))
+    counts = db.session.execute(
+        sa.select(RunStep.step_id, RunStep.option, sa.func.count(), sa.func.avg(RunStep.fraction))
+        .where(RunStep.run_id.in_(runs))
+        .group_by(RunStep.step_id, RunStep.option)
+    ).all()
+    by_step: dict[str, dict] = defaultdict(lambda: {"n": 0, "opt": {}, "sum": 0.0, "k": 0})
+    for sid, option, n, avg in counts:
+        entry = by_step[sid]
+        entry["n"] += n
+        if option:
+            entry["opt"][option] = n
+        if avg is not None:
+            entry["sum"] += float(avg) * n
+            entry["k"] += n
+    out = []
+    for sid, step in doc.steps.items():
+        if not STEP_KINDS[step["kind"]].scored:
+            continue
+        e = by_step.get(sid, {"n": 0, "opt": {}, "sum": 0.0, "k": 0})
+        options = (
+            [
+                (o["id"], o["text"], e["opt"].get(o["id"], 0), bool(o.get("best")))
+                for o in step.get("options", [])
+            ]
+            if step["kind"] == "choice"
+            else []
+        )
+        out.append(
+            StepStats(
+                sid,
+                rules.step_prompt(step),
+                STEP_KINDS[step["kind"]].label,
+                e["n"],
+                round(e["sum"] / e["k"], 3) if e["k"] else None,
+                options,
+            )
+        )
+    # Where agents fail most first; steps nobody reached last.
+    out.sort(key=lambda s: (s.mean_fraction is None, s.mean_fraction or 0.0))
+    return out
+
+
+@dataclass
+class ResultRow:
+    run: SimRun
+    agent_name: str
+    village_name: str
+    case_title: str
+
+
+def township_results(scope: Scope, limit: int = 200) -> list[ResultRow]:
+    """Finished runs in ``scope`` (a township head's: their township, in SQL), by the
+    township the agent served in when the run started."""
+    from academy.regions.models import Village
+    from academy.roster.models import Posting
+
+    stmt = (
+        sa.select(SimRun, Agent.name, Village.name, SimCase.title)
+        .join(Agent, Agent.id == SimRun.agent_id)
+        .join(SimCase, SimCase.id == SimRun.case_id)
+        .outerjoin(
+            Posting,
+            sa.and_(Posting.agent_id == Agent.id, Posting.left_on.is_(None)),
+        )
+        .outerjoin(Village, Village.id == Posting.village_id)
+        .where(SimRun.state == RunState.FINISHED, SimRun.preview.is_(False))
+        .order_by(SimRun.finished_at.desc(), SimRun.id.desc())
+        .limit(limit)
+    )
+    stmt = scope_by_township(stmt, scope, SimRun.township_id)
+    return [ResultRow(r, a, v or "", t) for r, a, v, t in db.session.execute(stmt)]
+
+
+@dataclass
+class AgentSummary:
+    agent_name: str
+    runs: int
+    solved: int
+    best: float | None
+    mean: float | None
+    pending: int
+
+
+def agent_summaries(scope: Scope) -> list[AgentSummary]:
+    """Per agent the user may see: finished runs, one-visit solves, best and mean score, replies
+    waiting for a mark — weakest mean first (one grouped query, township scope in SQL)."""
+    stmt = (
+        sa.select(
+            Agent.name,
+            sa.func.count(SimRun.id),
+            sa.func.sum(sa.case((SimRun.outcome == "solved", 1), else_=0)),
+            sa.func.max(SimRun.score),
+            sa.func.avg(SimRun.score),
+            sa.func.sum(SimRun.pending_marks),
+        )
+        .join(Agent, Agent.id == SimRun.agent_id)
+        .where(SimRun.state == RunState.FINISHED, SimRun.preview.is_(False))
+        .group_by(Agent.id, Agent.name)
+        .order_by(sa.func.avg(SimRun.score), Agent.name)
+    )
+    stmt = scope_by_township(stmt, scope, SimRun.township_id)
+    return [
+        AgentSummary(
+            name,
+            n,
+            int(solved or 0),
+            round(best, 1) if best is not None else None,
+            round(float(mean), 1) if mean is not None else None,
+            int(pending or 0),
+        )
+        for name, n, solved, best, mean, pending in db.session.execute(stmt)
+    ]
+
+
+def agent_runs(agent: Agent) -> list[SimRun]:
+    return list(
+        db.session.scalars(
+            sa.select(SimRun)
+            .where(SimRun.agent_id == agent.id, SimRun.preview.is_(False))
+            .order_by(SimRun.id.desc())
+        )
+    )
+
+
+@simulation_score_source
+def best_simulation_scores(agent_ids: list[int]) -> dict[int, dict[str, float]]:
+    """Each agent's best final (fully marked) run percent per scheme key — the item of the
+    case as "item:<id>" and its category value — for certification's min_simulation_score."""
+    out: dict[int, dict[str, float]] = {a: {} for a in agent_ids}
+    if not agent_ids:
+        return out
+    rows = db.session.execute(
+        sa.select(SimRun.agent_id, ServiceItem.id, ServiceItem.category, sa.func.max(SimRun.score))
+        .join(SimCase, SimCase.id == SimRun.case_id)
+        .join(ServiceItem, ServiceItem.id == SimCase.item_id)
+        .where(
+            SimRun.agent_id.in_(agent_ids),
+            SimRun.state == RunState.FINISHED,
+            SimRun.pending_marks == 0,
+            SimRun.preview.is_(False),
+        )
+        .group_by(SimRun.agent_id, ServiceItem.id, ServiceItem.category)
+    )
+    for agent_id, item_id, category, best in rows:
+        for key in (f"item:{item_id}", category.value):
+            out[agent_id][key] = max(out[agent_id].get(key, 0.0), best or 0.0)
+    return out
+
+
+def recommended_cases(agent: Agent, weak_item_ids: list[int], limit: int = 3) -> list[SimCase]:
+    """Cases for the agent's weakest items first, then those never finished (practice home)."""
+    cases = live_cases()
+    done = set(
+        db.session.scalars(
+            sa.select(SimRun.case_id).where(
+                SimRun.agent_id == agent.id, SimRun.state == RunState.FINISHED
+            )
+        )
+    )
+    rank = {item_id: i for i, item_id in enumerate(weak_item_ids)}
+    cases.sort(key=lambda c: (rank.get(c.item_id, len(rank)), c.id in done, c.title))
+    return cases[:limit]
+
+
+def last_activity(run: SimRun) -> datetime | None:
+    return max((s.at for s in run.steps), default=run.created_at)

@@ -1,0 +1,378 @@
+"""Simulation-step load benchmark (issue: a step request costs no more than an exam answer
+save, p95 at 200 concurrent players; `content check` of all cases ≤ 2 s). Same style as
+exam_day: the real app served by gunicorn on PostgreSQL, asyncio + aiohttp players.
+Reported, not asserted.
+
+    python -m tests.bench.simulation_steps --players 200
+    python -m tests.bench.simulation_steps --players 20 --duration 20      # a small run
+
+Set-up (timed, not part of the numbers): a fresh schema ``bench_sim_steps_<N>`` from the
+migrations, ``content sync`` of the shipped content (modules, banks and the simulation cases),
+N agents with postings and AGENT users (bulk INSERTs, one shared password hash).
+
+Load: each player logs in (spread over ``--login-window``), starts a random shipped case
+(POST /simulations/<slug>/start), then plays it one step at a time as the page offers it:
+GET the run page, think ``--think`` s (± 20 %), POST the step (a random offered option; forms
+posted as a hurried player would, some fields empty; free text a sentence). At the end it opens
+the debrief and starts another case, until ``--duration`` seconds after the logins.
+Every step POST carries the page's seq; a 302 is a step taken, a 409 a refusal (counted apart:
+with one tab per player there should be none).
+
+Also timed: validating every case file (the simulations part of ``content check``) and the
+whole ``content check`` (courses, banks and cases), each the best of 3.
+
+The figures are printed last as one JSON line:
+``{"players": …, "step_p50_ms": …, "step_p95_ms": …, "page_p95_ms": …, "cases_check_ms": …}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import random
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tests.bench.exam_day import (
+    DEFAULT_DB,
+    PASSWORD,
+    Server,
+    Stats,
+    _request,
+    csrf_of,
+    fmt,
+    pct,
+)
+from tests.bench.province import (
+    REPO_ROOT,
+    build_schema,
+    load_reference_content,
+    make_app,
+    recreate_schema,
+    schema_url,
+)
+
+STEP_BUDGET_MS = 50.0  # the exam answer save's bar (DESIGN.md §5)
+SCENE = re.compile(r'data-step="([a-z0-9_]+)" data-kind="([a-z_]+)"')
+SEQ = re.compile(r'name="seq" value="(\d+)"')
+OPTION = re.compile(r'name="option" value="([a-z0-9_]+)"')
+FIELD = re.compile(r'name="(f_[a-z0-9_]+)"')
+RUN = re.compile(r"/simulations/runs/(\d+)")
+
+
+def prepare(url: str, n: int) -> tuple[list[str], list[str], float]:
+    from academy.auth.models import Role, User
+    from academy.bulk import insert_ids
+    from academy.extensions import db
+    from academy.regions.models import (
+        County,
+        StationTier,
+        Township,
+        TownshipKind,
+        Village,
+        VillageKind,
+    )
+    from academy.roster.models import Agent, AgentKind, Posting
+    from academy.simulations.services import live_cases
+
+    started = time.perf_counter()
+    app = make_app(url)
+    with app.app_context():
+        build_schema(app)
+        load_reference_content()
+        county = County(name="模拟基准县")
+        db.session.add(county)
+        db.session.flush()
+        (township,) = insert_ids(
+            Township,
+            [{"county_id": county.id, "name": "基准镇", "kind": TownshipKind.TOWN, "position": 0}],
+            ("name",),
+        )
+        n_villages = max(1, math.ceil(n / 2))
+        village_ids = insert_ids(
+            Village,
+            [
+                {
+                    "township_id": township,
+                    "name": f"基准{v + 1}村",
+                    "kind": VillageKind.VILLAGE,
+                    "tier": StationTier.STANDARD,
+                }
+                for v in range(n_villages)
+            ],
+            ("name",),
+        )
+        agent_ids = insert_ids(
+            Agent,
+            [{"name": f"代办员{i + 1:05d}", "phone": f"137{i + 1:08d}"} for i in range(n)],
+            ("phone",),
+        )
+        db.session.execute(
+            sa.insert(Posting),
+            [
+                {
+                    "agent_id": a,
+                    "village_id": village_ids[i % n_villages],
+                    "kind": AgentKind.FULL_TIME,
+                    "joined_on": date.today() - timedelta(days=200),
+                }
+                for i, a in enumerate(agent_ids)
+            ],
+        )
+        probe = User(username="probe", display_name="probe", role=Role.AGENT)
+        probe.set_password(PASSWORD)
+        usernames = [f"sim{i + 1:05d}" for i in range(n)]
+        insert_ids(
+            User,
+            [
+                {
+                    "username": u,
+                    "display_name": u,
+                    "password_hash": probe.password_hash,
+                    "role": Role.AGENT,
+                    "agent_id": a,
+                    "active": True,
+                    "session_version": 1,
+                }
+                for u, a in zip(usernames, agent_ids, strict=True)
+            ],
+            ("username",),
+        )
+        slugs = [c.slug for c in live_cases()]
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return usernames, slugs, time.perf_counter() - started
+
+
+def time_content_check() -> tuple[float, float, int]:
+    """(ms to validate every case file, ms of the whole content check, number of cases)."""
+    from academy.content.loader import load_content
+    from academy.simulations.rules import check_case
+
+    bundle = load_content(REPO_ROOT)
+    slugs = bundle.known_slugs
+    docs = bundle.documents["simulations"]
+    cases = []
+    for _ in range(3):
+        t = time.perf_counter()
+        for d in docs:
+            check_case(d.path, d.data, slugs)
+        cases.append((time.perf_counter() - t) * 1000)
+    whole = []
+    for _ in range(3):
+        t = time.perf_counter()
+        load_content(REPO_ROOT)
+        whole.append((time.perf_counter() - t) * 1000)
+    return min(cases), min(whole), len(docs)
+
+
+async def player(i, username, slugs, base, args, t0, stats, connector, rng, counts):
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(
+        base_url=base,
+        connector=connector,
+        connector_owner=False,
+        cookie_jar=jar,
+        timeout=aiohttp.ClientTimeout(total=60),
+    ) as s:
+        await asyncio.sleep(rng.uniform(0, args.login_window))
+        async with s.get("/login") as r:
+            form = await r.text()
+        status, _ = await _request(
+            s,
+            "POST",
+            "/login",
+            "login",
+            stats,
+            expect=(302,),
+            data={"csrf_token": csrf_of(form) or "", "username": username, "password": PASSWORD},
+        )
+        if status != 302:
+            return
+        status, page = await _request(s, "GET", "/simulations/", "index", stats, expect=(200,))
+        if status != 200:
+            return
+        csrf = csrf_of(page) or ""
+        end = t0 + args.login_window + args.duration
+        while loop.time() < end:
+            slug = rng.choice(slugs)
+            status, _ = await _request(
+                s,
+                "POST",
+                f"/simulations/{slug}/start",
+                "start",
+                stats,
+                expect=(302,),
+                data={"csrf_token": csrf, "fresh": "1"},
+            )
+            if status != 302:
+                return
+            counts["runs"] += 1
+            async with s.post(
+                f"/simulations/{slug}/start",
+                data={"csrf_token": csrf},
+                allow_redirects=False,
+            ) as r:
+                run_id = RUN.search(r.headers.get("Location", "")).group(1)
+            url = f"/simulations/runs/{run_id}"
+            while loop.time() < end:
+                status, page = await _request(s, "GET", url, "page", stats, expect=(200, 302))
+                if status != 200:
+                    break  # finished: redirected to the debrief
+                scene = SCENE.search(page)
+                seq = SEQ.search(page)
+                if not scene or not seq:
+                    stats.add("page", 0.0, "error", "run page without a step")
+                    return
+                step_id, kind = scene.groups()
+                data = [("csrf_token", csrf), ("seq", seq.group(1)), ("step", step_id)]
+                options = OPTION.findall(page)
+                if kind in ("choice", "channel"):
+                    data.append(("option", rng.choice(options)))
+                elif kind == "materials":
+                    for o in rng.sample(options, rng.randint(1, len(options))):
+                        data.append(("option", o))
+                elif kind == "form":
+                    for name in FIELD.findall(page):
+                        data.append((name, "" if rng.random() < 0.3 else "俞国富"))
+                elif kind == "free_text":
+                    data.append(("reply", "阿婆您别急，材料我一次跟您说清楚，村里就能办，不收钱。"))
+                await asyncio.sleep(args.think * rng.uniform(0.8, 1.2))
+                status, _ = await _request(
+                    s, "POST", f"{url}/step", "step", stats, expect=(302,), data=data
+                )
+                if status == 409:
+                    counts["refused"] += 1
+                elif status != 302:
+                    return
+                counts["steps"] += 1
+            else:
+                break
+            await _request(s, "GET", f"{url}/debrief", "debrief", stats, expect=(200,))
+            counts["finished"] += 1
+
+
+async def run_load(usernames, slugs, server, args) -> tuple[Stats, Counter, float]:
+    import aiohttp
+
+    stats = Stats()
+    counts: Counter = Counter()
+    rng = random.Random(args.seed)
+    connector = aiohttp.TCPConnector(limit=0)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(
+            *(
+                player(
+                    i,
+                    u,
+                    slugs,
+                    server.base,
+                    args,
+                    t0,
+                    stats,
+                    connector,
+                    random.Random(rng.random()),
+                    counts,
+                )
+                for i, u in enumerate(usernames)
+            )
+        )
+    finally:
+        await connector.close()
+    return stats, counts, time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+
+    cores = os.cpu_count() or 1
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--players", type=int, default=200)
+    ap.add_argument("--workers", type=int, default=2 * cores + 1)
+    ap.add_argument("--database-url", default=DEFAULT_DB)
+    ap.add_argument("--login-window", type=float, default=30.0)
+    ap.add_argument("--duration", type=float, default=90.0, help="play after the logins, s")
+    ap.add_argument("--think", type=float, default=4.0, help="seconds between steps (± 20 %%)")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--seed", type=int, default=2026)
+    args = ap.parse_args(argv)
+
+    from academy.config import normalise_db_url
+
+    base_url = normalise_db_url(args.database_url)
+    cases_ms, check_ms, n_cases = time_content_check()
+    print(
+        f"content check: {n_cases} cases validated in {cases_ms:.1f} ms; "
+        f"whole content check {check_ms:.0f} ms"
+    )
+    n = args.players
+    schema = f"bench_sim_steps_{n}"
+    admin = sa.create_engine(base_url)
+    url = schema_url(base_url, schema)
+    recreate_schema(admin, schema)
+    try:
+        print(f"== {n} players: set-up in schema {schema} …", flush=True)
+        usernames, slugs, took = prepare(url, n)
+        print(f"   set-up {took:.1f} s ({len(slugs)} cases)", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            server = Server("gunicorn", url, args.workers, 1, n, Path(tmp))
+            server.start({"LEARNING_EVENTS": "1"})
+            print(f"   server {server.describe()} at {server.base}", flush=True)
+            try:
+                stats, counts, wall = asyncio.run(run_load(usernames, slugs, server, args))
+            finally:
+                server.stop()
+    finally:
+        if not args.keep:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()
+    print(
+        f"   {wall:.0f} s: runs {counts['runs']}, finished {counts['finished']}, "
+        f"steps {counts['steps']}, refused {counts['refused']}"
+    )
+    print("   op            n     p50     p95     p99   errors")
+    for op in ("login", "start", "page", "step", "debrief"):
+        lat = stats.lat[op]
+        print(
+            f"   {op:<10}{len(lat):>6}{fmt(pct(lat, 50)):>8}{fmt(pct(lat, 95)):>8}"
+            f"{fmt(pct(lat, 99)):>8}{stats.outcomes[op]['error']:>8}"
+        )
+        for ex in stats.examples[op]:
+            print(f"      e.g. {ex}")
+    steps = stats.lat["step"]
+    out = {
+        "players": n,
+        "steps": len(steps),
+        "step_p50_ms": round(pct(steps, 50), 1),
+        "step_p95_ms": round(pct(steps, 95), 1),
+        "step_budget_ms": STEP_BUDGET_MS,
+        "page_p95_ms": round(pct(stats.lat["page"], 95), 1),
+        "refused": counts["refused"],
+        "errors": sum(stats.outcomes[op]["error"] for op in stats.outcomes),
+        "cases": n_cases,
+        "cases_check_ms": round(cases_ms, 1),
+        "content_check_ms": round(check_ms, 1),
+    }
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
