@@ -16,10 +16,13 @@ import sqlalchemy as sa
 from flask import g
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from academy import create_app
+from academy import create_app, register_content_kinds
 from academy.config import TestConfig, normalise_db_url
 from academy.extensions import db, limiter
 from tests import factories
+
+# Tests that read content without an app (tests/unit) see the same folders as the app.
+register_content_kinds()
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
