@@ -163,6 +163,19 @@ class UploadFlow:
         after flashing why not."""
         return confirmed(form, self.session_key, self.suffix_of, self.what)
 
+    def cancel(self, form) -> bool:
+        """「放弃」: delete the pending upload the form names at once (it may hold ID
+        numbers); False if the form is stale or names another upload."""
+        pending = session.get(self.session_key)
+        if not (
+            form.validate_on_submit()
+            and isinstance(pending, dict)
+            and form.token.data == pending.get("token")
+        ):
+            return False
+        self.done(pending)
+        return True
+
     def done(self, pending: dict) -> None:
         """The import is applied or abandoned: remove the file and forget it."""
         self.drop(pending)

@@ -58,8 +58,9 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_EXPORT = 5000
 PREVIEW_ROWS = 300
 MAX_SHOWN_PROBLEMS = 500
+SESSION_KEY = "question_import"
 FLOW = UploadFlow(
-    "question_import",
+    SESSION_KEY,
     what="题目文件",
     max_bytes=MAX_UPLOAD_BYTES,
     too_big=(

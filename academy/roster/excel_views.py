@@ -30,8 +30,9 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_SHOWN_PROBLEMS = 500
 PREVIEW_ROWS = 200
 SUFFIX = ".xlsx"
+SESSION_KEY = "roster_import"
 FLOW = UploadFlow(
-    "roster_import",
+    SESSION_KEY,
     what="花名册文件",
     max_bytes=MAX_UPLOAD_BYTES,
     too_big=(
