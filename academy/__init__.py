@@ -64,10 +64,13 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     from academy import cli, errors, web
     from academy.certification.services import on_learning_progress
-    from academy.events import learning_progressed, posting_started
+    from academy.events import learning_progressed, posting_started, postings_started
+    from academy.learning.bulk_plans import on_postings_started
     from academy.learning.services import on_posting_started
 
     posting_started.connect(on_posting_started)
+    postings_started.connect(on_postings_started)
+    register_content_kinds()
     from academy.activity import models as _activity_models  # noqa: F401 (tables for Alembic)
     from academy.competition import models as _competition_models  # noqa: F401 (tables)
     from academy.exams import models as _exam_models  # noqa: F401 (tables for Alembic)
@@ -96,6 +99,24 @@ def _check_simulation_kinds() -> None:
     missing = check_step_kinds()
     if missing:
         raise RuntimeError(f"simulation step kinds not registered: {', '.join(missing)}")
+
+
+def register_content_kinds() -> None:
+    """Each feature that owns a folder of content files registers it (academy.content)."""
+    from academy import content
+    from academy.content.loader import validate_module
+    from academy.learning.services import sync_modules
+    from academy.questions.services import sync_banks, validate_bank_file
+    from academy.simulations.rules import check_case
+    from academy.simulations.services import sync_cases
+
+    content.register("courses", validate=validate_module, sync=sync_modules)
+    content.register("question_banks", validate=validate_bank_file, sync=sync_banks)
+    content.register(
+        "simulations",
+        validate=lambda display, data, bundle: check_case(display, data, bundle.known_slugs),
+        sync=sync_cases,
+    )
 
 
 def _init_extensions(app: Flask) -> None:

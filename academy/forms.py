@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 import wtforms
 from wtforms import SelectChoice, validators
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from academy.roster import rules as roster_rules
-
-# Every date (and time) a form accepts lies in these years: a year like 0001 or 9999 is a
-# typing slip, and would overflow the arithmetic on it (Beijing ↔ UTC, +days).
-MIN_YEAR, MAX_YEAR = 1900, 2100
-YEAR_MESSAGE = f"日期应在 {MIN_YEAR} 年到 {MAX_YEAR} 年之间，请检查年份。"
-
-
-def sane_date(value: date | datetime | None) -> bool:
-    return value is None or MIN_YEAR <= value.year <= MAX_YEAR
+from academy import validators as checks
+from academy.validators import MAX_YEAR, MIN_YEAR, YEAR_MESSAGE, sane_date  # noqa: F401
 
 
 class BoundedDates:
@@ -61,14 +51,14 @@ def optional():
 
 def phone_number(form, field) -> None:
     if field.data:
-        problem = roster_rules.phone_problem(field.data)
+        problem = checks.phone_problem(field.data)
         if problem:
             raise validators.ValidationError(problem)
 
 
 def id_number(form, field) -> None:
     if field.data:
-        problem = roster_rules.id_number_problem(field.data)
+        problem = checks.id_number_problem(field.data)
         if problem:
             raise validators.ValidationError(problem)
 

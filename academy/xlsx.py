@@ -339,6 +339,14 @@ class Book:
             self.dark_header if header == "dark" else self.header,
         )
 
+    def notes(self, name: str, rows: Sequence[Sequence[str]], width: float = 90) -> Sheet:
+        """The 「填写说明」 sheet of an import template: ``rows[0]`` the headers (a short
+        first column, then the explanation, wrapped), the rest the notes."""
+        sheet = self.sheet(name, list(rows[0]), [12, width], wrap_columns={1}, freeze=False)
+        for row in rows[1:]:
+            sheet.append(list(row))
+        return sheet
+
     def close(self) -> bytes:
         self._book.close()
         return self._out.getvalue()

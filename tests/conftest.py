@@ -12,44 +12,28 @@ import os
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 from flask import g
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from academy import create_app
-from academy.config import TestConfig, normalise_db_url
+from academy import register_content_kinds
 from academy.extensions import db, limiter
 from tests import factories
+from tests.databases import BACKENDS, database_url, test_app
 
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-
-
-def _pg_url_for_worker(worker_id: str) -> str:
-    base = normalise_db_url(os.environ["TEST_DATABASE_URL"])
-    schema = f"academy_test_{worker_id}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    admin.dispose()
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
+# Tests that read content without an app (tests/unit) see the same folders as the app.
+register_content_kinds()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def app(request, tmp_path_factory, worker_id):
-    if request.param == "sqlite":
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
-    else:
-        url = _pg_url_for_worker(worker_id)
+    sqlite_file = tmp_path_factory.mktemp("db") / "test.db"
+    with database_url(request.param, sqlite_file, f"academy_test_{worker_id}") as url:
+        yield from _app(url)
+
+
+def _app(url: str):
     content_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    app = create_app(
-        {
-            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-            "SQLALCHEMY_DATABASE_URI": url,
-            "CONTENT_ROOT": content_root,
-        }
-    )
+    app = test_app(url, CONTENT_ROOT=content_root)
 
     @app.before_request
     def _fresh_request_state():

@@ -6,7 +6,7 @@ Folders (relative to the content root):
   question_banks/*.yaml       question banks (see question_banks/README.md)
   simulations/*.yaml          simulation cases (see simulations/README.md)
 
-Each folder kind is a registered validator; a new kind of content registers one.
+Each folder is a kind of content that a feature registers (see `academy.content`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from academy.content.problems import Problem
 from academy.content.yamlio import load_yaml, parse_yaml, read_text
 
 CATALOGUE_FILE = "courses/catalogue.yaml"
-FOLDERS = ("courses", "question_banks", "simulations")
 
 
 @dataclass(frozen=True)
@@ -54,15 +53,8 @@ class ContentBundle:
 
 
 Validator = Callable[[str, Any, ContentBundle], list[Problem]]
+# folder -> validator, in the order the kinds were registered (see academy.content.register)
 VALIDATORS: dict[str, Validator] = {}
-
-
-def content_validator(folder: str):
-    def register(fn: Validator) -> Validator:
-        VALIDATORS[folder] = fn
-        return fn
-
-    return register
 
 
 def _check_document(
@@ -94,23 +86,13 @@ def _check_document(
     return problems
 
 
-@content_validator("courses")
-def _validate_module(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
+def validate_module(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
     return check_module(display, data, bundle.known_slugs)
 
 
-@content_validator("question_banks")
-def _validate_bank(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
-    from academy.questions.bankfile import parse_bank
-
-    return parse_bank(data, display, bundle.known_slugs)[1]
-
-
-@content_validator("simulations")
-def _validate_case(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
-    from academy.simulations.rules import check_case
-
-    return check_case(display, data, bundle.known_slugs)
+def validate_document(display: str, data: Any, bundle: ContentBundle) -> list[Problem]:
+    """The least every content file must be: a mapping with a slug and a title."""
+    return _check_document(display, data, bundle, ("slug", "title"))
 
 
 def _natural_key(path: Path):
@@ -135,7 +117,7 @@ def load_content(root: Path) -> ContentBundle:
                 for i in raw_items or []
                 if isinstance(i, dict) and isinstance(i.get("slug"), str)
             }
-    for folder in FOLDERS:
+    for folder in list(VALIDATORS):
         base = root / folder
         docs: list[ContentDoc] = []
         bundle.documents[folder] = docs

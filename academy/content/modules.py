@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from academy.content.problems import Problem
-from academy.roster.rules import id_number_problem, phone_problem
+from academy.validators import id_number_problem, phone_problem
 
 CHANNELS = {"现场办", "上门办", "预约办", "云帮办"}
 MATERIAL_FORMS = {"原件", "复印件", "原件和复印件", "电子证照", "现场填写"}

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import sqlalchemy as sa
 
 from academy.catalogue.models import ServiceItem
-from academy.content.loader import CATALOGUE_FILE, ContentBundle
+from academy.content.loader import CATALOGUE_FILE, ContentBundle, ContentDoc
 from academy.content.problems import ContentInvalid, Problem
 from academy.extensions import db
+
+
+class PartReport(Protocol):
+    """What a registered syncer returns: whether it changed anything, and its summary line
+    (None when there is nothing to say, e.g. no file of that kind)."""
+
+    @property
+    def changed(self) -> bool: ...
+
+    def line(self) -> str | None: ...
+
+
+Syncer = Callable[[list[ContentDoc]], PartReport]
+# folder -> syncer, run after the catalogue in the order the kinds were registered
+SYNCERS: dict[str, Syncer] = {}
 
 
 @dataclass
@@ -19,9 +36,7 @@ class SyncReport:
     retired: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     unchanged: int = 0
-    modules: object = None  # learning.services.ModuleSyncReport
-    banks: object = None  # questions.services.BankSyncReport
-    cases: object = None  # simulations.services.CaseSyncReport
+    parts: dict[str, PartReport] = field(default_factory=dict)  # folder -> its report
 
     @property
     def items_changed(self) -> bool:
@@ -29,21 +44,14 @@ class SyncReport:
 
     @property
     def changed(self) -> bool:
-        return (
-            self.items_changed
-            or bool(self.modules and self.modules.changed)
-            or bool(self.banks and self.banks.changed)
-            or bool(self.cases and self.cases.changed)
-        )
+        return self.items_changed or any(part.changed for part in self.parts.values())
 
     def lines(self) -> list[str]:
         lines = self._item_lines()
-        if self.modules is not None and (self.modules.changed or self.modules.unchanged):
-            lines.append(self.modules.line())
-        if self.banks is not None and self.banks.banks:
-            lines.append(self.banks.line())
-        if self.cases is not None and (self.cases.changed or self.cases.unchanged):
-            lines.append(self.cases.line())
+        for part in self.parts.values():
+            line = part.line()
+            if line:
+                lines.append(line)
         return lines
 
     def _item_lines(self) -> list[str]:
@@ -105,15 +113,8 @@ def sync_content(bundle: ContentBundle) -> SyncReport:
             item.retired = True  # kept for history; hidden from new offerings
             report.retired.append(slug)
     db.session.flush()
-    from academy.learning.services import sync_modules
-
-    report.modules = sync_modules(bundle.documents.get("courses", []))
-    from academy.questions.services import sync_banks
-
-    report.banks = sync_banks(bundle.documents.get("question_banks", []))
-    from academy.simulations.services import sync_cases
-
-    report.cases = sync_cases(bundle.documents.get("simulations", []))
+    for folder, syncer in SYNCERS.items():
+        report.parts[folder] = syncer(bundle.documents.get(folder, []))
     return report
 
 

@@ -11,13 +11,13 @@ and one multi-row INSERT of the plans.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
 
+from academy.bulk import refresh_statistics
 from academy.catalogue.models import ServiceItem
+from academy.events import NewPosting
 from academy.extensions import db
 from academy.learning import rules
 from academy.learning.curricula import curriculum_ids
@@ -25,14 +25,15 @@ from academy.learning.models import OnboardingPlan
 from academy.regions.models import village_item
 
 CHUNK = 1000
+BIG = 1000  # plans at once after which PostgreSQL's row counts are refreshed
 
 
-@dataclass(frozen=True, slots=True)
-class NewPosting:
-    posting_id: int
-    agent_id: int
-    village_id: int
-    joined_on: date
+def on_postings_started(sender, postings: Sequence[NewPosting], **_) -> int:
+    """Receiver of ``events.postings_started``: the plans of a bulk import."""
+    plans = create_plans(postings)
+    if plans >= BIG:
+        refresh_statistics(OnboardingPlan)
+    return plans
 
 
 def create_plans(postings: Sequence[NewPosting], days: int | None = None) -> int:

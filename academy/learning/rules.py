@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from academy.learning.models import ProgressStatus
-from academy.roster.rules import id_number_problem, normalise_id_number, phone_problem
+from academy.validators import id_number_problem, normalise_id_number, phone_problem
 
 PRACTICE_PARTS = ("materials", "channel", "order", "form")
 PART_LABELS = {

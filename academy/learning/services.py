@@ -55,7 +55,9 @@ class ModuleSyncReport:
     def changed(self) -> bool:
         return bool(self.created or self.updated or self.retired)
 
-    def line(self) -> str:
+    def line(self) -> str | None:
+        if not (self.changed or self.unchanged):
+            return None
         return (
             f"课程模块：新增 {len(self.created)} 个，更新 {len(self.updated)} 个，"
             f"停用 {len(self.retired)} 个，未变 {self.unchanged} 个。"

@@ -403,9 +403,7 @@ def _workbook(rows: list[dict[str, object]], template_rows: int) -> bytes:
         (FORMAT, list(FORMAT_LABELS.values())),
     ):
         sheet.choices(headers.index(column), last, choices, title=column)
-    notes = book.sheet(NOTES_SHEET, list(NOTES[0]), [12, 100], wrap_columns={1}, freeze=False)
-    for line in NOTES[1:]:
-        notes.append(list(line))
+    book.notes(NOTES_SHEET, NOTES, width=100)
     return book.close()
 
 

@@ -70,7 +70,9 @@ class BankSyncReport:
     def changed(self) -> bool:
         return bool(self.created or self.revised or self.retired)
 
-    def line(self) -> str:
+    def line(self) -> str | None:
+        if not self.banks:
+            return None
         return (
             f"题库：{self.banks} 个，新增题目 {len(self.created)} 道，修订 {len(self.revised)} 道"
             f"（生成新版本），停用 {len(self.retired)} 道，未变 {self.unchanged} 道。"
@@ -701,3 +703,8 @@ def bank_questions(bank: QuestionBank, include_retired: bool = False) -> list[Qu
     if not include_retired:
         stmt = stmt.where(Question.retired.is_(False))
     return list(db.session.scalars(stmt))
+
+
+def validate_bank_file(display: str, data, bundle) -> list[Problem]:
+    """The content validator of question_banks/ (registered in academy.register_content_kinds)."""
+    return parse_bank(data, display, bundle.known_slugs)[1]

@@ -16,13 +16,12 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     url_for,
 )
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from academy import conflicts, uploads
+from academy import conflicts
 from academy.audit.models import AuditEvent
 from academy.auth.models import User
 from academy.auth.policy import Permission, requires
@@ -49,6 +48,7 @@ from academy.questions.forms import (
 from academy.questions.interchange import number_text, percent_text
 from academy.questions.models import BankSource, Dimension, Question, QuestionBank, QuestionVersion
 from academy.questions.spec import DIMENSIONS, ExportError, ParseError
+from academy.uploads import UploadFlow, UploadRefused
 from academy.xlsx import xlsx_download
 
 bp = Blueprint("questions", __name__, url_prefix="/questions")
@@ -59,6 +59,17 @@ MAX_EXPORT = 5000
 PREVIEW_ROWS = 300
 MAX_SHOWN_PROBLEMS = 500
 SESSION_KEY = "question_import"
+FLOW = UploadFlow(
+    SESSION_KEY,
+    what="题目文件",
+    max_bytes=MAX_UPLOAD_BYTES,
+    too_big=(
+        f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB，无法上传；请把题目拆成几个文件分别导入。"
+    ),
+    choose="请选择要上传的题目文件。",
+    suffix_of=lambda pending: "." + str(pending.get("fmt")),
+    slack=64 * 1024,  # the form's other fields
+)
 
 
 @bp.app_template_global()
@@ -568,12 +579,6 @@ def _upload_page(form=None, file_error=None, problems=None, name="", status=200,
     ), status
 
 
-def _too_big() -> str:
-    return (
-        f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB，无法上传；请把题目拆成几个文件分别导入。"
-    )
-
-
 def _defaults(pending: dict) -> services.ImportDefaults:
     d = pending.get("defaults") or {}
     return services.ImportDefaults(
@@ -603,23 +608,10 @@ def import_page():
 @bp.post("/import")
 @requires(Permission.AUTHOR_QUESTIONS)
 def import_upload():
-    previous = session.pop(SESSION_KEY, None)
-    if isinstance(previous, dict):
-        uploads.discard(previous.get("token"), "." + str(previous.get("fmt")))
-    if (request.content_length or 0) > MAX_UPLOAD_BYTES + 64 * 1024:
-        return _upload_page(file_error=_too_big(), status=413)
-    form = _import_form()
-    if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            return _upload_page(form, file_error="页面已过期，请刷新后重新上传。", status=400)
-        return _upload_page(form, status=422)
-    upload = form.file.data
-    if upload is None or not getattr(upload, "filename", ""):
-        return _upload_page(form, file_error="请选择要上传的题目文件。", status=400)
-    data = upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        return _upload_page(form, file_error=_too_big(), status=413)
-    name = uploads.display_name(upload.filename)
+    try:
+        form, data, name = FLOW.receive(_import_form)
+    except UploadRefused as no:
+        return _upload_page(no.form, file_error=no.message, status=no.status)
     fmt = form.fmt.data or formats.guess(name)
     if fmt is None:
         return _upload_page(
@@ -644,13 +636,11 @@ def import_upload():
             "dimension": form.dimension.data or None,
             "difficulty": int(form.difficulty.data) if form.difficulty.data else None,
         },
-        "user": current_user.id,
     }
     specs, problems, skipped = _check_upload(data, pending)
     if problems:
         return _upload_page(form, problems=problems, name=name, status=422)
-    pending["token"] = uploads.store(data, "." + fmt)
-    session[SESSION_KEY] = pending
+    pending = FLOW.keep(data, pending)
     return _preview(specs, pending, skipped=skipped)
 
 
@@ -687,18 +677,14 @@ def _preview(specs, pending: dict, changed: bool = False, skipped=()):
 @bp.post("/import/confirm")
 @requires(Permission.AUTHOR_QUESTIONS)
 def import_confirm():
-    found = uploads.confirmed(
-        ConfirmForm(), SESSION_KEY, lambda p: "." + str(p.get("fmt")), "题目文件"
-    )
+    found = FLOW.pending(ConfirmForm())
     if found is None:
         return redirect(url_for("questions.import_page"))
     pending, data = found
-    token, suffix = pending["token"], "." + str(pending.get("fmt"))
     name = str(pending.get("name", ""))
     specs, problems, _skipped = _check_upload(data, pending)
     if problems:  # the catalogue changed since the preview
-        uploads.discard(token, suffix)
-        session.pop(SESSION_KEY, None)
+        FLOW.done(pending)
         return _upload_page(problems=problems, name=name, status=422, changed=True)
     try:
         bank = _target_bank(str(pending.get("bank") or ""))
@@ -718,7 +704,6 @@ def import_confirm():
         return _upload_page(problems=err.problems, name=name, status=422, changed=True)
     except DomainError as err:
         return _upload_page(file_error=err.message, name=name, status=422)
-    uploads.discard(token, suffix)
-    session.pop(SESSION_KEY, None)
+    FLOW.done(pending)
     flash(f"已向题库《{bank.title}》导入 {len(created)} 道题。", "success")
     return redirect(url_for("questions.index", bank=bank.id))

@@ -537,9 +537,7 @@ def template_workbook(villages: list[tuple[str, str]]) -> bytes:
     for township, village in villages:
         names.append([township, village])
 
-    notes = book.sheet("填写说明", list(NOTES[0]), [12, 90], wrap_columns={1}, freeze=False)
-    for line in NOTES[1:]:
-        notes.append(list(line))
+    book.notes("填写说明", NOTES)
     return book.close()
 
 

@@ -12,32 +12,36 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import (
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField
 
-from academy import uploads
 from academy.auth.policy import Permission, current_scope, requires, scope_villages
 from academy.extensions import db
 from academy.regions.models import Township, Village
 from academy.roster import excel, importer, queries
 from academy.roster.views import bp
+from academy.uploads import UploadFlow, UploadRefused
 from academy.xlsx import xlsx_download
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_SHOWN_PROBLEMS = 500
 PREVIEW_ROWS = 200
-SESSION_KEY = "roster_import"
 SUFFIX = ".xlsx"
+SESSION_KEY = "roster_import"
+FLOW = UploadFlow(
+    SESSION_KEY,
+    what="花名册文件",
+    max_bytes=MAX_UPLOAD_BYTES,
+    too_big=(
+        f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB，无法上传；"
+        "请删除多余的工作表和格式，或按镇街拆分成几个文件。"
+    ),
+    choose="请选择要上传的 Excel 文件（.xlsx）。",
+    suffix_of=lambda _: SUFFIX,
+)
 
 
 class ImportForm(FlaskForm):
@@ -71,42 +75,24 @@ def import_template():
 @bp.post("/import")
 @requires(Permission.MANAGE_ROSTER)
 def import_upload():
-    previous = session.pop(SESSION_KEY, None)
-    if isinstance(previous, dict):
-        uploads.discard(previous.get("token"), SUFFIX)
-    if (request.content_length or 0) > MAX_UPLOAD_BYTES:
-        return _upload_page(file_error=_too_big(), status=413)
-    form = ImportForm()
-    if not form.validate_on_submit():
-        return _upload_page(form, file_error="页面已过期，请刷新后重新上传。", status=400)
-    upload = form.file.data
-    if upload is None or not getattr(upload, "filename", ""):
-        return _upload_page(form, file_error="请选择要上传的 Excel 文件（.xlsx）。", status=400)
-    data = upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        return _upload_page(form, file_error=_too_big(), status=413)
-    name = uploads.display_name(upload.filename)
-    today = date.today()
-    checked = _check(data, today)
+    try:
+        form, data, name = FLOW.receive(ImportForm)
+    except UploadRefused as no:
+        return _upload_page(no.form, file_error=no.message, status=no.status)
+    checked = _check(data, date.today())
     if isinstance(checked, str):
         return _upload_page(form, file_error=checked, name=name, status=422)
     plan, problems = checked
     if problems:
         return _upload_page(form, problems=problems, name=name, status=422)
-    token = uploads.store(data, SUFFIX)
-    session[SESSION_KEY] = {
-        "token": token,
-        "name": name,
-        "digest": plan.digest(),
-        "user": current_user.id,
-    }
-    return _preview(plan, token, name)
+    pending = FLOW.keep(data, {"name": name, "digest": plan.digest()})
+    return _preview(plan, pending["token"], name)
 
 
 @bp.post("/import/confirm")
 @requires(Permission.MANAGE_ROSTER)
 def import_confirm():
-    found = uploads.confirmed(ConfirmForm(), SESSION_KEY, lambda _: SUFFIX, "花名册文件")
+    found = FLOW.pending(ConfirmForm())
     if found is None:
         return redirect(url_for("roster.import_page"))
     pending, data = found
@@ -115,26 +101,23 @@ def import_confirm():
     checked = _check(data, date.today())
     if isinstance(checked, str) or checked[1]:
         # The roster changed since the preview so that some rows no longer fit.
-        uploads.discard(token, SUFFIX)
-        session.pop(SESSION_KEY, None)
+        FLOW.done(pending)
         if isinstance(checked, str):
             return _upload_page(file_error=checked, name=name, status=422)
         return _upload_page(problems=checked[1], name=name, status=422, changed=True)
     plan = checked[0]
     if plan.digest() != pending.get("digest"):
-        session[SESSION_KEY] = {**pending, "digest": plan.digest()}
+        FLOW.remember({**pending, "digest": plan.digest()})
         return _preview(plan, token, name, changed=True)
     if not plan.has_changes:
-        uploads.discard(token, SUFFIX)
-        session.pop(SESSION_KEY, None)
+        FLOW.done(pending)
         flash("文件与花名册一致，没有需要导入的变更。", "info")
         return redirect(url_for("roster.index"))
     try:
         summary = importer.commit_import(current_user, plan, name)
     except importer.ImportRejected as err:
         return _upload_page(problems=err.problems, name=name, status=422)
-    uploads.discard(token, SUFFIX)
-    session.pop(SESSION_KEY, None)
+    FLOW.done(pending)
     flash(summary.message(), "success")
     return redirect(url_for("roster.index"))
 
@@ -229,11 +212,4 @@ def _preview(plan: importer.ImportPlan, token: str, name: str, changed: bool = F
         form=ConfirmForm(formdata=None, token=token),
         name=name,
         changed=changed,
-    )
-
-
-def _too_big() -> str:
-    return (
-        f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB，无法上传；"
-        "请删除多余的工作表和格式，或按镇街拆分成几个文件。"
     )

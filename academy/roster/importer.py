@@ -18,8 +18,8 @@ people outside the user's scope say no more than the file itself does.
 
 ``commit_import`` applies a plan without problems: departures, changes, transfers and
 returns through the roster services (each audited, transfers and returns send
-``posting_started``), new agents in bulk with their onboarding plans created by
-``learning.bulk_plans`` (what ``posting_started`` does for one posting), and one summary
+``posting_started``), new agents in bulk announced with one ``postings_started`` (the
+receivers, e.g. ``learning.bulk_plans``, create their onboarding plans), and one summary
 audit event per township. It only flushes; the request commits once, so any error
 means nothing is written.
 """
@@ -41,9 +41,8 @@ from academy.auth.models import User
 from academy.auth.policy import Scope, scope_villages
 from academy.bulk import insert_ids, refresh_statistics
 from academy.errors_domain import DomainError
+from academy.events import NewPosting, postings_started
 from academy.extensions import db
-from academy.learning.bulk_plans import NewPosting, create_plans
-from academy.learning.models import OnboardingPlan
 from academy.regions.models import Township, Village
 from academy.roster import excel, rules, services
 from academy.roster.excel import RowProblem, RowSpec
@@ -759,15 +758,13 @@ def _add_agents(rows: list[PlannedRow]) -> int:
         ],
         keys=("agent_id",),
     )
-    plans = create_plans(
-        [
-            NewPosting(posting_id, agent_id, r.village.id, r.spec.joined_on)
-            for posting_id, agent_id, r in zip(posting_ids, agent_ids, rows, strict=True)
-        ]
-    )
     if len(rows) >= BIG_IMPORT:
-        refresh_statistics(Agent, Posting, OnboardingPlan)
-    return plans
+        refresh_statistics(Agent, Posting)
+    new = [
+        NewPosting(posting_id, agent_id, r.village.id, r.spec.joined_on)
+        for posting_id, agent_id, r in zip(posting_ids, agent_ids, rows, strict=True)
+    ]
+    return sum(created or 0 for _, created in postings_started.send(None, postings=new))
 
 
 def _audit(user: User, plan: ImportPlan, filename: str) -> None:

@@ -60,7 +60,9 @@ class CaseSyncReport:
     def changed(self) -> bool:
         return bool(self.created or self.updated or self.retired)
 
-    def line(self) -> str:
+    def line(self) -> str | None:
+        if not (self.changed or self.unchanged):
+            return None
         return (
             f"模拟案例：新增 {len(self.created)} 个，新版本 {len(self.updated)} 个，"
             f"停用 {len(self.retired)} 个，未变 {self.unchanged} 个。"

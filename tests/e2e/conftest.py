@@ -9,13 +9,12 @@ import pytest
 import yaml
 from werkzeug.serving import make_server
 
-from academy import create_app
-from academy.config import TestConfig
 from academy.content.loader import ContentDoc
 from academy.extensions import db
 from academy.learning.services import sync_modules
 from tests import factories
 from tests.content_samples import valid_module
+from tests.databases import test_app
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -25,12 +24,7 @@ def live_server(tmp_path_factory):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian chromium is not installed (.ci/run installs it)")
     url = "sqlite:///" + str(tmp_path_factory.mktemp("e2e") / "e2e.db")
-    app = create_app(
-        {
-            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-            "SQLALCHEMY_DATABASE_URI": url,
-        }
-    )
+    app = test_app(url)
     with app.app_context():
         db.create_all()
         world = factories.build_world()

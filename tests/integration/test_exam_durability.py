@@ -27,15 +27,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from academy import create_app
-from academy.config import TestConfig, normalise_db_url
 from academy.exams.models import Attempt, AttemptAnswer
 from academy.extensions import db
 from tests import factories
+from tests.databases import BACKENDS, database_url, test_app
 from tests.integration.test_exam_services import make_exam
 
 ROOT = Path(__file__).resolve().parents[2]
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 SECRET = "durability-test-secret"
 TEXT_QUESTIONS = 8
 
@@ -43,32 +41,13 @@ TEXT_QUESTIONS = 8
 @pytest.fixture(params=BACKENDS)
 def database(request, tmp_path, worker_id):
     """A database URL nobody else uses, dropped afterwards."""
-    if request.param == "sqlite":
-        yield "sqlite:///" + str(tmp_path / "exam.db")
-        return
-    base = normalise_db_url(os.environ["TEST_DATABASE_URL"])
-    schema = f"durability_{worker_id}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
+    with database_url(request.param, tmp_path / "exam.db", f"durability_{worker_id}") as url:
+        yield url
 
 
 def _prepare(url: str) -> dict:
     """Schema, two candidates and a published exam of text questions, committed."""
-    app = create_app(
-        {
-            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-            "SQLALCHEMY_DATABASE_URI": url,
-        }
-    )
+    app = test_app(url)
     with app.app_context():
         db.create_all()
         world = factories.build_world()

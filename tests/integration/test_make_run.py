@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from academy import create_app
-from academy.config import TestConfig
 from academy.extensions import db
+from tests.databases import test_app
 from tests.integration.test_migrations import _logging_kept
 
 PAGES = {
@@ -22,13 +21,7 @@ PAGES = {
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory):
     path = tmp_path_factory.mktemp("make-run") / "academy.db"
-    app = create_app(
-        {
-            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
+    app = test_app(f"sqlite:///{path}", WTF_CSRF_ENABLED=False)
     runner = app.test_cli_runner()
     with _logging_kept():
         steps = [runner.invoke(args=["init-db"])]

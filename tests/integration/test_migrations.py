@@ -6,7 +6,6 @@ These tests do not use the ``app`` fixture: they need a database nobody has touc
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,12 +17,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from academy import create_app
-from academy.config import TestConfig, normalise_db_url
 from academy.extensions import db
+from tests.databases import BACKENDS, pg_schema, test_app
 
 VERSION_TABLE = "alembic_version"
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
 @contextmanager
@@ -55,12 +52,7 @@ def downgrade_to_base() -> None:
 
 
 def _make_app(url: str):
-    return create_app(
-        {
-            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-            "SQLALCHEMY_DATABASE_URI": url,
-        }
-    )
+    return test_app(url)
 
 
 def _sqlite_url(tmp_path) -> str:
@@ -69,18 +61,8 @@ def _sqlite_url(tmp_path) -> str:
 
 @pytest.fixture
 def pg_url(worker_id) -> Iterator[str]:
-    base = normalise_db_url(os.environ["TEST_DATABASE_URL"])
-    schema = f"academy_migrations_{worker_id}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
+    with pg_schema(f"academy_migrations_{worker_id}_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

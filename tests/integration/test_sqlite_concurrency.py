@@ -28,9 +28,7 @@ import sqlalchemy as sa
 import yaml
 from werkzeug.serving import make_server
 
-from academy import create_app
 from academy.auth.models import Role
-from academy.config import TestConfig
 from academy.content.loader import ContentDoc
 from academy.exams.models import Attempt, AttemptAnswer, AttemptState
 from academy.extensions import db
@@ -40,6 +38,7 @@ from academy.roster.excel import COLUMNS
 from academy.roster.models import Agent
 from tests import factories
 from tests.content_samples import valid_module
+from tests.databases import test_app
 from tests.integration.test_exam_services import make_exam
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,14 +94,11 @@ class Browser:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sqlite-concurrency")
-    app = create_app(
-        {
-            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(folder / "academy.db"),
-            "CONTENT_ROOT": str(ROOT),
-            "EXAM_START_CONCURRENCY": 100,
-            "LOGIN_MAX_FAILURES_PER_IP": 10_000,
-        }
+    app = test_app(
+        "sqlite:///" + str(folder / "academy.db"),
+        CONTENT_ROOT=str(ROOT),
+        EXAM_START_CONCURRENCY=100,
+        LOGIN_MAX_FAILURES_PER_IP=10_000,
     )
     app.instance_path = str(folder)
     with app.app_context():

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from academy import create_app
-from academy.config import TestConfig
+from tests.databases import test_app
 from tests.factories import PASSWORD
 
 OFFICE = {"REMOTE_ADDR": "10.1.1.1"}  # a village office: everyone behind one address
@@ -104,13 +103,7 @@ def test_common_passwords_are_refused(login_as, world, weak):
 
 
 def _bare_app(**config):
-    return create_app(
-        {
-            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-            "SQLALCHEMY_DATABASE_URI": "sqlite://",
-            **config,
-        }
-    )
+    return test_app("sqlite://", **config)
 
 
 def test_https_public_address_turns_on_secure_cookies_and_hsts():

@@ -3,6 +3,7 @@ read-only content questions, retire/restore, versions, import and export."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -563,7 +564,7 @@ def test_bad_import_file_lists_every_line_and_writes_nothing(world, expert, bank
 def test_import_size_limit(world, expert, bank, monkeypatch):
     from academy.questions import views
 
-    monkeypatch.setattr(views, "MAX_UPLOAD_BYTES", 100)
+    monkeypatch.setattr(views, "FLOW", dataclasses.replace(views.FLOW, max_bytes=100))
     resp = upload(expert, b"x" * 200, "a.gift", bank=str(bank.id))
     assert resp.status_code == 413 and "文件超过" in plain(resp)
 

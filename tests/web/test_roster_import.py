@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from datetime import date, timedelta
@@ -159,7 +160,7 @@ def test_file_level_problems_get_a_clear_message(world, login_as):
 
 
 def test_too_big_upload_is_refused(world, login_as, monkeypatch):
-    monkeypatch.setattr(excel_views, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(excel_views, "FLOW", dataclasses.replace(excel_views.FLOW, max_bytes=1000))
     resp = upload(
         login_as(world.east_head), workbook([row()] + [row(姓名=f"人{i}") for i in range(50)])
     )
