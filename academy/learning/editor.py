@@ -274,6 +274,14 @@ _FIELD_WORDS = {
 }
 
 
+_COMMENT = re.compile(r"(?:^|\s)#\s")
+
+
+def comment_lines(source: str) -> int:
+    """Lines of the YAML source carrying a comment (the form's YAML will not keep them)."""
+    return sum(1 for line in source.splitlines() if _COMMENT.search(line))
+
+
 def place(field: str) -> str:
     """Where a problem is, in the editor's words: 'guide.materials[1].copies' ->
     '办理材料 第 2 条 · 份数'."""

@@ -252,6 +252,7 @@ def edit(slug: str):
         problems=problems,
         place=editor.place,
         ed=editor,
+        comments=editor.comment_lines(mod.source),
     ), status
 
 
