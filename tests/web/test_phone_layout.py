@@ -59,3 +59,10 @@ def test_dashboard_serves_the_phone_chart_to_narrow_screens(world, login_as):
     assert '<source media="(max-width: 699px)"' in html and "variant=phone" in html
     resp = client.get("/dashboard/charts/turnover.svg?variant=phone")
     assert resp.status_code == 200 and resp.mimetype == "image/svg+xml"
+
+
+def test_menu_variables_do_not_leak_into_pages(world, login_as):
+    """base.html builds the menu in template variables; a page's own variables (the county
+    ranking's `first`) must keep their values."""
+    html = login_as(world.admin).get("/dashboard/").get_data(as_text=True)
+    assert "<td>1. <a" in html and "<td>4. <a" not in html
