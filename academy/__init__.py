@@ -60,6 +60,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     _init_extensions(app)
+    app.jinja_env.add_extension("jinja2.ext.do")  # base.html builds the menu as a list
     _register_blueprints(app)
 
     from academy import cli, errors, web

@@ -57,10 +57,21 @@ def _style():
         yield
 
 
-def _figure(title: str) -> tuple[Figure, object]:
-    fig = Figure(figsize=(7.2, 3.2), dpi=100)
+# Each variant is drawn for the width it is shown at, so labels keep their size: the wide
+# chart fills a 720 px desktop card; the phone chart a 360 px screen (about 330 px of card),
+# where text of 10.5 pt (14 px in the SVG) shows at >= 12 px.
+VARIANTS = {
+    "wide": {"size": (7.2, 3.2), "title": 12, "text": 8, "every": 1, "notes": True},
+    "phone": {"size": (3.5, 3.4), "title": 10.5, "text": 10.5, "every": 2, "notes": False},
+}
+
+
+def _figure(title: str, variant: str = "wide") -> tuple[Figure, object]:
+    v = VARIANTS[variant]
+    fig = Figure(figsize=v["size"], dpi=100)
     ax = fig.add_subplot()
-    ax.set_title(title, fontsize=12, loc="left")
+    ax.set_title(title, fontsize=v["title"], loc="left")
+    ax.tick_params(labelsize=v["text"])
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.grid(axis="y", color="#e3e7ea", linewidth=0.8)
@@ -81,42 +92,60 @@ def line_chart(
     values: Sequence[float],
     percent: bool = True,
     fmt: str = "svg",
+    variant: str = "wide",
 ) -> bytes:
+    v = VARIANTS[variant]
     with _style():
-        fig, ax = _figure(title)
+        fig, ax = _figure(title, variant)
         xs = range(len(labels))
         shown = [v * 100 for v in values] if percent else list(values)
         ax.plot(xs, shown, color=BRAND, marker="o", linewidth=2)
-        for x, v in zip(xs, shown, strict=True):
+        for x, y in zip(xs, shown, strict=True):
+            if not v["notes"]:
+                break
             ax.annotate(
-                f"{v:.0f}{'%' if percent else ''}",
-                (x, v),
+                f"{y:.0f}{'%' if percent else ''}",
+                (x, y),
                 textcoords="offset points",
                 xytext=(0, 6),
                 ha="center",
-                fontsize=8,
+                fontsize=v["text"],
                 color="#333",
             )
-        ax.set_xticks(list(xs), labels, fontsize=8)
+        _xticks(ax, labels, v)
         if percent:
             ax.set_ylim(0, 105)
         return _render(fig, fmt)
 
 
+def _xticks(ax, labels: Sequence[str], v: dict) -> None:
+    """Month labels; on a phone every other one, so 12 of them fit at a readable size."""
+    xs = list(range(len(labels)))[:: v["every"]]
+    shown = [labels[x] for x in xs]
+    if v["every"] > 1:  # "26年3月" -> "3月", keeping the year on the first label only
+        shown = [t if n == 0 else t.split("年")[-1] for n, t in enumerate(shown)]
+    ax.set_xticks(xs, shown, fontsize=v["text"])
+
+
 def bar_chart(
-    title: str, labels: Sequence[str], series: dict[str, Sequence[float]], fmt: str = "svg"
+    title: str,
+    labels: Sequence[str],
+    series: dict[str, Sequence[float]],
+    fmt: str = "svg",
+    variant: str = "wide",
 ) -> bytes:
+    v = VARIANTS[variant]
     with _style():
-        fig, ax = _figure(title)
+        fig, ax = _figure(title, variant)
         n = max(1, len(series))
         width = 0.8 / n
         colors = [BRAND, ACCENT, "#2b5fa8", "#8a5a00"]
         for i, (name, values) in enumerate(series.items()):
             xs = [x + (i - (n - 1) / 2) * width for x in range(len(labels))]
             ax.bar(xs, values, width=width, label=name, color=colors[i % len(colors)])
-        ax.set_xticks(list(range(len(labels))), labels, fontsize=8)
+        _xticks(ax, labels, v)
         if n > 1:
-            ax.legend(fontsize=8, frameon=False)
+            ax.legend(fontsize=v["text"], frameon=False)
         return _render(fig, fmt)
 
 

@@ -141,6 +141,7 @@ def chart_table(name: str):
 def chart(name: str, fmt: str):
     if name not in CHARTS or fmt not in ("svg", "png"):
         abort(404)
+    variant = "phone" if request.args.get("variant") == "phone" else "wide"
     today = date.today()
     ids, township = _scope()
     where = township.name if township else "全县"
@@ -151,6 +152,7 @@ def chart(name: str, fmt: str):
             [charts.month_label(r.month) for r in rows],
             [r.coverage for r in rows],
             fmt=fmt,
+            variant=variant,
         )
     elif name == "turnover":
         rows = services.turnover(ids, today)
@@ -159,6 +161,7 @@ def chart(name: str, fmt: str):
             [charts.month_label(r.month) for r in rows],
             {"到岗": [r.joined for r in rows], "离岗": [r.left for r in rows]},
             fmt=fmt,
+            variant=variant,
         )
     else:
         rows = services.training_activity(ids, today)
@@ -171,6 +174,7 @@ def chart(name: str, fmt: str):
                 "活跃学员": [r.learners for r in rows],
             },
             fmt=fmt,
+            variant=variant,
         )
     mimetype = "image/svg+xml" if fmt == "svg" else "image/png"
     resp = Response(body, mimetype=mimetype)

@@ -88,6 +88,39 @@ def load_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
     return parse_yaml(text, display)
 
 
+# PyYAML's messages, in words an author can act on (never English on a page).
+_YAML_REASONS = (
+    (
+        "mapping values are not allowed",
+        "这一行多了一个英文冒号“:”。文字里的冒号请改用中文“：”，或给整段文字加引号",
+    ),
+    ("could not find expected ':'", "缺少英文冒号“:”：每个字段应写成“字段名: 内容”"),
+    ("cannot start any token", "不能用 Tab 键缩进，请改用空格"),
+    ("found unexpected end of stream", "引号没有成对：开头的引号缺少结尾"),
+    ("while scanning a quoted scalar", "引号没有成对：开头的引号缺少结尾"),
+    ("did not find expected key", "缩进不一致：同一层的字段应对齐"),
+    ("did not find expected '-' indicator", "缩进不一致：列表的各项（以“- ”开头）应对齐"),
+    ("expected <block end>", "缩进不一致：这一行比上一层多缩进或少缩进了"),
+    ("did not find expected node content", "这里缺少内容：冒号或“- ”后面应有文字"),
+    ("found undefined alias", "不能以“*”开头：如需星号，请给整段文字加引号"),
+    ("found character '@'", "不能以“@”或“`”开头：请给整段文字加引号"),
+    ("found character '`'", "不能以“@”或“`”开头：请给整段文字加引号"),
+    ("expected ',' or ']'", "方括号没有成对，或列表项之间缺少逗号"),
+    ("expected ',' or '}'", "花括号没有成对，或各项之间缺少逗号"),
+    ("while parsing a flow", "方括号或花括号没有成对"),
+)
+
+
+def yaml_reason(message: str) -> str:
+    """A Chinese reason for a PyYAML error message; our own messages are Chinese already."""
+    if any("\u4e00" <= ch <= "\u9fff" for ch in message):
+        return message
+    for needle, reason in _YAML_REASONS:
+        if needle in message:
+            return reason
+    return "格式不正确：请检查这一行的缩进、冒号和引号"
+
+
 def parse_yaml(text: str, display: str) -> tuple[Any, list[Problem]]:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > source_limit(display):
@@ -97,10 +130,10 @@ def parse_yaml(text: str, display: str) -> tuple[Any, list[Problem]]:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"第 {mark.line + 1} 行" if mark else "(文件)"
-        reason = err.problem or str(err)
+        reason = yaml_reason(" ".join(filter(None, (err.context, err.problem))) or str(err))
         return None, [Problem(display, where, f"YAML 格式错误：{reason}")]
     except yaml.YAMLError as err:
-        return None, [Problem(display, "(文件)", f"YAML 格式错误：{err}")]
+        return None, [Problem(display, "(文件)", f"YAML 格式错误：{yaml_reason(str(err))}")]
 
 
 def dump_yaml(data: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -39,10 +39,16 @@ def _agent_village_id() -> int | None:
     return posting.village_id if posting else None
 
 
+def _full() -> bool:
+    """The counter edition (one page per item) unless the full guide is asked for."""
+    return request.args.get("full") == "1"
+
+
 def _render(template: str, handbooks: list, **context):
     return render_template(
         template,
         handbooks=handbooks,
+        full=_full(),
         printed_on=date.today(),
         md=render_markdown,
         md_inline=render_inline,
@@ -67,6 +73,8 @@ def village(village_id: int):
 @bp.get("/townships/<id:township_id>")
 @requires(Permission.PRINT_HANDBOOKS)
 def township(township_id: int):
+    """A table of contents of the township's village handbooks, each printed on its own
+    (a 2,500-page township volume helps nobody at a counter)."""
     township = township_or_404(current_scope(), township_id)
     handbooks = queries.load_handbooks(queries.township_village_ids(township.id))
     return _render("handbook/township.html", handbooks, township=township)

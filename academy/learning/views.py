@@ -21,11 +21,12 @@ from academy.auth.models import Role
 from academy.auth.policy import Permission, can, current_scope, requires
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.content.problems import ContentInvalid
+from academy.content.yamlio import dump_yaml, parse_yaml
 from academy.db import utcnow
 from academy.errors import render_error
 from academy.errors_domain import DomainError
 from academy.extensions import db
-from academy.learning import rules, services
+from academy.learning import editor, rules, services
 from academy.learning.markdown import render_markdown
 from academy.learning.models import Module, ModuleRevision, ProgressStatus
 from academy.pagination import paginate
@@ -255,31 +256,53 @@ def plans():
 @bp.route("/learn/<slug>/edit", methods=["GET", "POST"])
 @requires(Permission.EDIT_MODULES)
 def edit(slug: str):
+    """The structured editor (one section per part of the module) or, with mode=source,
+    the YAML itself. Both save the same YAML through services.save_module_source."""
     mod = _module_or_404(slug)
-    text = request.form.get("source", mod.source) if request.method == "POST" else mod.source
-    problems, preview, conflict = [], None, None
+    mode = "source" if request.values.get("mode") == "source" else "form"
+    action = request.form.get("action", "preview") if request.method == "POST" else "show"
+    doc, text = mod.document, mod.source
+    conflict = None
     if request.method == "POST":
-        action = request.form.get("action", "preview")
+        if mode == "form":
+            doc = editor.document_from_form(request.form, mod.document)
+            text = dump_yaml(doc)
+        else:
+            text = request.form.get("source", mod.source)
+            if action == "edit":  # back from the preview to the structured form
+                parsed, _ = parse_yaml(text, mod.slug)
+                doc, mode = (parsed if isinstance(parsed, dict) else mod.document), "form"
+    problems = []
+    if action in ("save", "preview"):
         try:
             if action == "save":
                 conflict = conflicts.check(mod, "这个模块", diff=lambda: _their_changes(mod))
             if action == "save" and conflict is None:
+                if mode == "form" and doc == mod.document:
+                    flash("内容没有变化，未生成新版本。", "info")
+                    return redirect(url_for("learning.module", slug=slug))
                 if services.save_module_source(current_user, mod, text, request.form.get("note")):
                     flash(f"已保存为第 {mod.version} 版。", "success")
                 else:
                     flash("内容没有变化，未生成新版本。", "info")
                 return redirect(url_for("learning.module", slug=slug))
-            preview = services.validate_source(mod, text)
+            if conflict is None:
+                preview = services.validate_source(mod, text)
+                return _preview(mod, preview, text)
         except ContentInvalid as err:
             problems = err.problems
     status = 409 if conflict else 400 if problems else 200
     return render_template(
         "learning/edit.html",
         module=mod,
+        mode=mode,
+        doc=doc,
         text=text,
         problems=problems,
-        preview=preview,
         conflict=conflict,
+        place=editor.place,
+        ed=editor,
+        comments=editor.comment_lines(mod.source),
     ), status
 
 
@@ -292,6 +315,36 @@ def _their_changes(mod) -> list[str]:
         )
     )
     return conflicts.text_diff(old or "", mod.source)
+
+
+class _PreviewModule:
+    """The module as it would be after saving: the edited title, the saved identity."""
+
+    def __init__(self, module: Module, doc: dict) -> None:
+        self._module, self.title, self.document = module, doc["title"], doc
+
+    def __getattr__(self, name: str):
+        return getattr(self._module, name)
+
+
+def _preview(mod: Module, doc: dict, text: str):
+    """The module page exactly as an agent sees it, over a bar to go back or save."""
+    order = rules.display_order(len(doc["practice"]["order"]["steps"]), f"0:{mod.slug}")
+    shown = _PreviewModule(mod, doc)
+    return render_template(
+        "learning/module.html",
+        module=shown,
+        **_check_context(shown, None, None),
+        doc=doc,
+        progress=None,
+        practice={},
+        order=order,
+        agent=None,
+        part_labels=PART_LABELS,
+        Status=ProgressStatus,
+        can_edit=False,
+        preview_source=text,
+    )
 
 
 @bp.get("/learn/<slug>/history")

@@ -220,7 +220,7 @@ def test_check_reports_every_problem_in_every_file(cli, root):
         "question_banks/x.yaml: items[1]: 事项 “nope” 不在目录 courses/catalogue.yaml 中",
         "question_banks/x.yaml: questions: 缺少必填字段",
         "question_banks/x.yaml: title: 缺少必填字段",
-        "simulations/y.yaml: 第 4 行: YAML 格式错误：expected ',' or ']', but got '<stream end>'",
+        "simulations/y.yaml: 第 4 行: YAML 格式错误：方括号没有成对，或列表项之间缺少逗号",
         "simulations/z.yaml: (文件): 文件顶层应为映射（键: 值）",
     ]
     assert result.stderr == "共发现 17 个问题。\n"

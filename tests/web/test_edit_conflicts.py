@@ -105,8 +105,8 @@ def test_module_yaml(app, world, login_as, module):
         login_as,
         world.expert,
         url,
-        {"source": mine, "action": "save"},
-        {"source": theirs, "action": "save"},
+        {"source": mine, "action": "save", "mode": "source"},
+        {"source": theirs, "action": "save", "mode": "source"},
     )
     assert "他人的改动" in html and "现在保存的版本" in html
     assert re.search(r"^\+.*（他改）", html, re.M)  # their line, as a diff

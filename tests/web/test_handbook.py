@@ -46,7 +46,7 @@ def page(client, url: str) -> str:
 
 @pytest.mark.parametrize("who", ["admin", "east_head", "expert"])
 def test_village_handbook_has_cover_toc_and_module(world, with_module, login_as, who):
-    html = page(login_as(getattr(world, who)), f"/handbook/villages/{world.east_village.id}")
+    html = page(login_as(getattr(world, who)), f"/handbook/villages/{world.east_village.id}?full=1")
     # Cover: township + village, tier, active agents with kind and phone, date printed.
     assert "东镇" in html and "东一村" in html
     assert "标准型服务站" in html
@@ -69,6 +69,22 @@ def test_village_handbook_has_cover_toc_and_module(world, with_module, login_as,
     assert "css/print.css" in html and "js/handbook.js" in html
     assert 'id="print-button"' in html
     assert "onclick" not in html
+    assert "完整指南版" in html
+
+
+def test_counter_edition_is_one_page_per_item_without_the_full_guide(world, with_module, login_as):
+    """The handbook kept at the counter: materials, where, time limit and the one-time
+    script, one page per item; steps, mistakes and emergencies only on request."""
+    html = page(login_as(world.east_head), f"/handbook/villages/{world.east_village.id}")
+    assert "柜台版" in html
+    assert "死亡证明" in html and "原件和复印件" in html  # materials
+    assert "在哪里办" in html
+    assert "一次性告知" in html and "您带上死亡证明和您的身份证" in html
+    assert html.count("hb-item-page") == 1
+    assert "镇社保所经办人审核盖章" not in html  # signer
+    assert "漏带继承关系证明" not in html and "系统故障" not in html  # mistakes, emergencies
+    assert "<h4>办理步骤</h4>" not in html
+    assert f'href="/handbook/villages/{world.east_village.id}?full=1"' in html
 
 
 def test_departed_agent_not_on_cover(world, login_as):
@@ -132,7 +148,7 @@ def test_markdown_rendered_and_html_escaped(world, login_as):
         },
     )
     db.session.commit()
-    html = page(login_as(world.admin), f"/handbook/villages/{world.east_village.id}")
+    html = page(login_as(world.admin), f"/handbook/villages/{world.east_village.id}?full=1")
     assert "<strong>户口簿原件</strong>" in html
     assert "<em>身份证</em>" in html
     assert "<script>alert" not in html
@@ -185,16 +201,19 @@ def test_anonymous_is_sent_to_login(world, client):
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
 
 
-def test_township_handbook_has_every_village_and_no_other(world, with_module, login_as):
+def test_township_view_lists_its_villages_handbooks_to_print_separately(
+    world, with_module, login_as
+):
     html = page(login_as(world.east_head), f"/handbook/townships/{world.east.id}")
-    assert f'id="v{world.east_village.id}"' in html
-    assert f'id="v{world.east_village2.id}"' in html
-    assert f'id="v{world.west_village.id}"' not in html
+    assert f'href="/handbook/villages/{world.east_village.id}"' in html
+    assert f'href="/handbook/villages/{world.east_village2.id}"' in html
+    assert f'/handbook/villages/{world.west_village.id}"' not in html
     assert "东一村" in html and "东二村" in html and "西一村" not in html
     assert world.west_agent.name not in html
-    assert html.count('class="hb-village"') == 2
-    assert "死亡证明" in html  # the module is printed for 东一村
-    assert "本村社尚未登记可办事项" in html  # 东二村 offers nothing yet
+    assert world.east_agent.name in html
+    # A table of contents, not every village's handbook in one volume.
+    assert 'class="hb-village"' not in html
+    assert "死亡证明" not in html
 
 
 def test_township_handbook_for_admin_not_expert(world, login_as):

@@ -146,13 +146,14 @@ def test_expert_edit_is_sanitised_versioned_and_revertible(world, module, login_
     data["tell_once"] = "**请带身份证** <script>alert('x')</script>"
     source = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
     preview = client.post(
-        f"/learn/{module.slug}/edit", data={"source": source, "action": "preview"}
+        f"/learn/{module.slug}/edit", data={"mode": "source", "source": source, "action": "preview"}
     )
     assert preview.status_code == 200 and "<strong>请带身份证</strong>" in preview.get_data(
         as_text=True
     )
     client.post(
-        f"/learn/{module.slug}/edit", data={"source": source, "action": "save", "note": "改告知"}
+        f"/learn/{module.slug}/edit",
+        data={"mode": "source", "source": source, "action": "save", "note": "改告知"},
     )
     page = client.get(f"/learn/{module.slug}").get_data(as_text=True)
     assert "<script>alert" not in page and "&lt;script&gt;" in page
@@ -168,7 +169,11 @@ def test_invalid_edit_lists_problems_and_saves_nothing(world, module, login_as):
     data["practice"]["form"]["fields"][1]["expected"] = "330624195003150010"
     resp = client.post(
         f"/learn/{module.slug}/edit",
-        data={"source": yaml.safe_dump(data, allow_unicode=True), "action": "save"},
+        data={
+            "mode": "source",
+            "source": yaml.safe_dump(data, allow_unicode=True),
+            "action": "save",
+        },
     )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400

@@ -17,3 +17,28 @@
     if (msg && !window.confirm(msg)) { ev.preventDefault(); }
   });
 })();
+// Wide screens show the whole menu: open the 菜单 fold there (CSS does it too where supported).
+(function () {
+  "use strict";
+  var more = document.querySelector("[data-nav-more]");
+  if (!more || !window.matchMedia) { return; }
+  var wide = window.matchMedia("(min-width: 700px)");
+  function sync() { if (wide.matches) { more.open = true; } }
+  sync();
+  if (wide.addEventListener) { wide.addEventListener("change", sync); }
+})();
+// A table wider than the screen: say so above it and let the keyboard scroll it.
+(function () {
+  "use strict";
+  var wraps = document.querySelectorAll(".table-wrap");
+  Array.prototype.forEach.call(wraps, function (wrap) {
+    if (wrap.scrollWidth <= wrap.clientWidth + 2) { return; }
+    if (!wrap.hasAttribute("tabindex")) { wrap.setAttribute("tabindex", "0"); }
+    if (!wrap.hasAttribute("role")) { wrap.setAttribute("role", "region"); }
+    if (!wrap.hasAttribute("aria-label")) { wrap.setAttribute("aria-label", "表格，可左右滑动"); }
+    var hint = document.createElement("p");
+    hint.className = "scroll-hint";
+    hint.textContent = "表格较宽，可左右滑动查看 →";
+    wrap.parentNode.insertBefore(hint, wrap);
+  });
+})();
