@@ -66,7 +66,7 @@ def _take(phone, step: dict, response) -> None:
 def test_agent_plays_a_case_to_the_debrief_on_a_phone(live_server, phone, case_slug):
     base = live_server["url"]
     _login(phone, base, "agent-t")
-    phone.click("a:has-text('情景模拟')")
+    phone.click("main a:has-text('情景模拟')")
     phone.wait_for_url("**/simulations/")
     phone.click("#case-e2e-pension button:has-text('开始')")
     phone.wait_for_url("**/simulations/runs/*")
