@@ -116,6 +116,39 @@ def refresher_done(
     return len(set(recent_passed_items) & scheme) >= min(needed, len(scheme))
 
 
+@dataclass(frozen=True)
+class RefresherNeed:
+    needed: int  # modules to re-pass
+    done: int  # of them re-passed since the window opened (or the certificate lapsed)
+    todo: tuple[int, ...]  # item ids to take next, best first
+
+    @property
+    def left(self) -> int:
+        return max(0, self.needed - self.done)
+
+
+def refresher_need(
+    scheme_items: Iterable[int],
+    offered: Iterable[int],
+    recent_passed_items: Iterable[int],
+    needed: int,
+    with_module: Iterable[int],
+    rank: Mapping[int, int] | None = None,
+) -> RefresherNeed:
+    """What is left of the renewal path (see ``refresher_done``): how many of the scheme's
+    modules to re-pass, and which ones to offer — those the agent's village offers first,
+    then the busiest (``rank``: higher first); only items that have a module."""
+    scheme, offered_set = set(scheme_items), set(offered)
+    need = min(needed, len(scheme))
+    done = len(set(recent_passed_items) & scheme)
+    rank = rank or {}
+    todo = sorted(
+        (scheme & set(with_module)) - set(recent_passed_items),
+        key=lambda i: (i not in offered_set, -rank.get(i, 0), i),
+    )
+    return RefresherNeed(need, min(done, need), tuple(todo) if done < need else ())
+
+
 # --- coverage ---------------------------------------------------------------------------
 
 

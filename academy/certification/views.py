@@ -21,7 +21,7 @@ from flask_login import current_user
 
 from academy.auth.models import Role
 from academy.auth.policy import roles_required, township_or_404, visible_townships
-from academy.certification import archive, display, documents, queries, services
+from academy.certification import archive, display, documents, queries, renewal, services
 from academy.certification.forms import ArchiveForm, IssueForm, RevokeForm
 from academy.certification.models import Certificate, CertSource
 from academy.certification.queries import CERT_VIEWERS
@@ -61,7 +61,13 @@ def _int_arg(name: str) -> int | None:
 def index():
     if current_user.role == Role.AGENT:
         certs = queries.own_certificates(current_user)
-        return render_template("certification/mine.html", certs=certs, today=date.today())
+        today = date.today()
+        return render_template(
+            "certification/mine.html",
+            certs=certs,
+            today=today,
+            renewals=renewal.renewals(current_user.agent, today),
+        )
     args = request.args
     villages = queries.village_choices(current_user)
     schemes = queries.all_schemes()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, url_for
@@ -9,7 +10,9 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from academy.auth.models import Role
 from academy.catalogue.models import ItemCategory, ServiceItem
+from academy.certification import renewal
 from academy.certification.alerts import open_alerts
+from academy.certification.models import AlertKind
 from academy.extensions import db
 from academy.learning import services as learning_services
 from academy.practice import services as practice_services
@@ -62,7 +65,11 @@ def home():
             .where(Village.id == posting.village_id)
         )
     summary = learning_services.plan_summary(agent) if agent else None
+    today = date.today()
+    renewals = renewal.renewals(agent, today)
     alerts = open_alerts(agent_id=agent.id) if agent else []
+    if renewals:  # the renewal card says it, with the way to renew
+        alerts = [a for a in alerts if a.kind != AlertKind.EXPIRING]
     return render_template(
         "main/home_agent.html",
         agent=agent,
@@ -70,5 +77,7 @@ def home():
         village=village,
         summary=summary,
         alerts=alerts,
+        renewals=renewals,
+        today=today,
         practice_due=practice_services.due_count(agent) if agent else 0,
     )

@@ -127,3 +127,18 @@ def test_month_ends():
         D(2026, 2, 28),
         D(2026, 3, 15),
     ]
+
+
+def test_refresher_need_offers_village_items_first_and_counts_what_is_done():
+    need = rules.refresher_need(
+        scheme_items={1, 2, 3, 4},
+        offered={3},
+        recent_passed_items={4},
+        needed=2,
+        with_module={1, 2, 3, 4},
+        rank={1: 1, 2: 5},
+    )
+    assert (need.needed, need.done, need.left) == (2, 1, 1)
+    assert need.todo == (3, 2, 1)  # the village's item, then the busiest
+    done = rules.refresher_need({1, 2}, set(), {1, 2}, 3, {1, 2})
+    assert (done.needed, done.left, done.todo) == (2, 0, ())
