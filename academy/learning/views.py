@@ -84,15 +84,21 @@ def module(slug: str):
     order = rules.display_order(
         len(mod.document["practice"]["order"]["steps"]), f"{getattr(agent, 'id', 0)}:{mod.slug}"
     )
+    last_check = practice.get("check") if practice else None
+    next_module = None
+    if agent and last_check and last_check["score"] >= rules.PASS_MARK:
+        next_module = services.next_module_for(agent, mod)
     return render_template(
         "learning/module.html",
         module=mod,
+        next_module=next_module,
         doc=mod.document,
         progress=progress,
         practice=practice,
         order=order,
         agent=agent,
         part_labels=PART_LABELS,
+        pass_mark=rules.PASS_MARK,
         Status=ProgressStatus,
         can_edit=current_user.role in EDITORS,
     )
@@ -184,7 +190,7 @@ def check(slug: str):
         )
     if progress.status == ProgressStatus.PASSED:
         flash("恭喜，本模块已通过。", "success")
-    return redirect(url_for("learning.module", slug=slug, _anchor="check"))
+    return redirect(url_for("learning.module", slug=slug, _anchor="check-result"))
 
 
 # --- township heads: onboarding plans -----------------------------------------------

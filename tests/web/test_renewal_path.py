@@ -46,9 +46,7 @@ def test_expiring_certificate_shows_what_is_due_and_the_module_to_take(
     # Taking the refresher renews it, and the call to renew goes away.
     factories.pass_module(world.east_agent, module)
     db.session.commit()
-    assert db.session.scalar(
-        sa.select(Certificate).where(Certificate.renewed_from_id == cert.id)
-    )
+    assert db.session.scalar(sa.select(Certificate).where(Certificate.renewed_from_id == cert.id))
     assert "请复训续期" not in client.get("/home").get_data(as_text=True)
 
 
