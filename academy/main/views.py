@@ -15,6 +15,7 @@ from academy.certification.alerts import open_alerts
 from academy.certification.models import AlertKind
 from academy.extensions import db
 from academy.learning import services as learning_services
+from academy.learning.models import Module
 from academy.practice import services as practice_services
 from academy.regions.models import Village
 from academy.roster import queries
@@ -65,6 +66,15 @@ def home():
             .where(Village.id == posting.village_id)
         )
     summary = learning_services.plan_summary(agent) if agent else None
+    modules = {}
+    if village and village.items:
+        modules = dict(
+            db.session.execute(
+                sa.select(Module.item_id, Module.slug).where(
+                    Module.item_id.in_([i.id for i in village.items]), Module.retired.is_(False)
+                )
+            ).all()
+        )
     today = date.today()
     renewals = renewal.renewals(agent, today)
     alerts = open_alerts(agent_id=agent.id) if agent else []
@@ -78,6 +88,8 @@ def home():
         summary=summary,
         alerts=alerts,
         renewals=renewals,
+        modules=modules,
+        statuses=learning_services.statuses_by_item(agent) if agent else {},
         today=today,
         practice_due=practice_services.due_count(agent) if agent else 0,
     )

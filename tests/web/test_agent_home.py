@@ -1,0 +1,20 @@
+"""Everything an agent sees on their home leads somewhere useful."""
+
+from __future__ import annotations
+
+import re
+
+from academy.extensions import db
+from tests import factories
+
+
+def test_every_item_on_the_home_leads_to_its_module(world, module, login_as):
+    without = factories.item("尚无模块的事项")
+    world.east_village.items.append(without)
+    db.session.commit()
+    html = login_as(world.agent_user).get("/home").get_data(as_text=True)
+    assert re.search(rf'<a href="/learn/{module.slug}">{world.item.name}</a>', html)
+    # An item whose module is not written yet says so, rather than a bare summary link.
+    assert '尚无模块的事项</a> <span class="muted">（学习模块还在编写中）' in html
+    summary = login_as(world.agent_user).get(f"/items/{world.item.slug}").get_data(as_text=True)
+    assert f'href="/learn/{module.slug}"' in summary
