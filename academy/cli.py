@@ -309,10 +309,14 @@ def cert_freeze(limit: int | None, no_pdf: bool) -> None:
 def _warn_public_url() -> None:
     from flask import current_app
 
+    from academy.certification.documents import last_public_address
+
     if not current_app.config.get("PUBLIC_BASE_URL"):
+        seen = last_public_address()
+        where = f"最近一次访问的网址 {seen}" if seen else "http://localhost/…（他人扫码打不开）"
         click.echo(
-            "提示：未设置 PUBLIC_BASE_URL，命令行生成的证书存档里，二维码的核验网址是 "
-            "http://localhost/…；请设置为本系统对外的网址。",
+            f"提示：未设置 PUBLIC_BASE_URL，命令行生成的证书存档里，二维码的核验网址用{where}；"
+            "请设置为本系统对外的网址。",
             err=True,
         )
 

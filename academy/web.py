@@ -8,6 +8,15 @@ from academy.extensions import db
 
 
 def register(app: Flask) -> None:
+    @app.before_request
+    def _public_address() -> None:
+        from flask_login import current_user
+
+        from academy.certification.documents import note_public_address
+
+        if current_user.is_authenticated:  # not a stranger's Host header
+            note_public_address()
+
     @app.after_request
     def _commit(response: Response) -> Response:
         # The handler commits once at the end; services only flush. Error

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from academy.auth.models import Role
 from academy.catalogue.models import ItemCategory, ServiceItem
-from academy.certification import renewal
+from academy.certification import documents, renewal
 from academy.certification.alerts import open_alerts
 from academy.certification.models import AlertKind
 from academy.extensions import db
@@ -46,6 +46,7 @@ def home():
             },
             uncovered=queries.uncovered_villages(current_user, limit=20),
             departures=queries.recent_departures(current_user),
+            address_warning=documents.address_warning() if role == Role.ADMIN else None,
         )
     if role == Role.EXPERT:
         counts = Counter(
