@@ -8,6 +8,11 @@ from academy.extensions import db
 
 
 def register(app: Flask) -> None:
+    from academy.timefmt import local_time
+
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(local_time, "beijing")  # the older name of the same rule
+
     @app.before_request
     def _public_address() -> None:
         from flask_login import current_user

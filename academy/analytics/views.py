@@ -14,6 +14,7 @@ from academy.auth.policy import ROSTER_MANAGERS, roles_required, township_or_404
 from academy.catalogue.models import ItemCategory
 from academy.certification import services as certs
 from academy.certification.alerts import open_alerts
+from academy.timefmt import local_time
 
 bp = Blueprint("analytics", __name__, url_prefix="/dashboard")
 LIST_LIMIT = 50  # rows shown per list on a dashboard; the Excel export has them all
@@ -293,9 +294,9 @@ def export(table: str):
     if table == "alerts":
         return xlsx_response(
             name,
-            ["类型", "内容", "产生时间（UTC）"],
+            ["类型", "内容", "产生时间（北京时间）"],
             [
-                [a.kind.label, a.message, a.created_at.strftime("%Y-%m-%d %H:%M")]
+                [a.kind.label, a.message, local_time(a.created_at)]
                 for a in open_alerts(ids, limit=100_000)
             ],
             "提醒",

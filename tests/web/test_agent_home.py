@@ -18,3 +18,19 @@ def test_every_item_on_the_home_leads_to_its_module(world, module, login_as):
     assert '尚无模块的事项</a> <span class="muted">（学习模块还在编写中）' in html
     summary = login_as(world.agent_user).get(f"/items/{world.item.slug}").get_data(as_text=True)
     assert f'href="/learn/{module.slug}"' in summary
+
+
+def test_staff_pages_show_times_in_beijing_time(world, login_as, client):
+    from datetime import datetime
+
+    from academy.audit.services import record
+
+    world.admin.last_login_at = datetime(2026, 3, 5, 5, 33)
+    event = record(world.admin, "test.event", world.admin, "测试事件")
+    event.at = datetime(2026, 3, 5, 20, 0)
+    db.session.commit()
+    login_as(world.admin)
+    users = client.get("/admin/users").get_data(as_text=True)
+    assert "最近登录（北京时间）" in users and "2026-03-05 13:33" in users
+    audit = client.get("/audit/").get_data(as_text=True)
+    assert "时间（北京时间）" in audit and "2026-03-06 04:00" in audit and "UTC" not in audit
