@@ -341,6 +341,11 @@ def cert_notify() -> None:
     db.session.commit()
     click.echo(f"提醒：新增 {run.created} 条，已解除 {run.resolved} 条，当前未解除 {run.open} 条。")
     click.echo(f"学习记录：新记证书过期失效 {run.lapsed} 条，汇总月份 {run.months} 个。")
+    from academy import uploads
+
+    swept = uploads.sweep()
+    if swept:
+        click.echo(f"已删除过期未确认的上传文件 {swept} 个。")
 
 
 @content_cli.command("check")

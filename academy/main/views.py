@@ -4,7 +4,7 @@ from collections import Counter
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -28,6 +28,12 @@ def index():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: the same small icon."""
+    return current_app.send_static_file("favicon.ico")
 
 
 @bp.get("/home")

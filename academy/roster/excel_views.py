@@ -103,6 +103,23 @@ def import_upload():
     return _preview(plan, token, name)
 
 
+@bp.post("/import/cancel")
+@roles_required(*ROSTER_MANAGERS)
+def import_cancel():
+    """「放弃」: the uploaded roster (ID numbers inside) is deleted at once."""
+    pending = session.get(SESSION_KEY)
+    form = ConfirmForm()
+    if (
+        form.validate_on_submit()
+        and isinstance(pending, dict)
+        and form.token.data == pending.get("token")
+    ):
+        uploads.discard(pending.get("token"), SUFFIX)
+        session.pop(SESSION_KEY, None)
+        flash("已放弃这次导入，上传的文件已删除。", "info")
+    return redirect(url_for("roster.import_page"))
+
+
 @bp.post("/import/confirm")
 @roles_required(*ROSTER_MANAGERS)
 def import_confirm():
