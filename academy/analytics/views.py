@@ -241,7 +241,7 @@ def export(table: str):
     if table == "gaps":
         return xlsx_response(
             name,
-            ["镇街", "村社", "缺少", "原因", "起始日期", "最接近取证的代办员", "还差模块数"],
+            ["镇街", "村社", "缺少", "原因", "起始日期", "最接近取证的代办员", "下一步"],
             [
                 [
                     g.village.township.name,
@@ -250,7 +250,7 @@ def export(table: str):
                     g.cause.label,
                     g.since.isoformat() if g.since else "",
                     g.nearest_agent.name if g.nearest_agent else "",
-                    g.steps_left if g.steps_left is not None else "",
+                    g.next_step,
                 ]
                 for g in certs.gaps(ids, today)
             ],

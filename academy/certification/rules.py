@@ -149,6 +149,29 @@ def refresher_need(
     return RefresherNeed(need, min(done, need), tuple(todo) if done < need else ())
 
 
+def gap_next_step(
+    has_agent: bool,
+    missing_names: list[str],
+    exam_score: float | None,
+    lapsed_on: date | None,
+    refresher: int,
+) -> str:
+    """The next concrete step that closes a coverage gap, for the township head: never a
+    bare count (「还差 0 个模块」)."""
+    if not has_agent:
+        return "先新增一名在岗代办员，再安排学习取证"
+    if lapsed_on is not None and not missing_names:
+        return f"证书已于 {lapsed_on:%Y-%m-%d} 过期：复训 {refresher} 个模块并通过小测即可恢复"
+    exam = f"通过本类考试（{exam_score:g} 分及以上）" if exam_score is not None else ""
+    if missing_names:
+        shown = "、".join(missing_names[:3]) + ("等" if len(missing_names) > 3 else "")
+        step = f"学完 {len(missing_names)} 个模块（{shown}）"
+        return f"{step}，再{exam}" if exam else step
+    if exam:
+        return f"模块已全部学完，还需{exam}"
+    return "已满足取证条件，系统每日检查时会自动发证"
+
+
 # --- coverage ---------------------------------------------------------------------------
 
 

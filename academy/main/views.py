@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from academy.auth.models import Role
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.certification import documents, renewal
+from academy.certification import services as cert_services
 from academy.certification.alerts import open_alerts
 from academy.certification.models import AlertKind
 from academy.extensions import db
@@ -21,6 +22,7 @@ from academy.regions.models import Village
 from academy.roster import queries
 
 bp = Blueprint("main", __name__)
+HOME_GAPS = 5  # coverage gaps listed on a township head's home (the dashboard has them all)
 
 
 @bp.get("/")
@@ -42,6 +44,14 @@ def home():
     role = current_user.role
     if role in (Role.ADMIN, Role.TOWNSHIP_HEAD):
         summaries = queries.township_summaries(current_user)
+        coverage = None
+        if role == Role.TOWNSHIP_HEAD and current_user.township_id:
+            ids, today = [current_user.township_id], date.today()
+            rows = cert_services.coverage_by_township(ids, today)
+            coverage = {
+                "row": rows[0] if rows else None,
+                "gaps": cert_services.gaps(ids, today, limit=HOME_GAPS + 1),
+            }
         return render_template(
             "main/home_manager.html",
             summaries=summaries,
@@ -53,6 +63,8 @@ def home():
             uncovered=queries.uncovered_villages(current_user, limit=20),
             departures=queries.recent_departures(current_user),
             address_warning=documents.address_warning() if role == Role.ADMIN else None,
+            coverage=coverage,
+            home_gaps=HOME_GAPS,
         )
     if role == Role.EXPERT:
         counts = Counter(

@@ -34,3 +34,15 @@ def test_staff_pages_show_times_in_beijing_time(world, login_as, client):
     assert "最近登录（北京时间）" in users and "2026-03-05 13:33" in users
     audit = client.get("/audit/").get_data(as_text=True)
     assert "时间（北京时间）" in audit and "2026-03-06 04:00" in audit and "UTC" not in audit
+
+
+def test_township_head_home_summarises_coverage_with_next_steps(world, module, login_as):
+    from academy.certification import services
+
+    services.ensure_default_schemes()
+    db.session.commit()
+    html = login_as(world.east_head).get("/home").get_data(as_text=True)
+    assert 'id="coverage"' in html and "覆盖率 0%" in html
+    assert "东一村 · 登记申领</b>：" in html
+    assert f"{world.east_agent.name}</a> 学完 1 个模块（{world.item.name}）" in html
+    assert "还差 0 个模块" not in html
