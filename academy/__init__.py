@@ -9,7 +9,7 @@ from flask import Flask, request
 from werkzeug.routing import BaseConverter, ValidationError
 
 from academy import config as config_module
-from academy.extensions import babel, csrf, db, login_manager, migrate
+from academy.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 MAX_DB_INT = 2**31 - 1
 
@@ -41,6 +41,13 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_db_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    public = app.config.get("PUBLIC_BASE_URL") or app.config.get("SITE_URL") or ""
+    if public.lower().startswith("https://"):
+        # Served over HTTPS: cookies never travel in clear, and browsers remember to use
+        # HTTPS (HSTS) for a year.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+        app.config.setdefault("HSTS_SECONDS", 31536000)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key(app.instance_path)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
@@ -73,6 +80,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     learning_progressed.connect(on_learning_progress)
 
     errors.register(app)
+    from academy.auth import policy
+
+    policy.install(app)
     web.register(app)
     cli.register(app)
     return app
@@ -95,15 +105,8 @@ def _init_extensions(app: Flask) -> None:
     from academy.auth import services as auth_services
 
     login_manager.user_loader(auth_services.load_user)
-    app.extensions["ratelimiter"] = _make_ratelimiter(app)
-
-
-def _make_ratelimiter(app: Flask):
-    from academy.ratelimit import MemoryBackend, RateLimiter, RedisBackend
-
-    url = app.config.get("REDIS_URL")
-    backend = RedisBackend(url) if url else MemoryBackend()
-    return RateLimiter(backend)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

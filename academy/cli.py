@@ -41,9 +41,7 @@ def exams_finish_overdue() -> None:
 @click.argument("exam_id", type=click.IntRange(min=1))
 def exams_stats(exam_id: int) -> None:
     """Print the item statistics of an exam (all townships' graded attempts)."""
-    from types import SimpleNamespace
-
-    from academy.auth.models import Role
+    from academy.auth.policy import Scope
     from academy.exams import reports
     from academy.exams.models import Exam
 
@@ -51,8 +49,7 @@ def exams_stats(exam_id: int) -> None:
     if exam is None:
         click.echo(f"考试 {exam_id} 不存在。", err=True)
         sys.exit(1)
-    county = SimpleNamespace(role=Role.ADMIN, township_id=None)
-    report = reports.exam_report(county, exam)
+    report = reports.exam_report(Scope.everything(), exam)
     n = reports.fmt_number
     s = report.summary
     click.echo(f"《{exam.title}》 已评分作答 {s.n} 份")
@@ -74,7 +71,7 @@ def exams_stats(exam_id: int) -> None:
                     n(x.sd),
                     n(x.discrimination),
                     n(x.upper_lower),
-                    ",".join(x.flags) or "-",
+                    "样本不足" if x.too_few else (",".join(x.flags) or "-"),
                     row.question.name,
                 ]
             )
@@ -355,16 +352,30 @@ def cert_notify() -> None:
     default=None,
     help="内容根目录（默认为项目目录）。",
 )
-def content_check(root: Path | None) -> None:
-    """Validate every content file; print all problems as `path: field: reason`."""
+@click.option(
+    "--quality", is_flag=True, help="逐个文件列出题目质量数字（各种应试线索猜中答案的比例）。"
+)
+def content_check(root: Path | None, quality: bool) -> None:
+    """Validate every content file; print all problems as `path: field: reason`.
+
+    When every file is valid, the item-quality lint (academy/questions/quality.py) runs on
+    the banks and module checks: its figures are always printed (per file with --quality),
+    and a set beyond the thresholds of question_banks/README.md is a problem like any other."""
     from academy.content import content_root
     from academy.content.loader import load_content
+    from academy.questions.quality import lint_content
 
     bundle = load_content(root or content_root())
-    for problem in sorted(bundle.problems):
+    problems = list(bundle.problems)
+    if not problems:  # the totals are only meaningful over the whole, valid content
+        report = lint_content(bundle.documents)
+        problems += report.problems
+        for line in report.lines(per_file=quality):
+            click.echo(f"题目质量 · {line}")
+    for problem in sorted(problems):
         click.echo(str(problem))
-    if bundle.problems:
-        click.echo(f"共发现 {len(bundle.problems)} 个问题。", err=True)
+    if problems:
+        click.echo(f"共发现 {len(problems)} 个问题。", err=True)
         sys.exit(1)
     docs = sum(len(v) for v in bundle.documents.values())
     click.echo(f"内容校验通过：事项 {len(bundle.items)} 项，其他内容文件 {docs} 个。")

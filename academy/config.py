@@ -30,6 +30,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled from DATABASE_URL in create_app
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
+    # SQLite only: how long a write waits for the database's single write lock (then 503).
+    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "30000"))
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     WTF_CSRF_TIME_LIMIT = 8 * 3600  # an exam or a long form must not expire mid-way
@@ -38,10 +40,15 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PER_PAGE = 20
-    # Login throttling: after LOGIN_MAX_FAILURES failed logins within
-    # LOGIN_WINDOW_SECONDS the account name (and the client address) is locked for that window.
+    # The largest request body (uploads: roster 20 MB, questions 5 MB); more is a 413.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(32 * 1024 * 1024)))
+    # Login throttling (academy.auth.services.authenticate), per LOGIN_WINDOW_SECONDS:
+    # LOGIN_MAX_FAILURES failures lock an account from that address, _PER_ACCOUNT from
+    # anywhere lock the account; past _PER_IP failures from one address (abuse, not a busy
+    # village office behind one NAT) an account that failed from there is refused at once.
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
-    LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "30"))
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "20"))
+    LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "200"))
     LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
     # Public certificate verification: lookups per client address per window.
     VERIFY_MAX_LOOKUPS = int(os.environ.get("VERIFY_MAX_LOOKUPS", "30"))
@@ -75,6 +82,12 @@ class Config:
     # Exam starts running at once (per app, or across instances with REDIS_URL); more wait
     # in a queue that the page retries by itself.
     EXAM_START_CONCURRENCY = int(os.environ.get("EXAM_START_CONCURRENCY", "8"))
+    # Item statistics label a question 过难/过易/区分度为负 only from this many answers;
+    # below it they say 样本不足 (academy/exams/statistics.py says why 30).
+    ITEM_STATS_MIN_ANSWERS = int(os.environ.get("ITEM_STATS_MIN_ANSWERS", "30"))
+    # A failed module check can be taken again after this many minutes (0: at once); see
+    # academy/learning/rules.py (check_retake_at).
+    CHECK_RETAKE_MINUTES = int(os.environ.get("CHECK_RETAKE_MINUTES", "30"))
 
 
 class TestConfig(Config):
@@ -87,6 +100,7 @@ class TestConfig(Config):
     LOGIN_MAX_FAILURES_PER_IP = 1000
     PUBLIC_ADDRESS_FILE = None  # remember the public address in memory only
     CHROMIUM_PATH = ""  # each launch takes a second: the PDF tests turn it on themselves
+    CHECK_RETAKE_MINUTES = 0  # journeys fail then pass a check; the wait has its own tests
 
 
 def database_url(app_instance_path: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from academy.extensions import db
@@ -19,6 +20,7 @@ MESSAGES = {
     405: ("操作方式不正确", "此页面不支持这种操作，请从页面上的按钮进入。"),
     413: ("文件太大", "上传的文件超过了允许的大小。"),
     429: ("操作太频繁", "您的操作太频繁，请稍后再试。"),
+    503: ("系统繁忙", "系统正忙，您的操作没有保存，请稍等几秒后重试。"),
     500: (
         "系统出错了",
         "系统暂时出现问题，您的操作没有保存。请稍后重试；如反复出现，请联系管理员。",
@@ -54,9 +56,23 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
         db.session.rollback()
+        if err.response is not None:  # a response made for it (a rate limit's own page)
+            return err.response
         code = err.code or 500
         detail = getattr(err, "description_zh", None)
         return render_error(code, detail)
+
+    @app.errorhandler(OperationalError)
+    def _busy(err: OperationalError):
+        # SQLite waited SQLITE_BUSY_TIMEOUT_MS for the write lock in vain: the request wrote
+        # nothing, and trying again shortly succeeds. Anything else is a real error.
+        db.session.rollback()
+        if "database is locked" not in str(err.orig):
+            return _unhandled(err)
+        log.warning("SQLite busy on %s %s", request.method, request.path)
+        response = make_response(render_error(503))
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.errorhandler(Exception)
     def _unhandled(err: Exception):

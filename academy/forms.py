@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import wtforms
 from wtforms import SelectChoice, validators
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from academy.roster import rules as roster_rules
+
+# Every date (and time) a form accepts lies in these years: a year like 0001 or 9999 is a
+# typing slip, and would overflow the arithmetic on it (Beijing ↔ UTC, +days).
+MIN_YEAR, MAX_YEAR = 1900, 2100
+YEAR_MESSAGE = f"日期应在 {MIN_YEAR} 年到 {MAX_YEAR} 年之间，请检查年份。"
+
+
+def sane_date(value: date | datetime | None) -> bool:
+    return value is None or MIN_YEAR <= value.year <= MAX_YEAR
+
+
+class BoundedDates:
+    """Mixin for WTForms date and datetime fields: a date outside MIN_YEAR..MAX_YEAR is a
+    field error (the field's data is None), never a value that reaches the services."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if not sane_date(self.data):
+            self.data = None
+            raise ValueError(YEAR_MESSAGE)
+
+
+class DateField(BoundedDates, wtforms.DateField):
+    pass
+
+
+class DateTimeLocalField(BoundedDates, wtforms.DateTimeLocalField):
+    pass
 
 
 def required(message: str = "请填写此项。"):

@@ -1,106 +1,63 @@
-"""Fixed-window counters for throttling (login failures, public pages).
+"""Rate limits and throttling counters, on Flask-Limiter.
 
-In memory for one process; in Redis when REDIS_URL is set, so that several app
-instances behind a proxy share the counts.
+The ``limiter`` (academy.extensions) keeps its counters in memory for one process, or in
+Redis when REDIS_URL is set, so that several app instances behind a proxy share them.
+Routes limited per client address use its decorator (``@limiter.limit``: the public
+certificate check). Throttles that need more than one key per request (login failures per
+account and per address and account) and the exam start gate's counters use the helpers
+below, on the same storage, with fixed windows.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Protocol
+
+from limits import RateLimitItemPerSecond
+
+from academy.extensions import limiter
 
 
-class Backend(Protocol):
-    def incr(self, key: str, window: int) -> int: ...
-    def decr(self, key: str) -> int: ...
-    def get(self, key: str) -> int: ...
-    def ttl(self, key: str) -> int: ...
-    def reset(self, key: str) -> None: ...
+def _item(limit: int, window: int) -> RateLimitItemPerSecond:
+    return RateLimitItemPerSecond(max(1, limit), max(1, window), namespace="academy")
 
 
-class MemoryBackend:
-    def __init__(self, clock=time.monotonic) -> None:
-        self._data: dict[str, tuple[int, float]] = {}
-        self._lock = threading.Lock()
-        self._clock = clock
-
-    def _live(self, key: str) -> tuple[int, float] | None:
-        entry = self._data.get(key)
-        if entry and entry[1] <= self._clock():
-            del self._data[key]
-            return None
-        return entry
-
-    def incr(self, key: str, window: int) -> int:
-        with self._lock:
-            entry = self._live(key)
-            count, expires = entry if entry else (0, self._clock() + window)
-            self._data[key] = (count + 1, expires)
-            return count + 1
-
-    def decr(self, key: str) -> int:
-        with self._lock:
-            entry = self._live(key)
-            if entry is None:
-                return 0
-            self._data[key] = (entry[0] - 1, entry[1])
-            return entry[0] - 1
-
-    def get(self, key: str) -> int:
-        with self._lock:
-            entry = self._live(key)
-            return entry[0] if entry else 0
-
-    def ttl(self, key: str) -> int:
-        with self._lock:
-            entry = self._live(key)
-            return max(0, int(entry[1] - self._clock())) if entry else 0
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._data.pop(key, None)
+def failures(key: str, limit: int, window: int) -> int:
+    """How many times ``key`` was hit in its current window (of ``limit`` per ``window``)."""
+    _, remaining = limiter.limiter.get_window_stats(_item(limit, window), key)
+    return max(0, limit - remaining)
 
 
-class RedisBackend:
-    def __init__(self, url: str) -> None:
-        import redis
-
-        self._r = redis.Redis.from_url(url)
-
-    def incr(self, key: str, window: int) -> int:
-        pipe = self._r.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, window, nx=True)
-        count, _ = pipe.execute()
-        return int(count)
-
-    def decr(self, key: str) -> int:
-        return int(self._r.decr(key))
-
-    def get(self, key: str) -> int:
-        value = self._r.get(key)
-        return int(value) if value else 0
-
-    def ttl(self, key: str) -> int:
-        return max(0, int(self._r.ttl(key)))
-
-    def reset(self, key: str) -> None:
-        self._r.delete(key)
+def wait_seconds(key: str, limit: int, window: int) -> int:
+    """Seconds until ``key`` may be hit again, or 0 if it is below ``limit`` now."""
+    item = _item(limit, window)
+    if limiter.limiter.test(item, key):
+        return 0
+    reset_at, _ = limiter.limiter.get_window_stats(item, key)
+    return max(1, int(reset_at - time.time()))
 
 
-class RateLimiter:
-    def __init__(self, backend: Backend, prefix: str = "academy:rl:") -> None:
-        self.backend = backend
-        self.prefix = prefix
+def hit(key: str, limit: int, window: int) -> None:
+    limiter.limiter.hit(_item(limit, window), key)
 
-    def is_blocked(self, key: str, limit: int) -> int:
-        """Seconds until ``key`` is allowed again, or 0 if it is allowed now."""
-        full = self.prefix + key
-        return self.backend.ttl(full) or 1 if self.backend.get(full) >= limit else 0
 
-    def hit(self, key: str, window: int) -> int:
-        return self.backend.incr(self.prefix + key, window)
+def reset(key: str, limit: int, window: int) -> None:
+    limiter.limiter.clear(_item(limit, window), key)
 
-    def reset(self, key: str) -> None:
-        self.backend.reset(self.prefix + key)
+
+# -- plain counters (the exam start gate: in-flight starts, tickets) ---------------------
+
+
+def incr(key: str, window: int) -> int:
+    return int(limiter.storage.incr("academy:" + key, window))
+
+
+def decr(key: str) -> None:
+    storage = limiter.storage
+    if hasattr(storage, "decr"):
+        storage.decr("academy:" + key)
+    else:  # Redis: INCRBY -1
+        storage.incr("academy:" + key, 600, amount=-1)
+
+
+def get(key: str) -> int:
+    return int(limiter.storage.get("academy:" + key) or 0)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
+from academy import conflicts
 from academy.extensions import db
+from academy.xlsx import excerpt
 
 
 def register(app: Flask) -> None:
@@ -15,11 +17,11 @@ def register(app: Flask) -> None:
 
     @app.before_request
     def _public_address() -> None:
-        from flask_login import current_user
+        from flask import session
 
         from academy.certification.documents import note_public_address
 
-        if current_user.is_authenticated:  # not a stranger's Host header
+        if session.get("_user_id"):  # a signed-in user's request, not a stranger's Host header
             note_public_address()
 
     @app.after_request
@@ -32,8 +34,19 @@ def register(app: Flask) -> None:
             db.session.rollback()
         return response
 
+    _hide_dev_server_version()
+    # Messages about bad input show a short excerpt of it, never the whole (a 400 MB cell).
+    app.jinja_env.filters["short"] = lambda text, limit=200: excerpt(text, limit)
+    app.jinja_env.globals["edit_token_input"] = conflicts.token_input
+    hsts = app.config.get("HSTS_SECONDS")
+
     @app.after_request
     def _headers(response: Response) -> Response:
+        # No software or version in Server (waitress keeps the app's; gunicorn sends its
+        # bare name; Werkzeug's own header is replaced below).
+        response.headers["Server"] = "academy"
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -43,3 +56,11 @@ def register(app: Flask) -> None:
             "object-src 'none'; frame-ancestors 'self'",
         )
         return response
+
+
+def _hide_dev_server_version() -> None:
+    """``flask run`` (what ``make run`` serves) sends ``Server: Werkzeug/x Python/y``
+    whatever the app says: name no software and no version there either."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    WSGIRequestHandler.version_string = lambda _self: "academy"

@@ -18,8 +18,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from academy import create_app
 from academy.config import TestConfig, normalise_db_url
-from academy.extensions import db
-from academy.ratelimit import MemoryBackend, RateLimiter
+from academy.extensions import db, limiter
 from tests import factories
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -76,7 +75,7 @@ def db_session(app) -> Iterator:
     db.session = scoped_session(
         sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
     )
-    app.extensions["ratelimiter"] = RateLimiter(MemoryBackend())
+    limiter.reset()
     try:
         yield db.session
     finally:

@@ -187,7 +187,8 @@ class World:
     expert: User
     east_head: User
     west_head: User
-    agent_user: User
+    agent_user: User  # 张东's account (east)
+    west_agent_user: User  # 李西's account: "another agent" in scope tests
 
 
 def build_world() -> World:
@@ -212,6 +213,7 @@ def build_world() -> World:
         east_head=user(Role.TOWNSHIP_HEAD, "head-east", township=east),
         west_head=user(Role.TOWNSHIP_HEAD, "head-west", township=west),
         agent_user=user(Role.AGENT, "agent-t", agent=ea),
+        west_agent_user=user(Role.AGENT, "agent-west-t", agent=wa),
     )
 
 

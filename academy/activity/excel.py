@@ -1,4 +1,4 @@
-"""The event log as an Excel workbook, written as the rows stream in (academy.xlsxwrite:
+"""The event log as an Excel workbook, written as the rows stream in (academy.xlsx,
 ~15 µs a row, so the 200,000-row cap is a few seconds, and no list of rows in memory)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 
 from academy.activity import rules
 from academy.activity.models import ObjectType, Verb
-from academy.xlsxwrite import write_xlsx
+from academy.xlsx import write_xlsx
 
 HEADERS = [
     ("时间（北京时间）", 20),

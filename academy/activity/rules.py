@@ -298,9 +298,10 @@ def parse_day(raw: str) -> date | None:
     if len(parts) != 3 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
         return None
     try:
-        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+        day = date(int(parts[0]), int(parts[1]), int(parts[2]))
     except ValueError:
         return None
+    return day if 1900 <= day.year <= 2100 else None  # year 0001 or 9999: a slip
 
 
 def read_range(

@@ -52,10 +52,11 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm.util import identity_key
 
+from academy import dbsetup
 from academy.activity import rules
 from academy.activity.models import ActivityMonth, LearningEvent, ObjectType, Verb
 from academy.auth.models import User
-from academy.auth.policy import scope_by_township
+from academy.auth.policy import Scope, scope_by_township
 from academy.db import utcnow
 from academy.extensions import db
 from academy.regions.models import Township, Village
@@ -261,10 +262,10 @@ class EventFilter:
     verb: Verb | None = None
 
 
-def _filtered(stmt: sa.Select, user, f: EventFilter) -> sa.Select:
+def _filtered(stmt: sa.Select, scope: Scope, f: EventFilter) -> sa.Select:
     start, end = rules.range_utc(f.date_from, f.date_to)
     stmt = stmt.where(LearningEvent.at >= start, LearningEvent.at < end)
-    stmt = scope_by_township(stmt, user, LearningEvent.township_id)
+    stmt = scope_by_township(stmt, scope, LearningEvent.township_id)
     if f.township_id is not None:
         stmt = stmt.where(LearningEvent.township_id == f.township_id)
     if f.verb is not None:
@@ -272,13 +273,13 @@ def _filtered(stmt: sa.Select, user, f: EventFilter) -> sa.Select:
     return stmt
 
 
-def count_events(user, f: EventFilter) -> int:
-    stmt = _filtered(sa.select(sa.func.count()).select_from(LearningEvent), user, f)
+def count_events(scope: Scope, f: EventFilter) -> int:
+    stmt = _filtered(sa.select(sa.func.count()).select_from(LearningEvent), scope, f)
     return db.session.scalar(stmt) or 0
 
 
-def event_rows(user, f: EventFilter) -> sa.Select:
-    """Events in the filter (and the user's scope) with the names an export shows, in time
+def event_rows(scope: Scope, f: EventFilter) -> sa.Select:
+    """Events in the filter (and the reader's scope) with the names an export shows, in time
     order. Townships and villages are joined by id (small tables), agents and users too."""
     acting = sa.orm.aliased(User)
     stmt = (
@@ -306,7 +307,7 @@ def event_rows(user, f: EventFilter) -> sa.Select:
         .outerjoin(Township, Township.id == LearningEvent.township_id)
         .outerjoin(Village, Village.id == LearningEvent.village_id)
     )
-    return _filtered(stmt, user, f).order_by(LearningEvent.at, LearningEvent.id)
+    return _filtered(stmt, scope, f).order_by(LearningEvent.at, LearningEvent.id)
 
 
 def home_page() -> str:
@@ -337,11 +338,11 @@ def stream_rows(stmt: sa.Select) -> Iterator:
         result.close()
 
 
-def jsonl_lines(user, f: EventFilter, chunk: int = 500) -> Iterator[str]:
+def jsonl_lines(scope: Scope, f: EventFilter, chunk: int = 500) -> Iterator[str]:
     """One xAPI statement per line, streamed (``chunk`` lines per piece of the response)."""
     home = home_page()
     lines: list[str] = []
-    for row in stream_rows(event_rows(user, f)):
+    for row in stream_rows(event_rows(scope, f)):
         lines.append(json.dumps(statement_of(row, home), ensure_ascii=False, separators=(",", ":")))
         if len(lines) >= chunk:
             yield "\n".join(lines) + "\n"
@@ -443,6 +444,7 @@ def recorded_months(months: list[date]) -> set[date]:
 def record_rollups(today: date, months: int = 12) -> int:
     """The daily job: store every month over (of the last ``months``) not yet recorded —
     normally just the month that ended, and any month a late event made stale."""
+    dbsetup.writing()
     past = rules.recent_months(today, months)[:-1]
     done = recorded_months(past)
     missing = [m for m in past if m not in done]

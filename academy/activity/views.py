@@ -11,7 +11,6 @@ from urllib.parse import quote
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     render_template,
     request,
@@ -19,11 +18,17 @@ from flask import (
 )
 from flask_login import current_user
 
+from academy import dbsetup
 from academy.activity import excel, rules, services
 from academy.activity.models import Verb
 from academy.audit.services import record
-from academy.auth.models import Role
-from academy.auth.policy import ROSTER_MANAGERS, roles_required, township_or_404, visible_townships
+from academy.auth.policy import (
+    Permission,
+    current_scope,
+    requested_township,
+    requires,
+    visible_townships,
+)
 from academy.pagination import paginate
 from academy.xlsx import xlsx_download
 
@@ -55,25 +60,14 @@ class Query:
 
 def _query() -> Query:
     args = request.args
-    township = None
-    if current_user.role == Role.TOWNSHIP_HEAD:
-        raw = args.get("township_id", "")
-        if raw and raw != str(current_user.township_id):
-            abort(404)  # another township (or garbage): not theirs to see
-        township = current_user.township
-    else:
-        raw = args.get("township_id", "")
-        if raw:
-            if not raw.isdigit() or len(raw) > 9:
-                abort(404)
-            township = township_or_404(current_user, int(raw))
+    township = requested_township()
     raw_verb = args.get("verb", "")
     verb = Verb(raw_verb) if raw_verb in {v.value for v in Verb} else None
     date_from, date_to, problems = rules.read_range(
         args.get("date_from", ""), args.get("date_to", ""), date.today()
     )
     shown = {
-        "township_id": str(township.id) if township and current_user.role == Role.ADMIN else "",
+        "township_id": str(township.id) if township and current_scope().county_wide else "",
         "verb": verb.value if verb else "",
         "date_from": f"{date_from:%Y-%m-%d}" if date_from else args.get("date_from", "")[:20],
         "date_to": f"{date_to:%Y-%m-%d}" if date_to else args.get("date_to", "")[:20],
@@ -84,16 +78,19 @@ def _query() -> Query:
 def _page(q: Query, status: int = 200, message: str | None = None):
     page = total = None
     if not q.problems:
-        total = services.count_events(current_user, q.filter)
+        total = services.count_events(current_scope(), q.filter)
         page = paginate(
-            services.event_rows(current_user, q.filter), per_page=PER_PAGE, rows=True, total=total
+            services.event_rows(current_scope(), q.filter),
+            per_page=PER_PAGE,
+            rows=True,
+            total=total,
         )
     return render_template(
         "activity/index.html",
         q=q,
         page=page,
         total=total,
-        townships=visible_townships(current_user) if current_user.role == Role.ADMIN else [],
+        townships=visible_townships(current_scope()) if current_scope().county_wide else [],
         verbs=list(Verb),
         to_local=rules.to_local,
         result_text=rules.result_text,
@@ -104,7 +101,7 @@ def _page(q: Query, status: int = 200, message: str | None = None):
 
 
 @bp.get("/")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.VIEW_ACTIVITY)
 def index():
     q = _query()
     return _page(q, 400 if q.problems else 200)
@@ -116,6 +113,7 @@ def _filename(q: Query, ext: str) -> str:
 
 def _audit(q: Query, fmt: str, count: int) -> None:
     verb = f"，动作：{q.verb.label}" if q.verb else ""
+    dbsetup.writing()
     record(
         current_user,
         "activity.exported",
@@ -135,15 +133,14 @@ def _audit(q: Query, fmt: str, count: int) -> None:
 
 
 @bp.get("/export.jsonl")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.VIEW_ACTIVITY)
 def export_jsonl():
     q = _query()
     if q.problems:
         return _page(q, 400)
-    count = services.count_events(current_user, q.filter)
+    count = services.count_events(current_scope(), q.filter)
     _audit(q, "JSON Lines", count)
-    user = current_user._get_current_object()
-    body = stream_with_context(services.jsonl_lines(user, q.filter))
+    body = stream_with_context(services.jsonl_lines(current_scope(), q.filter))
     response = Response(body, mimetype="application/x-ndjson")
     name = _filename(q, "jsonl")
     response.headers["Content-Disposition"] = (
@@ -156,12 +153,12 @@ def export_jsonl():
 
 
 @bp.get("/export.xlsx")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.VIEW_ACTIVITY)
 def export_xlsx():
     q = _query()
     if q.problems:
         return _page(q, 400)
-    count = services.count_events(current_user, q.filter)
+    count = services.count_events(current_scope(), q.filter)
     cap = current_app.config["ACTIVITY_XLSX_MAX_ROWS"]
     if count > cap:
         return _page(
@@ -171,5 +168,5 @@ def export_xlsx():
             "请缩短日期范围、选择一个镇街或一种动作后再导出，或下载 JSON Lines（不限条数）。",
         )
     _audit(q, "Excel", count)
-    rows = services.stream_rows(services.event_rows(current_user, q.filter))
+    rows = services.stream_rows(services.event_rows(current_scope(), q.filter))
     return xlsx_download(excel.events_workbook(rows, q.where), _filename(q, "xlsx"))

@@ -11,9 +11,10 @@ from datetime import date
 import sqlalchemy as sa
 
 from academy.activity.services import monthly_activity
+from academy.auth.policy import Scope
 from academy.catalogue.models import ItemCategory
+from academy.certification import coverage
 from academy.certification import rules as cert_rules
-from academy.certification import services as certs
 from academy.extensions import db
 from academy.learning.services import count_plans, plan_rows
 from academy.regions.models import Village
@@ -78,9 +79,8 @@ def training_activity(
 
 
 def trend(township_ids: list[int] | None, today: date, months: int = 12) -> list[MonthRow]:
-    return [
-        MonthRow(d, coverage=rate) for d, rate in certs.coverage_trend(township_ids, today, months)
-    ]
+    rates = coverage.coverage_trend(township_ids, today, months)
+    return [MonthRow(d, coverage=rate) for d, rate in rates]
 
 
 @dataclass
@@ -99,16 +99,16 @@ def expiring(
 ) -> list[ExpiringRow]:
     return [
         ExpiringRow(c, p, (c.expires_on - today).days)
-        for c, p in certs.expiring(township_ids, today, 90, limit)
+        for c, p in coverage.expiring(township_ids, today, 90, limit)
     ]
 
 
-def overdue_plans(user, township_ids: list[int] | None, today: date, limit: int | None = None):
-    return plan_rows(user, today=today, only_overdue=True, township_ids=township_ids, limit=limit)
+def overdue_plans(scope: Scope, today: date, limit: int | None = None):
+    return plan_rows(scope, today=today, only_overdue=True, limit=limit)
 
 
-def overdue_count(user, township_ids: list[int] | None, today: date) -> int:
-    return count_plans(user, today, only_overdue=True, township_ids=township_ids)
+def overdue_count(scope: Scope, today: date) -> int:
+    return count_plans(scope, today, only_overdue=True)
 
 
 @dataclass
@@ -125,7 +125,7 @@ class MatrixCell:
 def matrix(
     township_id: int, today: date
 ) -> tuple[list[Village], list[str], dict[tuple[int, str], MatrixCell]]:
-    villages, cells = certs.village_matrix(township_id, today)
+    villages, cells = coverage.village_matrix(township_id, today)
     keys = [c.value for c in ItemCategory]
     out = {}
     for v in villages:

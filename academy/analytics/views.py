@@ -5,16 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request
-from flask_login import current_user
 
 from academy.analytics import charts, services
-from academy.analytics.export import xlsx_response
-from academy.auth.models import Role
-from academy.auth.policy import ROSTER_MANAGERS, roles_required, township_or_404
+from academy.auth.policy import Permission, Scope, current_scope, requested_township, requires
 from academy.catalogue.models import ItemCategory
-from academy.certification import services as certs
+from academy.certification import coverage as read_model
 from academy.certification.alerts import open_alerts
 from academy.timefmt import local_time
+from academy.xlsx import xlsx_response
 
 bp = Blueprint("analytics", __name__, url_prefix="/dashboard")
 LIST_LIMIT = 50  # rows shown per list on a dashboard; the Excel export has them all
@@ -22,37 +20,39 @@ LIST_LIMIT = 50  # rows shown per list on a dashboard; the Excel export has them
 
 def _scope() -> tuple[list[int] | None, object]:
     """Township ids the request covers, and the township object (None = whole county)."""
-    if current_user.role == Role.TOWNSHIP_HEAD:
-        return [current_user.township_id], current_user.township
-    raw = request.args.get("township_id", "")
-    if raw:
-        if not raw.isdigit() or len(raw) > 9:
-            abort(404)
-        township = township_or_404(current_user, int(raw))
-        return [township.id], township
-    return None, None
+    township = requested_township()
+    return ([township.id], township) if township else (None, None)
+
+
+def _args(township) -> dict:
+    """The township argument links carry: only for readers who choose a township."""
+    return {"township_id": township.id} if township and current_scope().county_wide else {}
+
+
+def _reader_scope(township) -> Scope:
+    return Scope.township(township.id) if township else current_scope()
 
 
 @bp.get("/")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.VIEW_DASHBOARD)
 def index():
     today = date.today()
     ids, township = _scope()
     if township is None:
-        _, coverage = certs.county_coverage(today)
+        _, coverage = read_model.county_coverage(today)
     else:
-        coverage = certs.coverage_by_township(ids, today)
+        coverage = read_model.coverage_by_township(ids, today)
     ctx = dict(
         today=today,
         township=township,
         coverage=coverage,
         totals=_totals(coverage),
         expiring=services.expiring(ids, today, limit=LIST_LIMIT),
-        expiring_counts=certs.expiring_counts(ids, today),
-        overdue=services.overdue_plans(current_user, ids, today, limit=LIST_LIMIT),
-        overdue_total=services.overdue_count(current_user, ids, today),
+        expiring_counts=read_model.expiring_counts(ids, today),
+        overdue=services.overdue_plans(_reader_scope(township), today, limit=LIST_LIMIT),
+        overdue_total=services.overdue_count(_reader_scope(township), today),
         alerts=open_alerts(ids, limit=LIST_LIMIT),
-        args={"township_id": township.id} if township and current_user.role == Role.ADMIN else {},
+        args=_args(township),
     )
     if township is not None:
         villages, keys, cells = services.matrix(township.id, today)
@@ -61,7 +61,7 @@ def index():
             keys=keys,
             cells=cells,
             labels={c.value: c.label for c in ItemCategory},
-            gaps=certs.gaps(ids, today),
+            gaps=read_model.gaps(ids, today),
         )
         return render_template("analytics/township.html", **ctx)
     ranking = sorted(coverage, key=lambda r: (-r.rate, r.township.position))
@@ -109,7 +109,7 @@ TRAINING_HEADERS = ["月份", "通过模块数", "练习作答次数", "活跃�
 
 
 @bp.get("/tables/<name>")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.VIEW_DASHBOARD)
 def chart_table(name: str):
     """Each chart's numbers as an accessible table."""
     if name not in CHARTS:
@@ -131,14 +131,14 @@ def chart_table(name: str):
             [r.month.strftime("%Y-%m"), r.passed, r.answered, r.learners]
             for r in services.training_activity(ids, today)
         ]
-    args = {"township_id": township.id} if township and current_user.role == Role.ADMIN else {}
+    args = _args(township)
     return render_template(
         "analytics/table.html", title=title, headers=headers, rows=rows, name=name, args=args
     )
 
 
 @bp.get("/charts/<name>.<fmt>")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.VIEW_DASHBOARD)
 def chart(name: str, fmt: str):
     if name not in CHARTS or fmt not in ("svg", "png"):
         abort(404)
@@ -193,7 +193,7 @@ TABLES = {
 
 
 @bp.get("/export/<table>.xlsx")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.VIEW_DASHBOARD)
 def export(table: str):
     if table not in TABLES:
         abort(404)
@@ -202,7 +202,7 @@ def export(table: str):
     where = township.name if township else "全县"
     name = f"{where}-{table}-{today:%Y%m%d}.xlsx"
     if table == "coverage":
-        rows = certs.coverage_by_township(ids, today)
+        rows = read_model.coverage_by_township(ids, today)
         return xlsx_response(
             name,
             ["镇街", "村社数", "应覆盖（村社×类别）", "已覆盖", "覆盖率", "全覆盖村社数"],
@@ -252,7 +252,7 @@ def export(table: str):
                     g.nearest_agent.name if g.nearest_agent else "",
                     g.next_step,
                 ]
-                for g in certs.gaps(ids, today)
+                for g in read_model.gaps(ids, today)
             ],
             "覆盖缺口",
         )
@@ -287,7 +287,7 @@ def export(table: str):
                     r.progress.passed,
                     r.progress.total,
                 ]
-                for r in services.overdue_plans(current_user, ids, today)
+                for r in services.overdue_plans(_reader_scope(township), today)
             ],
             "逾期学习计划",
         )

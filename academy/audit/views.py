@@ -2,22 +2,21 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template, request
-from flask_login import current_user
 
 from academy.audit.models import AuditEvent
 from academy.auth.models import User
-from academy.auth.policy import ROSTER_MANAGERS, roles_required, scope_by_township
+from academy.auth.policy import Permission, current_scope, requires, scope_by_township
 from academy.pagination import paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
 @bp.get("/")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.VIEW_AUDIT)
 def index():
     q = request.args.get("q", "").strip()[:40]
     stmt = sa.select(AuditEvent, User.display_name).outerjoin(User, User.id == AuditEvent.actor_id)
-    stmt = scope_by_township(stmt, current_user, AuditEvent.township_id)
+    stmt = scope_by_township(stmt, current_scope(), AuditEvent.township_id)
     if q:
         stmt = stmt.where(AuditEvent.summary.like(f"%{q}%"))
     page = paginate(

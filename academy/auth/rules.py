@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 MIN_PASSWORD_LENGTH = 8
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (lower case)."""
+    text = (Path(__file__).parent / "common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and line[0] != "#"
+    )
 
 
 def password_problems(password: str, username: str = "") -> list[str]:
@@ -14,4 +26,6 @@ def password_problems(password: str, username: str = "") -> list[str]:
         problems.append("密码需同时包含字母和数字。")
     if username and password.lower() == username.lower():
         problems.append("密码不能与用户名相同。")
+    elif password.lower() in common_passwords():
+        problems.append("这个密码太常见，很容易被猜到，请换一个。")
     return problems

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
+from academy import ratelimit
 from academy.audit.services import record
 from academy.auth.models import Role, User
 from academy.auth.rules import password_problems
@@ -33,47 +34,84 @@ class LoginResult:
     locked: bool = False
 
 
-def _limiter():
-    return current_app.extensions["ratelimiter"]
+def _minutes(wait: int) -> int:
+    return max(1, (wait + 59) // 60)
 
 
 def authenticate(username: str, password: str, remote_addr: str) -> LoginResult:
+    """Check a login, throttling failures (not addresses) so that a village office or any
+    NAT, where everyone shares one address, is never locked out by someone else's typos:
+
+    - per account and address: ``LOGIN_MAX_FAILURES`` failures lock that account *from
+      that address* for ``LOGIN_WINDOW_SECONDS``;
+    - per account: ``LOGIN_MAX_FAILURES_PER_ACCOUNT`` failures from anywhere lock the
+      account itself (guessing spread over many addresses);
+    - per address: past ``LOGIN_MAX_FAILURES_PER_IP`` failures (clearly abusive volume,
+      e.g. one address trying many accounts) an account that already failed from that
+      address in the window is refused there at once. The right password of an account
+      that is not itself locked still gets in from an address that is over the cap.
+    """
     cfg = current_app.config
-    name_key = "login:user:" + username.strip().lower()
-    ip_key = "login:ip:" + (remote_addr or "?")
-    limiter = _limiter()
-    wait = max(
-        limiter.is_blocked(name_key, cfg["LOGIN_MAX_FAILURES"]),
-        limiter.is_blocked(ip_key, cfg["LOGIN_MAX_FAILURES_PER_IP"]),
-    )
+    window = cfg["LOGIN_WINDOW_SECONDS"]
+    name = username.strip().lower()
+    addr = remote_addr or "?"
+    account = ("login:account:" + name, cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"], window)
+    pair = (f"login:pair:{addr}:{name}", cfg["LOGIN_MAX_FAILURES"], window)
+    per_ip = ("login:ip:" + addr, cfg["LOGIN_MAX_FAILURES_PER_IP"], window)
+    wait = ratelimit.wait_seconds(*account)
     if wait:
-        minutes = max(1, (wait + 59) // 60)
         return LoginResult(
-            None, f"登录失败次数过多，账号已暂时锁定，请 {minutes} 分钟后再试。", locked=True
+            None,
+            f"该账号登录失败次数过多，已暂时锁定，请 {_minutes(wait)} 分钟后再试。",
+            locked=True,
         )
-    user = db.session.scalar(
-        sa.select(User).where(sa.func.lower(User.username) == username.strip().lower())
-    )
+    wait = ratelimit.wait_seconds(*pair)
+    if not wait and ratelimit.wait_seconds(*per_ip) and ratelimit.failures(*pair):
+        wait = ratelimit.wait_seconds(*per_ip)
+    if wait:
+        return LoginResult(
+            None,
+            f"登录失败次数过多，账号已暂时锁定，请 {_minutes(wait)} 分钟后再试。",
+            locked=True,
+        )
+    user = db.session.scalar(sa.select(User).where(sa.func.lower(User.username) == name))
     if user is None or not user.check_password(password):
-        limiter.hit(name_key, cfg["LOGIN_WINDOW_SECONDS"])
-        limiter.hit(ip_key, cfg["LOGIN_WINDOW_SECONDS"])
+        for key in (account, pair, per_ip):
+            ratelimit.hit(*key)
         return LoginResult(None, "用户名或密码不正确。")
     if not user.active:
         return LoginResult(None, "该账号已停用，请联系县级管理员。")
-    limiter.reset(name_key)
+    ratelimit.reset(*pair)
     user.last_login_at = utcnow()
     return LoginResult(user)
 
 
 def change_password(user: User, current: str, new: str) -> None:
+    """The current password is checked under the same throttle as a login (per account)."""
+    cfg = current_app.config
+    check = (f"password-check:{user.id}", cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_SECONDS"])
+    wait = ratelimit.wait_seconds(*check)
+    if wait:
+        raise DomainError(
+            f"当前密码输错次数过多，请 {_minutes(wait)} 分钟后再试。", field="current"
+        )
     if not user.check_password(current):
+        ratelimit.hit(*check)
         raise DomainError("当前密码不正确。", field="current")
+    ratelimit.reset(*check)
     problems = password_problems(new, user.username)
     if problems:
         raise DomainError(problems[0], field="new")
     user.set_password(new)
     user.session_version += 1
     record(user, "user.password_changed", user, "修改了自己的密码")
+    db.session.flush()
+
+
+def end_session(user: User) -> None:
+    """Logging out ends every session of the account: a cookie copied before (and the
+    remember-me cookie) carries the old session version and no longer loads the user."""
+    user.session_version += 1
     db.session.flush()
 
 

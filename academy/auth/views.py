@@ -16,7 +16,7 @@ from academy.auth.forms import (
     agent_label,
 )
 from academy.auth.models import Role, User
-from academy.auth.policy import roles_required
+from academy.auth.policy import Permission, requires
 from academy.errors_domain import DomainError
 from academy.extensions import db
 from academy.forms import apply_domain_error, service_call
@@ -56,6 +56,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    services.end_session(current_user._get_current_object())
     logout_user()
     flash("您已安全退出。", "info")
     return redirect(url_for("auth.login"))
@@ -87,7 +88,7 @@ def _township_choices(form) -> None:
 
 
 @bp.get("/admin/users")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_USERS)
 def users():
     q = request.args.get("q", "").strip()
     role = request.args.get("role", "")
@@ -109,7 +110,7 @@ def users():
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_USERS)
 def user_new():
     form = UserForm()
     _township_choices(form)
@@ -143,7 +144,7 @@ def _user_or_404(user_id: int) -> User:
 
 
 @bp.route("/admin/users/<id:user_id>", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_USERS)
 def user_edit(user_id: int):
     user = _user_or_404(user_id)
     form = EditUserForm(obj=user) if request.method == "GET" else EditUserForm()
@@ -171,7 +172,7 @@ def user_edit(user_id: int):
 
 
 @bp.post("/admin/users/<id:user_id>/active")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_USERS)
 def user_set_active(user_id: int):
     user = _user_or_404(user_id)
     active = request.form.get("active") == "1"
@@ -185,7 +186,7 @@ def user_set_active(user_id: int):
 
 
 @bp.post("/admin/users/<id:user_id>/password")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_USERS)
 def user_reset_password(user_id: int):
     user = _user_or_404(user_id)
     form = ResetPasswordForm()

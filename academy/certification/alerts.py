@@ -16,8 +16,8 @@ from datetime import date
 import sqlalchemy as sa
 
 from academy.activity.services import record_rollups
-from academy.auth.models import Role
-from academy.certification import services
+from academy.auth.policy import Scope
+from academy.certification import coverage, services
 from academy.certification.models import Alert, AlertKind
 from academy.certification.rules import GapCause
 from academy.db import utcnow
@@ -36,17 +36,9 @@ class AlertRun:
     months: int = 0  # activity months rolled up
 
 
-@dataclass
-class _CountyView:
-    """The job sees the whole county, like a county admin (it is not a web user)."""
-
-    role: object
-    township_id: None = None
-
-
 def _wanted(today: date) -> dict[str, dict]:
     wanted: dict[str, dict] = {}
-    for cert, posting in services.expiring(None, today, EXPIRY_NOTICE_DAYS):
+    for cert, posting in coverage.expiring(None, today, EXPIRY_NOTICE_DAYS):
         wanted[f"expiring:{cert.id}"] = dict(
             kind=AlertKind.EXPIRING,
             township_id=posting.village.township_id,
@@ -56,7 +48,7 @@ def _wanted(today: date) -> dict[str, dict]:
             message=f"{posting.village.township.name}{posting.village.name} {cert.agent.name} 的"
             f"《{cert.scheme.name}》将于 {cert.expires_on:%Y-%m-%d} 到期，请尽快复训续期。",
         )
-    for gap in services.gaps(None, today, limit=100_000):
+    for gap in coverage.gaps(None, today, limit=100_000):
         if gap.cause == GapCause.NEVER:
             continue  # never-covered villages show on the dashboard; an alert is for a loss
         wanted[f"coverage:{gap.village.id}:{gap.key}:{gap.since:%Y%m%d}"] = dict(
@@ -68,7 +60,7 @@ def _wanted(today: date) -> dict[str, dict]:
             message=f"{gap.village.township.name}{gap.village.name} 自 {gap.since:%Y-%m-%d} 起"
             f"没有持有效证书的代办员办理“{gap.label}”（{gap.cause.label}）。",
         )
-    for row in plan_rows(_CountyView(Role.ADMIN), today=today, only_overdue=True):
+    for row in plan_rows(Scope.everything(), today=today, only_overdue=True):
         wanted[f"plan:{row.plan.id}"] = dict(
             kind=AlertKind.PLAN_OVERDUE,
             township_id=row.village.township_id,
@@ -103,7 +95,7 @@ def build_alerts(today: date | None = None) -> AlertRun:
             alert.resolved_at = now
             run.resolved += 1
     db.session.flush()
-    services.record_snapshots(today)
+    coverage.record_snapshots(today)
     run.open = len(wanted)
     run.lapsed = services.record_lapses(today)
     run.months = record_rollups(today)

@@ -1,9 +1,10 @@
 """A township's certificates as one ZIP: the stored documents plus an index workbook.
 
 "The township's certificates" are those the certificate list shows for it: held by agents
-with a posting (current or past) in one of its villages — the same rule as
-``queries.scope_certificates``, which narrows the query too, so a township head can only
-ever archive their own township. The ZIP holds what is stored (the PDF where there is one,
+whose current posting (or last one, once they left) lies in one of its villages — the same
+rule as ``queries.scope_certificates``, which narrows the query by the reader's scope too, so
+a township head can only ever archive their own township, and an agent who moved away
+leaves with their certificates. The ZIP holds what is stored (the PDF where there is one,
 else the HTML snapshot); nothing is rendered here, so a bulk request stays fast, and the
 page tells how many documents are HTML only and how to make their PDFs
 (``flask certification freeze``). Certificates without any document (issued before
@@ -25,15 +26,16 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from academy.analytics.export import xlsx_bytes
 from academy.audit.services import record
 from academy.auth.models import User
+from academy.auth.policy import Scope, agent_clause
 from academy.certification import display, queries, rules
 from academy.certification.models import Certificate, CertificateDocument
 from academy.errors_domain import DomainError
 from academy.extensions import db
-from academy.regions.models import Township, Village
+from academy.regions.models import Township
 from academy.roster.models import Agent, Posting
+from academy.xlsx import table_xlsx
 
 SPOOL_BYTES = 32 * 1024 * 1024
 CHUNK = 100
@@ -102,13 +104,8 @@ class Archive:
     summary: Summary
 
 
-def _conditions(user: User, township: Township, f: ArchiveFilter, on: date) -> list:
-    served = (
-        sa.select(Posting.id)
-        .join(Village, Village.id == Posting.village_id)
-        .where(Posting.agent_id == Certificate.agent_id, Village.township_id == township.id)
-    )
-    where = [served.exists()]
+def _conditions(township: Township, f: ArchiveFilter, on: date) -> list:
+    where = [agent_clause(Scope.township(township.id), Certificate.agent_id)]
     if f.valid_only:
         where.append(
             sa.or_(
@@ -123,13 +120,13 @@ def _conditions(user: User, township: Township, f: ArchiveFilter, on: date) -> l
     return where
 
 
-def _scoped(stmt: sa.Select, user: User, township: Township, f: ArchiveFilter, on: date):
-    return queries.scope_certificates(stmt.where(*_conditions(user, township, f, on)), user)
+def _scoped(stmt: sa.Select, scope: Scope, township: Township, f: ArchiveFilter, on: date):
+    return queries.scope_certificates(stmt.where(*_conditions(township, f, on)), scope)
 
 
-def summary(user: User, township: Township, f: ArchiveFilter, on: date) -> Summary:
+def summary(scope: Scope, township: Township, f: ArchiveFilter, on: date) -> Summary:
     """How many certificates the ZIP would hold, with a document, with a PDF (one query)."""
-    ids = _scoped(sa.select(Certificate.id), user, township, f, on).subquery()
+    ids = _scoped(sa.select(Certificate.id), scope, township, f, on).subquery()
     total, docs, pdfs = db.session.execute(
         sa.select(
             sa.func.count(ids.c.id),
@@ -150,7 +147,7 @@ def _village_label(agent: Agent, township_id: int) -> str:
     return latest.village.name if latest.left_on is None else f"{latest.village.name}（已离开）"
 
 
-def entries(user: User, township: Township, f: ArchiveFilter, on: date) -> list[Entry]:
+def entries(scope: Scope, township: Township, f: ArchiveFilter, on: date) -> list[Entry]:
     """The certificates of the archive with what is stored of each (no HTML, no PDF)."""
     stmt = _scoped(
         sa.select(
@@ -159,7 +156,7 @@ def entries(user: User, township: Township, f: ArchiveFilter, on: date) -> list[
             CertificateDocument.pdf_rendered_at,
             CertificateDocument.backfilled,
         ).outerjoin(CertificateDocument, CertificateDocument.certificate_id == Certificate.id),
-        user,
+        scope,
         township,
         f,
         on,
@@ -261,7 +258,7 @@ def write_zip(out, items: list[Entry]) -> None:
             )
             for doc_id, html, at in rows:
                 _add(zf, by_doc[doc_id].filename, html.encode("utf-8"), at, stored=False)
-        index = xlsx_bytes(INDEX_HEADERS, _index_rows(items), sheet="证书清单")
+        index = table_xlsx(INDEX_HEADERS, _index_rows(items), sheet="证书清单")
         _add(zf, INDEX_NAME, index, None, stored=False)
 
 
@@ -274,7 +271,8 @@ def build_archive(
 ) -> Archive:
     """The ZIP of a township's certificates, audited (who, which township, how many)."""
     on = on or date.today()
-    counts = summary(actor, township, f, on)
+    scope = Scope.of(actor)
+    counts = summary(scope, township, f, on)
     if counts.total == 0:
         raise DomainError("没有符合条件的证书，未生成压缩包。请调整筛选条件。")
     if counts.total > limit():
@@ -283,7 +281,7 @@ def build_archive(
             "请缩小发证日期范围，分几次下载。",
             field="issued_from",
         )
-    items = entries(actor, township, f, on)
+    items = entries(scope, township, f, on)
     # Handed to the response, which closes it once sent.
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     try:

@@ -33,7 +33,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, undefer
 
-from academy import chromium
+from academy import chromium, dbsetup
 from academy.certification import display, queries
 from academy.certification.models import Certificate, CertificateDocument
 from academy.db import utcnow
@@ -257,6 +257,10 @@ def document_for(cert_id: int) -> CertificateDocument | None:
 def ensure_document(cert: Certificate) -> CertificateDocument:
     """The certificate's document; one rendered now (backfilled) for a certificate issued
     before documents existed. Two such requests at once: the second takes the first's."""
+    doc = document_for(cert.id)
+    if doc is not None:
+        return doc
+    dbsetup.writing()
     doc = document_for(cert.id)
     if doc is not None:
         return doc

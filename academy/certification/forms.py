@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField, validators
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField, validators
 from wtforms.validators import NumberRange, ValidationError
 
 from academy.certification.models import CertSource
-from academy.forms import SelectField, max_length, required
+from academy.forms import DateField, SelectField, max_length, required
 
 DATE_MESSAGE = "请输入有效日期，格式如 2026-03-01。"
 MAX_DB_INT = 2**31 - 1

@@ -59,6 +59,8 @@ class CertificationScheme(TimestampMixin, Base):
     # Requirements beyond passing every module; None = not required (until exams/simulations exist).
     min_exam_score: Mapped[float | None]
     min_simulation_score: Mapped[float | None]
+    # A published skills-competition total (last 12 months) counts as an exam of this scheme.
+    competition_counts: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     active: Mapped[bool] = mapped_column(default=True)
 
     item: Mapped[ServiceItem | None] = relationship()

@@ -1,7 +1,8 @@
 """Read-side queries of certificates, narrowed to what a user may see — in SQL.
 
-An agent sees their own certificates; a township head those of agents whose current or
-past posting lies in their township (``auth.policy.scope_villages``); an admin all of them.
+An agent sees their own certificates; a township head those of the agents whose current
+posting (or last one, once they left) lies in their township (``auth.policy.agent_clause``:
+access follows the person, an old township keeps no view of them); an admin all of them.
 Status is never stored: to filter by it in SQL, ``status_clause`` restates
 ``rules.certificate_status`` as a WHERE clause (kept in step by a test over edge dates).
 """
@@ -15,8 +16,8 @@ import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.orm import joinedload
 
-from academy.auth.models import Role, User
-from academy.auth.policy import scope_villages, township_limit
+from academy.auth.models import User
+from academy.auth.policy import Scope, scope_agents, scope_villages
 from academy.certification.display import normalise_code
 from academy.certification.models import Certificate, CertificationScheme
 from academy.certification.rules import CertStatus
@@ -24,25 +25,20 @@ from academy.extensions import db
 from academy.regions.models import County, Township, Village
 from academy.roster.models import Agent, Posting
 
-# Who may look at certificates other than through the public verification page.
-CERT_VIEWERS = (Role.ADMIN, Role.TOWNSHIP_HEAD, Role.AGENT)
+
+def scope_certificates(stmt: sa.Select, scope: Scope) -> sa.Select:
+    """Narrow a SELECT involving ``Certificate`` to the certificates ``scope`` may see."""
+    return scope_agents(stmt, scope, Certificate.agent_id)
 
 
-def scope_certificates(stmt: sa.Select, user: User) -> sa.Select:
-    """Narrow a SELECT involving ``Certificate`` to the certificates ``user`` may see."""
-    if user.role == Role.AGENT:
-        return stmt.where(Certificate.agent_id == (user.agent_id or -1))
-    if user.role not in CERT_VIEWERS:
-        return stmt.where(sa.false())
-    if township_limit(user) is None:
-        return stmt
-    served = scope_villages(
-        sa.select(Posting.id)
-        .join(Village, Village.id == Posting.village_id)
-        .where(Posting.agent_id == Certificate.agent_id),
-        user,
+def holder_or_404(scope: Scope, agent_id: int) -> Agent:
+    """The agent a certificate list is filtered by, if the scope may see them."""
+    agent = db.session.scalar(
+        scope_agents(sa.select(Agent).where(Agent.id == agent_id), scope, Agent.id)
     )
-    return stmt.where(served.exists())
+    if agent is None:
+        abort(404)
+    return agent
 
 
 def _with_holder(stmt: sa.Select) -> sa.Select:
@@ -55,8 +51,8 @@ def _with_holder(stmt: sa.Select) -> sa.Select:
     )
 
 
-def certificate_or_404(user: User, cert_id: int) -> Certificate:
-    stmt = scope_certificates(sa.select(Certificate).where(Certificate.id == cert_id), user)
+def certificate_or_404(scope: Scope, cert_id: int) -> Certificate:
+    stmt = scope_certificates(sa.select(Certificate).where(Certificate.id == cert_id), scope)
     cert = db.session.scalar(_with_holder(stmt))
     if cert is None:
         abort(404)
@@ -72,8 +68,8 @@ def by_code(code: str) -> Certificate | None:
     )
 
 
-def own_certificates(user: User) -> list[Certificate]:
-    stmt = scope_certificates(sa.select(Certificate), user)
+def own_certificates(scope: Scope) -> list[Certificate]:
+    stmt = scope_certificates(sa.select(Certificate), scope)
     stmt = stmt.options(joinedload(Certificate.scheme)).order_by(
         Certificate.issued_on.desc(), Certificate.id.desc()
     )
@@ -127,8 +123,8 @@ class CertFilter:
     agent_id: int | None = None
 
 
-def list_statement(user: User, f: CertFilter, on: date) -> sa.Select:
-    stmt = scope_certificates(sa.select(Certificate).join(Certificate.agent), user)
+def list_statement(scope: Scope, f: CertFilter, on: date) -> sa.Select:
+    stmt = scope_certificates(sa.select(Certificate).join(Certificate.agent), scope)
     if f.q:
         code = normalise_code(f.q)
         name = Agent.name.contains(f.q.strip(), autoescape=True)
@@ -151,9 +147,9 @@ def list_statement(user: User, f: CertFilter, on: date) -> sa.Select:
     return _with_holder(stmt).order_by(*order)
 
 
-def village_choices(user: User) -> list[tuple[int, str]]:
+def village_choices(scope: Scope) -> list[tuple[int, str]]:
     stmt = scope_villages(
-        sa.select(Village.id, Township.name, Village.name).join(Township), user
+        sa.select(Village.id, Township.name, Village.name).join(Township), scope
     ).order_by(Township.position, Township.id, Village.name)
     return [(vid, f"{t} · {v}") for vid, t, v in db.session.execute(stmt)]
 

@@ -5,7 +5,7 @@ Same rule as ``services.evaluate_agent`` (``rules.refresher_done``), read side o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -53,27 +53,16 @@ def renewals(agent: Agent | None, on: date | None = None) -> list[Renewal]:
             .where(Certificate.agent_id == agent.id, Certificate.revoked_on.is_(None))
         )
     )
-    latest: dict[int, Certificate] = {}
-    for cert in held:
-        if cert.issued_on <= on and (
-            cert.scheme_id not in latest or cert.expires_on > latest[cert.scheme_id].expires_on
-        ):
-            latest[cert.scheme_id] = cert
     due = []
-    for cert in latest.values():
-        scheme = cert.scheme
+    for scheme in {c.scheme_id: c.scheme for c in held}.values():
         if not scheme.active:
             continue
-        if any(c.scheme_id == scheme.id and c.issued_on > on for c in held):
-            continue  # already renewed; the new one starts later
-        lapsed = cert.expires_on < on
-        if lapsed:
-            since = cert.expires_on + timedelta(days=1)
-        elif rules.in_renewal_window(cert.expires_on, on, scheme.renewal_window_days):
-            since = rules.window_start(cert.expires_on, scheme.renewal_window_days)
-        else:
+        # The very rule evaluate_agent renews by: which certificate, refresher counted since.
+        basis = services._renewal_basis([c for c in held if c.scheme_id == scheme.id], scheme, on)
+        if basis is None or basis is services._NOT_DUE:
             continue
-        due.append((cert, lapsed, since))
+        cert, since = basis
+        due.append((cert, cert.expires_on < on, since))
     if not due:
         return []
     schemes = [cert.scheme for cert, _, _ in due]
@@ -88,15 +77,14 @@ def renewals(agent: Agent | None, on: date | None = None) -> list[Renewal]:
         )
     }
     posting = agent.current_posting
-    offered = (
-        services._offered_items([posting.village_id])[posting.village_id] if posting else set()
-    )
+    offered = services.offered_items([posting.village_id])[posting.village_id] if posting else set()
+    passes = services._check_passes(agent.id)
     out = []
     for cert, lapsed, since in due:
         need = rules.refresher_need(
             items[cert.scheme_id],
             offered,
-            services._recent_check_passes(agent.id, since),
+            services._passed_since(passes, since),
             cert.scheme.refresher_modules,
             modules,
             {i: m[2] for i, m in modules.items()},

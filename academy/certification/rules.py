@@ -175,15 +175,8 @@ def gap_next_step(
 # --- coverage ---------------------------------------------------------------------------
 
 
-def agents_needed(tier: str, two_for_model: bool) -> int:
-    return 2 if two_for_model and tier == "model" else 1
-
-
-def village_gaps(
-    required: Iterable[str], holders: Mapping[str, set[int]], needed: int
-) -> list[str]:
-    """Keys (category or item) that fewer than ``needed`` active certified agents cover."""
-    return [k for k in required if len(holders.get(k, set())) < needed]
+# The coverage rule itself (who covers what, how many a station needs) is in SQL, once:
+# ``certification.coverage.coverage_pairs``.
 
 
 def coverage_rate(required_pairs: int, covered_pairs: int) -> float:

@@ -5,6 +5,7 @@ the public verification page reached from the QR code."""
 from __future__ import annotations
 
 import io
+import time
 from datetime import date
 
 from flask import (
@@ -17,17 +18,24 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from academy.auth.models import Role
-from academy.auth.policy import roles_required, township_or_404, visible_townships
+from academy.auth.policy import (
+    Permission,
+    can,
+    current_scope,
+    requested_township,
+    requires,
+    visible_townships,
+)
 from academy.certification import archive, display, documents, queries, renewal, services
 from academy.certification.forms import ArchiveForm, IssueForm, RevokeForm
 from academy.certification.models import Certificate, CertSource
-from academy.certification.queries import CERT_VIEWERS
 from academy.certification.rules import CertStatus
 from academy.errors import render_error
-from academy.extensions import db
+from academy.extensions import db, limiter
 from academy.forms import service_call
 from academy.pagination import paginate
 from academy.roster.models import Agent
@@ -57,10 +65,11 @@ def _int_arg(name: str) -> int | None:
 
 
 @bp.get("/certificates/")
-@roles_required(*CERT_VIEWERS)
+@requires(Permission.VIEW_CERTIFICATES)
 def index():
+    scope = current_scope()
     if current_user.role == Role.AGENT:
-        certs = queries.own_certificates(current_user)
+        certs = queries.own_certificates(scope)
         today = date.today()
         return render_template(
             "certification/mine.html",
@@ -69,7 +78,7 @@ def index():
             renewals=renewal.renewals(current_user.agent, today),
         )
     args = request.args
-    villages = queries.village_choices(current_user)
+    villages = queries.village_choices(scope)
     schemes = queries.all_schemes()
     village_id, scheme_id = _int_arg("village_id"), _int_arg("scheme_id")
     status = args.get("status", "")
@@ -80,10 +89,8 @@ def index():
         village_id=village_id if village_id in {v for v, _ in villages} else None,
         agent_id=_int_arg("agent_id"),
     )
-    holder = None
-    if f.agent_id:
-        holder = db.session.get(Agent, f.agent_id)
-    page = paginate(queries.list_statement(current_user, f, date.today()), per_page=PER_PAGE)
+    holder = queries.holder_or_404(scope, f.agent_id) if f.agent_id else None
+    page = paginate(queries.list_statement(scope, f, date.today()), per_page=PER_PAGE)
     return render_template(
         "certification/index.html",
         page=page,
@@ -101,7 +108,11 @@ def index():
 def _render_detail(cert: Certificate, revoke_form: RevokeForm | None = None, code: int = 200):
     chain = queries.renewal_chain(cert)
     people = queries.user_names({cert.issued_by_id} - {None})
-    if current_user.role == Role.ADMIN and revoke_form is None and cert.revoked_on is None:
+    if (
+        can(current_user, Permission.MANAGE_CERTIFICATES)
+        and revoke_form is None
+        and cert.revoked_on is None
+    ):
         revoke_form = RevokeForm()
     return (
         render_template(
@@ -120,15 +131,15 @@ def _render_detail(cert: Certificate, revoke_form: RevokeForm | None = None, cod
 
 
 @bp.get("/certificates/<id:cert_id>")
-@roles_required(*CERT_VIEWERS)
+@requires(Permission.VIEW_CERTIFICATES)
 def detail(cert_id: int):
-    return _render_detail(queries.certificate_or_404(current_user, cert_id))
+    return _render_detail(queries.certificate_or_404(current_scope(), cert_id))
 
 
 @bp.post("/certificates/<id:cert_id>/revoke")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_CERTIFICATES)
 def revoke(cert_id: int):
-    cert = queries.certificate_or_404(current_user, cert_id)
+    cert = queries.certificate_or_404(current_scope(), cert_id)
     form = RevokeForm()
     if form.validate_on_submit():
         ok, _ = service_call(
@@ -142,7 +153,7 @@ def revoke(cert_id: int):
 
 
 @bp.route("/certificates/issue", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_CERTIFICATES)
 def issue():
     form = IssueForm()
     schemes = [s for s in queries.all_schemes() if s.active]
@@ -180,11 +191,11 @@ def _valid_id(value) -> bool:
 
 
 @bp.get("/certificates/<id:cert_id>/print")
-@roles_required(*CERT_VIEWERS)
+@requires(Permission.VIEW_CERTIFICATES)
 def print_certificate(cert_id: int):
     """The live certificate, for viewing and printing: today's data, with a stamp when it is
     no longer in force. The frozen copy as issued is ``document``."""
-    cert = queries.certificate_or_404(current_user, cert_id)
+    cert = queries.certificate_or_404(current_scope(), cert_id)
     status = services.status_of(cert, date.today())
     return render_template(
         "certification/print.html",
@@ -195,11 +206,11 @@ def print_certificate(cert_id: int):
 
 
 @bp.get("/certificates/<id:cert_id>/document")
-@roles_required(*CERT_VIEWERS)
+@requires(Permission.VIEW_CERTIFICATES)
 def document(cert_id: int):
     """The certificate's stored document as issued: the PDF (printed from the stored HTML
     on the first download), or the HTML snapshot when no PDF can be made here."""
-    cert = queries.certificate_or_404(current_user, cert_id)
+    cert = queries.certificate_or_404(current_scope(), cert_id)
     doc = documents.ensure_document(cert)
     if doc.pdf_rendered_at is None and documents.pdf_enabled():
         documents.render_pdf(doc)
@@ -235,21 +246,17 @@ def _html_download(html: str, filename: str):
 
 
 @bp.route("/certificates/archive", methods=["GET", "POST"])
-@roles_required(Role.ADMIN, Role.TOWNSHIP_HEAD)
+@requires(Permission.DOWNLOAD_ARCHIVES)
 def archive_page():
     """Preview (GET: how many, how many HTML only) and download (POST) of a township's ZIP.
     A township head gets their own township; another township's id is a 404."""
     posted = request.method == "POST"
     source = request.form if posted else request.args
     form = ArchiveForm() if posted else ArchiveForm(request.args, meta={"csrf": False})
-    townships = visible_townships(current_user)
-    form.township_id.choices = [(t.id, t.name) for t in townships]
-    township = None
-    raw = source.get("township_id", "")
-    if raw.isdigit() and len(raw) < 10 and int(raw) > 0:
-        township = township_or_404(current_user, int(raw))
-    elif current_user.role == Role.TOWNSHIP_HEAD:
-        township = township_or_404(current_user, current_user.township_id)
+    scope = current_scope()
+    form.township_id.choices = [(t.id, t.name) for t in visible_townships(scope)]
+    township = requested_township(scope, source)
+    if township is not None and not source.get("township_id"):
         form.township_id.data = township.id
         form.township_id.raw_data = [str(township.id)]
     asked = posted or bool(source) or township is not None
@@ -269,14 +276,14 @@ def archive_page():
             response.content_length = built.size
             response.headers["Cache-Control"] = "private, no-store"
             return response
-    counts = archive.summary(current_user, township, f, date.today()) if valid else None
+    counts = archive.summary(scope, township, f, date.today()) if valid else None
     page = render_template(
         "certification/archive.html",
         form=form,
         township=township,
         counts=counts,
         limit=archive.limit(),
-        head=current_user.role == Role.TOWNSHIP_HEAD,
+        head=scope.single_township is not None,
     )
     # 422 on a refused download or bad filters: web.py rolls back what the attempt touched.
     return page, 422 if (posted or (asked and not valid)) else 200
@@ -291,20 +298,25 @@ def _limit() -> tuple[int, int]:
     return int(cfg.get("VERIFY_MAX_LOOKUPS", 30)), int(cfg.get("VERIFY_WINDOW_SECONDS", 600))
 
 
-def _throttled():
-    """A 429 page if this client has looked up too many codes lately; else count this one."""
-    limiter = current_app.extensions["ratelimiter"]
-    key = "verify:ip:" + (request.remote_addr or "?")
+def _verify_limit() -> str:
     limit, window = _limit()
-    wait = limiter.is_blocked(key, limit)
-    if wait:
-        minutes = max(1, (wait + 59) // 60)
-        body, code = render_error(429, f"证书核验查询太频繁，请 {minutes} 分钟后再试。")
-        response = current_app.make_response((body, code))
-        response.headers["Retry-After"] = str(wait)
-        return response
-    limiter.hit(key, window)
-    return None
+    return f"{limit} per {window} second"
+
+
+def _not_a_lookup() -> bool:
+    """A code typed in another form is redirected to its canonical URL: not counted."""
+    code = (request.view_args or {}).get("code", "")
+    canonical = display.normalise_code(code[:80])
+    return canonical != code and display.looks_like_code(canonical)
+
+
+def _too_many_lookups(request_limit):
+    wait = max(1, int(request_limit.reset_at - time.time()))
+    minutes = max(1, (wait + 59) // 60)
+    body, code = render_error(429, f"证书核验查询太频繁，请 {minutes} 分钟后再试。")
+    response = _public(current_app.make_response((body, code)))
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _public(response):
@@ -336,13 +348,16 @@ def verify():
 
 
 @bp.get("/verify/<code>")
+@limiter.limit(
+    _verify_limit,
+    key_func=get_remote_address,
+    exempt_when=_not_a_lookup,
+    on_breach=_too_many_lookups,
+)
 def verify_code(code: str):
     canonical = display.normalise_code(code[:80])
     if canonical != code and display.looks_like_code(canonical):
         return redirect(url_for("certification.verify_code", code=canonical))
-    blocked = _throttled()
-    if blocked is not None:
-        return _public(blocked)
     cert = queries.by_code(canonical) if display.looks_like_code(canonical) else None
     if cert is None and display.looks_like_code(canonical):
         award = next((f for f in (look(canonical) for look in OTHER_DOCUMENTS) if f), None)

@@ -93,8 +93,10 @@ class Competition(TimestampMixin, Base):
     awards_second: Mapped[int] = mapped_column(default=2)
     awards_third: Mapped[int] = mapped_column(default=3)
     awards_excellent: Mapped[int] = mapped_column(default=6)
-    counts_for_certification: Mapped[bool] = mapped_column(default=False)
     chief_judge_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # When registration closed and the competition began: simulation runs of a practical
+    # round count from then on.
+    started_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
 

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 
 from academy.audit import services as audit
 from academy.auth.models import Role, User
+from academy.auth.policy import Scope
+from academy.certification.services import exam_score_source
 from academy.competition import rules
 from academy.competition.judging import panel_marks, round_results, rule_criterion
 from academy.competition.models import (
@@ -135,8 +137,8 @@ def appeal_deadline(rnd: CompetitionRound) -> datetime | None:
 
 
 def file_appeal(actor: User, entry: Entry, rnd: CompetitionRound, reason: str, now: datetime):
-    if actor.role != Role.ADMIN and (
-        actor.role != Role.TOWNSHIP_HEAD or actor.township_id != entry.township_id
+    if actor.role not in (Role.ADMIN, Role.TOWNSHIP_HEAD) or not Scope.of(actor).covers_township(
+        entry.township_id
     ):
         raise DomainError("只有选手所在镇街的负责人可以提出申诉")
     if rnd.competition_id != entry.competition_id:
@@ -462,3 +464,24 @@ def rater_analysis(rnd: CompetitionRound) -> RaterAnalysis | None:
         )
     crits = [(criteria[k].title, e.measure) for k, e in est.criteria.items()]
     return RaterAnalysis(rows, crits, len(obs), est.converged)
+
+
+# --- counting towards certification -----------------------------------------------------------
+
+COUNTS_FOR_MONTHS = 12
+
+
+@exam_score_source
+def competition_totals(agent_ids: list[int]) -> dict[int, dict[str, float]]:
+    """Each agent's best published competition total of the last 12 months, for schemes that
+    let a competition result count as their exam (``competition_counts``)."""
+    if not agent_ids:
+        return {}
+    since = utcnow() - timedelta(days=30 * COUNTS_FOR_MONTHS)
+    rows = db.session.execute(
+        sa.select(Entry.agent_id, sa.func.max(Result.total))
+        .join(Result, Result.entry_id == Entry.id)
+        .where(Entry.agent_id.in_(agent_ids), Result.published_at >= since)
+        .group_by(Entry.agent_id)
+    )
+    return {agent_id: {"competition": float(total)} for agent_id, total in rows}

@@ -7,6 +7,7 @@ from flask import abort
 from sqlalchemy.orm import joinedload, selectinload
 
 from academy.auth.models import Role, User
+from academy.auth.policy import Scope, scope_by_township
 from academy.competition.models import (
     Appeal,
     Assignment,
@@ -52,8 +53,9 @@ def round_or_404(round_id: int) -> CompetitionRound:
     return rnd
 
 
-def entries(comp: Competition, user: User, include_withdrawn: bool = False) -> list[Entry]:
-    """Entries a user may see with names: the admin all, a head their township's."""
+def entries(comp: Competition, scope: Scope, include_withdrawn: bool = False) -> list[Entry]:
+    """Entries a reader may see with names (the views admit only MANAGE_ENTRIES): the
+    county, or a head's township (where the candidate was registered)."""
     stmt = (
         sa.select(Entry)
         .where(Entry.competition_id == comp.id)
@@ -62,26 +64,18 @@ def entries(comp: Competition, user: User, include_withdrawn: bool = False) -> l
     )
     if not include_withdrawn:
         stmt = stmt.where(Entry.withdrawn_at.is_(None))
-    if user.role == Role.TOWNSHIP_HEAD:
-        stmt = stmt.where(Entry.township_id == user.township_id)
-    elif user.role != Role.ADMIN:
-        return []
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(scope_by_township(stmt, scope, Entry.township_id)))
 
 
-def entry_or_404(comp: Competition, entry_id: int, user: User) -> Entry:
+def entry_or_404(comp: Competition, entry_id: int, scope: Scope) -> Entry:
     stmt = sa.select(Entry).where(Entry.id == entry_id, Entry.competition_id == comp.id)
-    if user.role == Role.TOWNSHIP_HEAD:
-        stmt = stmt.where(Entry.township_id == user.township_id)
-    elif user.role != Role.ADMIN:
-        abort(404)
-    entry = db.session.scalar(stmt)
+    entry = db.session.scalar(scope_by_township(stmt, scope, Entry.township_id))
     if entry is None:
         abort(404)
     return entry
 
 
-def nominable_agents(comp: Competition, user: User) -> list[Agent]:
+def nominable_agents(comp: Competition, scope: Scope) -> list[Agent]:
     """Active agents of the head's township who joined by the cut-off and are not entered."""
     from academy.regions.models import Village
 
@@ -96,9 +90,7 @@ def nominable_agents(comp: Competition, user: User) -> list[Agent]:
         .order_by(Village.name, Agent.name)
         .limit(500)
     )
-    if user.role == Role.TOWNSHIP_HEAD:
-        stmt = stmt.where(Village.township_id == user.township_id)
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(scope_by_township(stmt, scope, Village.township_id)))
 
 
 def judges(comp: Competition) -> list[CompetitionJudge]:
@@ -133,7 +125,7 @@ def queue(judge: CompetitionJudge) -> list[tuple[CompetitionRound, str, int, She
     return [tuple(r) for r in rows]
 
 
-def appeals(comp: Competition, user: User) -> list[Appeal]:
+def appeals(comp: Competition, scope: Scope) -> list[Appeal]:
     stmt = (
         sa.select(Appeal)
         .join(Entry, Entry.id == Appeal.entry_id)
@@ -141,9 +133,7 @@ def appeals(comp: Competition, user: User) -> list[Appeal]:
         .options(joinedload(Appeal.entry).joinedload(Entry.agent), joinedload(Appeal.round))
         .order_by(Appeal.filed_at.desc())
     )
-    if user.role == Role.TOWNSHIP_HEAD:
-        stmt = stmt.where(Entry.township_id == user.township_id)
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(scope_by_township(stmt, scope, Entry.township_id)))
 
 
 def corrections(comp: Competition) -> list[Correction]:

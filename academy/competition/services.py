@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from academy.audit import services as audit
 from academy.auth.models import Role, User
+from academy.auth.policy import Scope
 from academy.competition import rules
 from academy.competition.models import (
     Assignment,
@@ -250,6 +251,7 @@ def close_registration(actor: User, comp: Competition) -> None:
     if comp.status != CompetitionStatus.REGISTRATION:
         raise DomainError("比武不在报名阶段")
     comp.status = CompetitionStatus.RUNNING
+    comp.started_at = utcnow()
     audit.record(actor, "competition.close", comp, f"{comp.title} 报名截止，进入比赛")
 
 
@@ -276,7 +278,7 @@ def nominate(actor: User, comp: Competition, agent: Agent, today: date) -> Entry
         raise DomainError(problem, "agent_id")
     posting = agent.current_posting
     township_id = posting.village.township_id
-    if actor.role == Role.TOWNSHIP_HEAD and actor.township_id != township_id:
+    if not Scope.of(actor).covers_township(township_id):
         raise DomainError("只能推荐本镇街在岗的代办员", "agent_id")
     if db.session.scalar(
         sa.select(Entry.id).where(

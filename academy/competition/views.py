@@ -9,9 +9,8 @@ from datetime import date
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from academy.analytics.export import xlsx_response
 from academy.auth.models import Role, User
-from academy.auth.policy import roles_required
+from academy.auth.policy import Permission, current_scope, requires
 from academy.competition import (
     charts,
     documents,
@@ -48,6 +47,7 @@ from academy.extensions import db
 from academy.forms import apply_domain_error
 from academy.questions.models import Dimension
 from academy.roster.models import Agent
+from academy.xlsx import xlsx_response
 
 bp = Blueprint("competition", __name__, url_prefix="/competitions")
 assert documents.verify_facts  # award certificates are found by the public /verify page
@@ -88,7 +88,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_COMPETITIONS)
 def create():
     form = CompetitionForm()
     if form.validate_on_submit():
@@ -121,12 +121,12 @@ def detail(comp_id: int):
     if user.role == Role.ADMIN:
         ctx["judges"] = queries.judges(comp)
         ctx["experts"] = _free_experts(comp, ctx["judges"])
-        ctx["entries"] = queries.entries(comp, user)
+        ctx["entries"] = queries.entries(comp, current_scope())
         ctx["publish_problems"] = (
             outcomes.publish_problems(comp) if comp.status == CompetitionStatus.RUNNING else []
         )
     elif user.role == Role.TOWNSHIP_HEAD:
-        ctx["entries"] = queries.entries(comp, user)
+        ctx["entries"] = queries.entries(comp, current_scope())
     elif user.role == Role.EXPERT:
         ctx["judge"] = services.judge_of(comp, user)
     else:
@@ -146,7 +146,7 @@ def _free_experts(comp, judges):
 
 
 @bp.post("/<id:comp_id>/status")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_COMPETITIONS)
 def change_status(comp_id: int):
     comp = queries.competition_or_404(comp_id)
     action = request.form.get("action")
@@ -170,7 +170,7 @@ def change_status(comp_id: int):
 
 
 @bp.post("/<id:comp_id>/judges")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_COMPETITIONS)
 def add_judge(comp_id: int):
     comp = queries.competition_or_404(comp_id)
     user = db.session.get(User, request.form.get("user_id", type=int) or 0)
@@ -189,7 +189,7 @@ def add_judge(comp_id: int):
 
 
 @bp.post("/<id:comp_id>/chief")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_COMPETITIONS)
 def set_chief(comp_id: int):
     comp = queries.competition_or_404(comp_id)
     user = db.session.get(User, request.form.get("user_id", type=int) or 0)
@@ -218,7 +218,7 @@ def _exam_choices():
 
 
 @bp.route("/<id:comp_id>/rounds/new", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_COMPETITIONS)
 def add_round(comp_id: int):
     comp = queries.competition_or_404(comp_id)
     form = RoundForm()
@@ -249,7 +249,7 @@ def add_round(comp_id: int):
 
 
 @bp.route("/rounds/<id:round_id>/scheme", methods=["GET", "POST"])
-@roles_required(Role.ADMIN, Role.EXPERT)
+@requires(Permission.CHIEF_JUDGE, post=Permission.MANAGE_COMPETITIONS)
 def scheme(round_id: int):
     rnd = queries.round_or_404(round_id)
     if current_user.role == Role.EXPERT:
@@ -302,7 +302,7 @@ def _row(c) -> services.CriterionRow:
 
 
 @bp.get("/rounds/<id:round_id>/scheme.xlsx")
-@roles_required(Role.ADMIN, Role.EXPERT)
+@requires(Permission.CHIEF_JUDGE)
 def scheme_xlsx(round_id: int):
     rnd = queries.round_or_404(round_id)
     if current_user.role == Role.EXPERT:
@@ -313,7 +313,7 @@ def scheme_xlsx(round_id: int):
 
 
 @bp.post("/rounds/<id:round_id>/assign")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_COMPETITIONS)
 def assign(round_id: int):
     rnd = queries.round_or_404(round_id)
     try:
@@ -328,7 +328,7 @@ def assign(round_id: int):
 
 
 @bp.route("/<id:comp_id>/entries", methods=["GET", "POST"])
-@roles_required(Role.ADMIN, Role.TOWNSHIP_HEAD)
+@requires(Permission.MANAGE_ENTRIES)
 def entries(comp_id: int):
     comp = queries.competition_or_404(comp_id)
     if request.method == "POST":
@@ -343,11 +343,11 @@ def entries(comp_id: int):
             return _fail(err, target)
         flash(f"已推荐 {agent.name}，选手编号 {entry.number}。", "success")
         return redirect(target)
-    rows = queries.entries(comp, current_user, include_withdrawn=True)
+    rows = queries.entries(comp, current_scope(), include_withdrawn=True)
     can_nominate = comp.status == CompetitionStatus.REGISTRATION or (
         current_user.role == Role.ADMIN and comp.status == CompetitionStatus.RUNNING
     )
-    candidates = queries.nominable_agents(comp, current_user) if can_nominate else []
+    candidates = queries.nominable_agents(comp, current_scope()) if can_nominate else []
     return render_template(
         "competition/entries.html",
         comp=comp,
@@ -359,10 +359,10 @@ def entries(comp_id: int):
 
 
 @bp.post("/<id:comp_id>/entries/<id:entry_id>/withdraw")
-@roles_required(Role.ADMIN, Role.TOWNSHIP_HEAD)
+@requires(Permission.MANAGE_ENTRIES)
 def withdraw(comp_id: int, entry_id: int):
     comp = queries.competition_or_404(comp_id)
-    entry = queries.entry_or_404(comp, entry_id, current_user)
+    entry = queries.entry_or_404(comp, entry_id, current_scope())
     try:
         services.withdraw(current_user, entry, request.form.get("note", ""))
     except DomainError as err:
@@ -375,7 +375,7 @@ def withdraw(comp_id: int, entry_id: int):
 
 
 @bp.get("/judging", endpoint="judging")
-@roles_required(Role.EXPERT)
+@requires(Permission.JUDGE)
 def judging_queue():
     import sqlalchemy as sa
 
@@ -397,7 +397,7 @@ def judging_queue():
 
 
 @bp.route("/rounds/<id:round_id>/mark/<id:entry_id>", methods=["GET", "POST"])
-@roles_required(Role.EXPERT)
+@requires(Permission.JUDGE)
 def mark(round_id: int, entry_id: int):
     rnd = queries.round_or_404(round_id)
     comp = rnd.competition
@@ -478,7 +478,7 @@ def _panel_for(rnd, entry_id: int) -> dict:
 
 
 @bp.get("/rounds/<id:round_id>/panel")
-@roles_required(Role.ADMIN, Role.EXPERT)
+@requires(Permission.CHIEF_JUDGE)
 def panel(round_id: int):
     import sqlalchemy as sa
 
@@ -518,7 +518,7 @@ def panel(round_id: int):
 
 
 @bp.post("/rounds/<id:round_id>/moderate")
-@roles_required(Role.ADMIN, Role.EXPERT)
+@requires(Permission.CHIEF_JUDGE)
 def moderate(round_id: int):
     rnd = queries.round_or_404(round_id)
     _chief_or_403(rnd.competition)
@@ -546,7 +546,7 @@ def moderate(round_id: int):
 
 
 @bp.post("/rounds/<id:round_id>/refresh")
-@roles_required(Role.ADMIN, Role.EXPERT)
+@requires(Permission.CHIEF_JUDGE)
 def refresh(round_id: int):
     rnd = queries.round_or_404(round_id)
     _chief_or_403(rnd.competition)
@@ -559,7 +559,7 @@ def refresh(round_id: int):
 
 
 @bp.post("/rounds/<id:round_id>/lock")
-@roles_required(Role.ADMIN, Role.EXPERT)
+@requires(Permission.CHIEF_JUDGE)
 def lock(round_id: int):
     rnd = queries.round_or_404(round_id)
     try:
@@ -571,7 +571,7 @@ def lock(round_id: int):
 
 
 @bp.get("/rounds/<id:round_id>/raters")
-@roles_required(Role.ADMIN, Role.EXPERT)
+@requires(Permission.CHIEF_JUDGE)
 def raters(round_id: int):
     rnd = queries.round_or_404(round_id)
     _chief_or_403(rnd.competition)
@@ -580,7 +580,7 @@ def raters(round_id: int):
 
 
 @bp.get("/rounds/<id:round_id>/raters.svg")
-@roles_required(Role.ADMIN, Role.EXPERT)
+@requires(Permission.CHIEF_JUDGE)
 def raters_chart(round_id: int):
     rnd = queries.round_or_404(round_id)
     _chief_or_403(rnd.competition)
@@ -591,7 +591,7 @@ def raters_chart(round_id: int):
 
 
 @bp.route("/<id:comp_id>/corrections", methods=["GET", "POST"])
-@roles_required(Role.ADMIN, Role.EXPERT)
+@requires(Permission.CHIEF_JUDGE)
 def corrections(comp_id: int):
     comp = queries.competition_or_404(comp_id)
     _chief_or_403(comp)
@@ -633,18 +633,18 @@ def corrections(comp_id: int):
 
 
 @bp.route("/<id:comp_id>/appeals", methods=["GET", "POST"])
-@roles_required(Role.ADMIN, Role.EXPERT, Role.TOWNSHIP_HEAD)
+@requires(Permission.COMPETITION_APPEALS)
 def appeals(comp_id: int):
     comp = queries.competition_or_404(comp_id)
     if current_user.role == Role.EXPERT:
         _chief_or_403(comp)
     form = AppealForm()
-    own = queries.entries(comp, current_user) if current_user.role != Role.EXPERT else []
+    own = queries.entries(comp, current_scope()) if current_user.role != Role.EXPERT else []
     form.entry_id.choices = [(str(e.id), f"{e.number} {e.agent.name}") for e in own]
     form.round_id.choices = [(str(r.id), r.title) for r in comp.rounds if r.locked]
     filing = request.method == "POST" and current_user.role in (Role.TOWNSHIP_HEAD, Role.ADMIN)
     if filing and form.validate_on_submit():
-        entry = queries.entry_or_404(comp, int(form.entry_id.data), current_user)
+        entry = queries.entry_or_404(comp, int(form.entry_id.data), current_scope())
         rnd = next((r for r in comp.rounds if str(r.id) == form.round_id.data), None)
         if rnd is None:
             abort(404)
@@ -657,7 +657,7 @@ def appeals(comp_id: int):
     return render_template(
         "competition/appeals.html",
         comp=comp,
-        rows=queries.appeals(comp, current_user),
+        rows=queries.appeals(comp, current_scope()),
         form=form,
         decide=DecideAppealForm(),
         is_chief=services.is_chief(comp, current_user),
@@ -689,7 +689,7 @@ def _appeal_marks(comp) -> dict[int, list[tuple[int, str]]]:
 
 
 @bp.post("/appeals/<id:appeal_id>/decide")
-@roles_required(Role.ADMIN, Role.EXPERT)
+@requires(Permission.CHIEF_JUDGE)
 def decide_appeal(appeal_id: int):
     appeal = db.session.get(Appeal, appeal_id)
     if appeal is None:
@@ -752,7 +752,7 @@ def results(comp_id: int):
 
 
 @bp.get("/<id:comp_id>/results.xlsx")
-@roles_required(Role.ADMIN, Role.TOWNSHIP_HEAD)
+@requires(Permission.MANAGE_ENTRIES)
 def results_xlsx(comp_id: int):
     comp = queries.competition_or_404(comp_id)
     if comp.status != CompetitionStatus.PUBLISHED:

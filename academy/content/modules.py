@@ -131,7 +131,8 @@ def _form_fields(c: _Checker, fields: Any, where: str) -> None:
             c.add(f"{here}.expected", problem)
         elif kind == "date":
             try:
-                date.fromisoformat(value)
+                if not 1900 <= date.fromisoformat(value).year <= 2100:
+                    c.add(f"{here}.expected", "日期应在 1900 年到 2100 年之间")
             except ValueError:
                 c.add(f"{here}.expected", "日期应写成 YYYY-MM-DD 的有效日期")
         elif kind == "number":

@@ -41,8 +41,39 @@ _StrictLoader.add_constructor(
 )
 
 
+#: The largest source, by folder: a module (course) or a case simulation, a question bank,
+#: anything else (the catalogue). Larger files are refused before they are parsed.
+MAX_SOURCE_BYTES = {"courses": 256 * 1024, "simulations": 256 * 1024}
+MAX_BANK_BYTES = 2 * 1024 * 1024
+MAX_OTHER_BYTES = 1024 * 1024
+
+
+def source_limit(display: str) -> int:
+    folder = display.split("/", 1)[0]
+    if folder == "question_banks":
+        return MAX_BANK_BYTES
+    return MAX_SOURCE_BYTES.get(folder, MAX_OTHER_BYTES)
+
+
+def _too_big(display: str, size: int) -> list[Problem]:
+    limit = source_limit(display)
+    what = {"courses": "一个模块", "simulations": "一个案例", "question_banks": "一个题库文件"}.get(
+        display.split("/", 1)[0], "一个内容文件"
+    )
+    return [
+        Problem(
+            display,
+            "(文件)",
+            f"内容过大（{size / 1024:,.0f} KB），{what}最多 {limit // 1024:,} KB；请拆分后再保存。",
+        )
+    ]
+
+
 def read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
     try:
+        size = path.stat().st_size
+        if size > source_limit(display):
+            return None, _too_big(display, size)
         return path.read_text(encoding="utf-8"), []
     except UnicodeDecodeError:
         return None, [Problem(display, "(文件)", "不是 UTF-8 编码的文本文件")]
@@ -58,6 +89,9 @@ def load_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
 
 
 def parse_yaml(text: str, display: str) -> tuple[Any, list[Problem]]:
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > source_limit(display):
+        return None, _too_big(display, size)
     try:
         return yaml.load(text, Loader=_StrictLoader), []
     except yaml.MarkedYAMLError as err:

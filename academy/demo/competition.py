@@ -181,6 +181,7 @@ def seed_competitions(rng: random.Random, today: date) -> list[str]:
         entry = services.nominate(heads.get(town, admin), comp, agent, comp.registration_closes_on)
         skills[entry.id] = min(0.95, max(0.2, rng.gauss(0.62, 0.17)))
     services.close_registration(admin, comp)
+    comp.started_at = datetime(year, 11, 1, 1, 0)
 
     entries = services.active_entries(comp)
     for n, entry in enumerate(entries):

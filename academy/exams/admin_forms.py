@@ -9,7 +9,6 @@ import wtforms
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     FloatField,
     HiddenField,
     IntegerField,
@@ -21,6 +20,8 @@ from wtforms.validators import NumberRange, ValidationError
 from academy.catalogue.models import ItemCategory
 from academy.exams.models import Layout, ReviewWhen, VersionPolicy
 from academy.forms import (
+    YEAR_MESSAGE,
+    DateTimeLocalField,
     MultiCheckboxField,
     SelectField,
     _pair_choices,
@@ -54,6 +55,8 @@ class BeijingTimeField(DateTimeLocalField):
         try:
             super().process_formdata(valuelist)
         except ValueError as err:
+            if err.args and err.args[0] == YEAR_MESSAGE:
+                raise
             raise ValueError(TIME_MESSAGE) from err
 
     @property

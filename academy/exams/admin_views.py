@@ -16,8 +16,15 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from academy.analytics.export import xlsx_response
-from academy.auth.policy import roles_required, visible_townships
+from academy import conflicts
+from academy.auth.policy import (
+    Permission,
+    can,
+    current_scope,
+    requires,
+    visible_agent_ids,
+    visible_townships,
+)
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.errors_domain import DomainError
 from academy.exams import authoring, reports, rules, services
@@ -39,13 +46,13 @@ from academy.exams.models import (
     ReviewWhen,
     VersionPolicy,
 )
-from academy.exams.reports import AUTHORS, VIEWERS
 from academy.extensions import db
 from academy.forms import service_call
 from academy.pagination import paginate
 from academy.questions import display
 from academy.questions.models import Dimension, Question, QuestionVersion
 from academy.questions.types import QUESTION_TYPES
+from academy.xlsx import xlsx_response
 
 bp = Blueprint("exam_admin", __name__, url_prefix="/manage/exams")
 
@@ -58,7 +65,7 @@ def _helpers():
     return {
         "bj": reports.when,
         "num": reports.fmt_number,
-        "is_author": current_user.is_authenticated and current_user.role in AUTHORS,
+        "is_author": can(current_user, Permission.MANAGE_EXAMS),
         "difficulty_labels": rules.DIFFICULTY_LABELS,
         "flag_labels": st.FLAG_LABELS,
         "type_label": lambda t: QUESTION_TYPES[t].label if t in QUESTION_TYPES else t,
@@ -71,7 +78,7 @@ def _snippet(data: dict | None, n: int = 80) -> str:
 
 
 def _exam_or_404(exam_id: int):
-    exam = reports.exam_visible_to(current_user, exam_id)
+    exam = reports.exam_visible_to(current_scope(), exam_id)
     if exam is None:
         abort(404)
     return exam
@@ -86,17 +93,17 @@ def _flash_error(err: DomainError) -> None:
 
 
 @bp.get("/")
-@roles_required(*VIEWERS)
+@requires(Permission.VIEW_EXAM_RESULTS)
 def index():
     f = reports.exam_filter(request.args)
-    page = paginate(reports.exam_list_statement(current_user, f), per_page=PER_PAGE, rows=True)
+    page = paginate(reports.exam_list_statement(current_scope(), f), per_page=PER_PAGE, rows=True)
     return render_template(
         "exams/admin/list.html", page=page, f=f, statuses=list(ExamStatus), pending=_pending()
     )
 
 
 def _pending() -> int:
-    if current_user.role not in AUTHORS:
+    if not can(current_user, Permission.MARK_ESSAYS):
         return 0
     return sum(n for _, _, n in reports.marking_exams())
 
@@ -106,7 +113,7 @@ def _pending() -> int:
 
 def _exam_choices(form: ExamForm) -> None:
     form.township_id.choices = [(None, "全县代办员")] + [
-        (t.id, t.name) for t in visible_townships(current_user)
+        (t.id, t.name) for t in visible_townships(current_scope())
     ]
     items = db.session.execute(
         sa.select(ServiceItem.id, ServiceItem.name, ServiceItem.category)
@@ -134,6 +141,13 @@ def _fill_exam_form(form: ExamForm, exam) -> None:
     form.item_id.data = data.item_id
 
 
+def _saved_exam_form(exam) -> ExamForm:
+    form = ExamForm(formdata=None)
+    _exam_choices(form)
+    _fill_exam_form(form, exam)
+    return form
+
+
 def _exam_data(form: ExamForm) -> authoring.ExamData:
     return authoring.ExamData(
         title=form.title.data or "",
@@ -156,7 +170,7 @@ def _exam_data(form: ExamForm) -> authoring.ExamData:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def new():
     form = ExamForm()
     _exam_choices(form)
@@ -169,7 +183,7 @@ def new():
 
 
 @bp.route("/<id:exam_id>/edit", methods=["GET", "POST"])
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def edit(exam_id: int):
     exam = _exam_or_404(exam_id)
     form = ExamForm()
@@ -178,6 +192,12 @@ def edit(exam_id: int):
         _fill_exam_form(form, exam)
     locked = authoring.attempt_count(exam)
     if form.validate_on_submit():
+        conflict = conflicts.check(exam, "这场考试的设置", lambda: _saved_exam_form(exam), form)
+        if conflict:
+            page = render_template(
+                "exams/admin/form.html", form=form, exam=exam, locked=locked, conflict=conflict
+            )
+            return page, 409
         ok, changed = service_call(
             form, authoring.update_exam, current_user, exam, _exam_data(form)
         )
@@ -214,17 +234,17 @@ def _shortages(section, sizes: dict[str, int]) -> list[str]:
 
 
 @bp.get("/<id:exam_id>")
-@roles_required(*VIEWERS)
+@requires(Permission.VIEW_EXAM_RESULTS)
 def detail(exam_id: int):
     exam = _exam_or_404(exam_id)
-    counts = reports.exam_counts(current_user, exam)
+    counts = reports.exam_counts(current_scope(), exam)
     sections = []
     for s in exam.sections:
         sizes = pool_sizes(exam, s)
         sections.append((s, sizes, _shortages(s, sizes)))
     problems = (
         authoring.publish_problems(exam)
-        if exam.status == ExamStatus.DRAFT and current_user.role in AUTHORS
+        if exam.status == ExamStatus.DRAFT and can(current_user, Permission.MANAGE_EXAMS)
         else []
     )
     return render_template(
@@ -405,7 +425,7 @@ def _section_page(exam, section: ExamSection | None):
 
 
 @bp.route("/<id:exam_id>/sections/new", methods=["GET", "POST"])
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def section_new(exam_id: int):
     return _section_page(_exam_or_404(exam_id), None)
 
@@ -418,14 +438,14 @@ def _section_or_404(exam, section_id: int) -> ExamSection:
 
 
 @bp.route("/<id:exam_id>/sections/<id:section_id>", methods=["GET", "POST"])
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def section_edit(exam_id: int, section_id: int):
     exam = _exam_or_404(exam_id)
     return _section_page(exam, _section_or_404(exam, section_id))
 
 
 @bp.post("/<id:exam_id>/sections/<id:section_id>/delete")
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def section_delete(exam_id: int, section_id: int):
     exam = _exam_or_404(exam_id)
     section = _section_or_404(exam, section_id)
@@ -438,7 +458,7 @@ def section_delete(exam_id: int, section_id: int):
 
 
 @bp.post("/<id:exam_id>/sections/<id:section_id>/move")
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def section_move(exam_id: int, section_id: int):
     exam = _exam_or_404(exam_id)
     section = _section_or_404(exam, section_id)
@@ -466,31 +486,31 @@ def _life(exam_id: int, action, done: str):
 
 
 @bp.post("/<id:exam_id>/publish")
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def publish(exam_id: int):
     return _life(exam_id, authoring.publish_exam, "已发布《{title}》，考生现在可以看到这场考试。")
 
 
 @bp.post("/<id:exam_id>/unpublish")
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def unpublish(exam_id: int):
     return _life(exam_id, authoring.unpublish_exam, "已将《{title}》撤回为草稿，考生暂时看不到。")
 
 
 @bp.post("/<id:exam_id>/archive")
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def archive(exam_id: int):
     return _life(exam_id, authoring.archive_exam, "已归档《{title}》，成绩和统计仍可查看。")
 
 
 @bp.post("/<id:exam_id>/restore")
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def restore(exam_id: int):
     return _life(exam_id, authoring.restore_exam, "已将《{title}》恢复为草稿。")
 
 
 @bp.post("/<id:exam_id>/duplicate")
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def duplicate(exam_id: int):
     return _life(exam_id, authoring.duplicate_exam, "已复制《{title}》为新草稿，可以修改题目组成。")
 
@@ -499,7 +519,7 @@ def duplicate(exam_id: int):
 
 
 @bp.get("/<id:exam_id>/preview")
-@roles_required(*AUTHORS)
+@requires(Permission.MANAGE_EXAMS)
 def preview(exam_id: int):
     exam = _exam_or_404(exam_id)
     raw = request.args.get("seed", "")
@@ -550,20 +570,22 @@ def preview(exam_id: int):
 
 
 @bp.get("/<id:exam_id>/results")
-@roles_required(*VIEWERS)
+@requires(Permission.VIEW_EXAM_RESULTS)
 def results(exam_id: int):
     exam = _exam_or_404(exam_id)
     f = reports.results_filter(request.args)
-    page = paginate(reports.results_statement(current_user, exam, f), per_page=PER_PAGE, rows=True)
+    page = paginate(
+        reports.results_statement(current_scope(), exam, f), per_page=PER_PAGE, rows=True
+    )
     return render_template(
         "exams/admin/results.html",
         exam=exam,
         f=f,
         page=page,
         rows=reports.result_rows(page.items),
-        townships=visible_townships(current_user),
+        townships=visible_townships(current_scope()),
         states=list(AttemptState),
-        counts=reports.exam_counts(current_user, exam),
+        counts=reports.exam_counts(current_scope(), exam),
     )
 
 
@@ -587,7 +609,7 @@ RESULT_HEADERS = [
 
 
 @bp.get("/<id:exam_id>/results.xlsx")
-@roles_required(*VIEWERS)
+@requires(Permission.VIEW_EXAM_RESULTS)
 def results_export(exam_id: int):
     exam = _exam_or_404(exam_id)
     f = reports.results_filter(request.args)
@@ -609,16 +631,16 @@ def results_export(exam_id: int):
             r.minutes_used,
             r.attempt.reopened_count,
         ]
-        for r in reports.all_results(current_user, exam, f)
+        for r in reports.all_results(current_scope(), exam, f)
     ]
     name = f"考试成绩-{exam.id}-{date.today():%Y%m%d}.xlsx"
     return xlsx_response(name, RESULT_HEADERS, rows, "成绩")
 
 
 @bp.get("/attempts/<id:attempt_id>")
-@roles_required(*VIEWERS)
+@requires(Permission.VIEW_EXAM_RESULTS)
 def attempt(attempt_id: int):
-    a = reports.attempt_visible_to(current_user, attempt_id)
+    a = reports.attempt_visible_to(current_scope(), attempt_id)
     if a is None:
         abort(404)
     return _attempt_page(a, ReopenForm())
@@ -647,14 +669,18 @@ def _attempt_page(a, reopen_form: ReopenForm):
         township=reports.township_name(a.township_id),
         markers=reports.marker_names(a),
         reopen_form=reopen_form,
-        can_reopen=a.finish_reason == FinishReason.TIMEOUT and a.state != AttemptState.IN_PROGRESS,
+        can_reopen=can(current_user, Permission.MANAGE_EXAMS)
+        and a.finish_reason == FinishReason.TIMEOUT
+        and a.state != AttemptState.IN_PROGRESS,
+        # The attempt is history; today's phone number only for whoever may see the person.
+        reachable=bool(visible_agent_ids(current_scope(), [a.agent_id])),
     )
 
 
 @bp.post("/attempts/<id:attempt_id>/reopen")
-@roles_required(*VIEWERS)
+@requires(Permission.MANAGE_EXAMS)
 def reopen(attempt_id: int):
-    a = reports.attempt_visible_to(current_user, attempt_id)
+    a = reports.attempt_visible_to(current_scope(), attempt_id)
     if a is None:
         abort(404)
     form = ReopenForm()
@@ -681,7 +707,7 @@ def _marking_exam_arg() -> int | None:
 
 
 @bp.get("/marking")
-@roles_required(*AUTHORS)
+@requires(Permission.MARK_ESSAYS)
 def marking():
     exam_id = _marking_exam_arg()
     page = paginate(reports.marking_statement(exam_id), per_page=PER_PAGE, rows=True)
@@ -691,7 +717,7 @@ def marking():
 
 
 @bp.route("/marking/<id:answer_id>", methods=["GET", "POST"])
-@roles_required(*AUTHORS)
+@requires(Permission.MARK_ESSAYS)
 def mark(answer_id: int):
     answer = reports.answer_for_marking(answer_id)
     if answer is None or answer.qtype not in services.EXPERT_MARKED:
@@ -739,11 +765,14 @@ def mark(answer_id: int):
 
 
 @bp.get("/<id:exam_id>/statistics")
-@roles_required(*VIEWERS)
+@requires(Permission.VIEW_EXAM_RESULTS)
 def statistics(exam_id: int):
     exam = _exam_or_404(exam_id)
     return render_template(
-        "exams/admin/statistics.html", exam=exam, report=reports.exam_report(current_user, exam)
+        "exams/admin/statistics.html",
+        exam=exam,
+        report=reports.exam_report(current_scope(), exam),
+        min_answers=reports.min_answers(),
     )
 
 
@@ -763,10 +792,10 @@ STAT_HEADERS = [
 
 
 @bp.get("/<id:exam_id>/statistics.xlsx")
-@roles_required(*VIEWERS)
+@requires(Permission.VIEW_EXAM_RESULTS)
 def statistics_export(exam_id: int):
     exam = _exam_or_404(exam_id)
-    report = reports.exam_report(current_user, exam)
+    report = reports.exam_report(current_scope(), exam)
 
     def r(value):
         return None if value is None else round(value, 3)
@@ -785,7 +814,9 @@ def statistics_export(exam_id: int):
             r(row.stats.sd),
             r(row.stats.discrimination),
             r(row.stats.upper_lower),
-            "；".join(st.FLAG_LABELS[f] for f in row.stats.flags),
+            row.stats.few_label
+            if row.stats.too_few
+            else "；".join(st.FLAG_LABELS[f] for f in row.stats.flags),
         ]
         for row in report.rows
     ]
@@ -808,9 +839,9 @@ def statistics_export(exam_id: int):
 
 
 @bp.get("/questions/<id:question_id>/stats")
-@roles_required(*VIEWERS)
+@requires(Permission.VIEW_EXAM_RESULTS)
 def question_stats(question_id: int):
-    report = reports.question_report(current_user, question_id)
+    report = reports.question_report(current_scope(), question_id)
     if report is None:
         abort(404)
     return render_template("exams/admin/question_stats.html", report=report)
@@ -821,7 +852,7 @@ def question_stats(question_id: int):
 
 def _override_choices(form: OverrideForm) -> None:
     form.township_id.choices = [(None, "请选择镇街")] + [
-        (t.id, t.name) for t in visible_townships(current_user)
+        (t.id, t.name) for t in visible_townships(current_scope())
     ]
 
 
@@ -829,7 +860,7 @@ def _chosen_agent():
     raw = request.values.get("agent_id", "")
     if not (raw.isdigit() and len(raw) < 10):
         return None
-    found = reports.agent_in_scope(current_user, int(raw))
+    found = reports.agent_in_scope(current_scope(), int(raw))
     if found is None:
         abort(404)
     return found
@@ -859,7 +890,7 @@ def _existing_override(exam, agent_id: int | None, township_id: int | None):
 
 
 @bp.route("/<id:exam_id>/overrides", methods=["GET", "POST"])
-@roles_required(*VIEWERS)
+@requires(Permission.VIEW_EXAM_RESULTS, post=Permission.MANAGE_EXAMS)
 def overrides(exam_id: int):
     exam = _exam_or_404(exam_id)
     chosen = _chosen_agent()
@@ -892,7 +923,7 @@ def overrides(exam_id: int):
             form.reason.data or "",
         )
         if form.subject.data == "agent":
-            found = reports.agent_in_scope(current_user, int(form.agent_id.data))
+            found = reports.agent_in_scope(current_scope(), int(form.agent_id.data))
             if found is None:
                 abort(404)
             kwargs = {"agent": found[0]}
@@ -917,9 +948,9 @@ def overrides(exam_id: int):
         "exams/admin/overrides.html",
         exam=exam,
         form=form,
-        rows=list(db.session.execute(reports.overrides_statement(current_user, exam))),
+        rows=list(db.session.execute(reports.overrides_statement(current_scope(), exam))),
         q=q,
-        found=reports.agents_in_scope(current_user, q) if q else [],
+        found=reports.agents_in_scope(current_scope(), q) if q else [],
         chosen=chosen,
         effective=effective,
         base=services.base_settings(exam),
@@ -928,10 +959,10 @@ def overrides(exam_id: int):
 
 
 @bp.post("/<id:exam_id>/overrides/<id:override_id>/delete")
-@roles_required(*VIEWERS)
+@requires(Permission.MANAGE_EXAMS)
 def override_delete(exam_id: int, override_id: int):
     exam = _exam_or_404(exam_id)
-    override = reports.override_visible_to(current_user, exam, override_id)
+    override = reports.override_visible_to(current_scope(), exam, override_id)
     if override is None:
         abort(404)
     services.remove_override(current_user, override)

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
-from academy.auth.models import Role, User
-from academy.auth.policy import scope_by_township, township_limit
+from academy.auth.models import User
+from academy.auth.policy import Scope, agent_clause, scope_by_township
 from academy.exams import services
 from academy.exams import statistics as st
 from academy.exams.models import (
@@ -30,9 +31,6 @@ from academy.questions.models import Question, QuestionVersion
 from academy.regions.models import Township, Village
 from academy.roster.models import Agent, Posting
 
-AUTHORS = (Role.ADMIN, Role.EXPERT)
-VIEWERS = (Role.ADMIN, Role.EXPERT, Role.TOWNSHIP_HEAD)
-
 
 def pairs(stmt: sa.Select) -> dict:
     """{first column: second column} of a two-column SELECT."""
@@ -47,21 +45,18 @@ def _digits(value: str | None, limit: int = 9) -> int | None:
 # --- exams ---------------------------------------------------------------------------------
 
 
-def scope_exams(stmt: sa.Select, user: User) -> sa.Select:
-    """Exams a user may see: everything for authors; for a township head the exams their
-    candidates can sit (county-wide or for their township), once published."""
-    limit = township_limit(user)
-    if limit is None:
+def scope_exams(stmt: sa.Select, scope: Scope) -> sa.Select:
+    """Exams a scope may see: the county's, everything; a township's, the exams its
+    candidates can sit (county-wide or for that township), once published."""
+    clause = scope.township_clause(Exam.township_id)
+    if clause is None:
         return stmt
-    return stmt.where(
-        sa.or_(Exam.township_id.is_(None), Exam.township_id == limit),
-        Exam.status != ExamStatus.DRAFT,
-    )
+    return stmt.where(sa.or_(Exam.township_id.is_(None), clause), Exam.status != ExamStatus.DRAFT)
 
 
-def exam_visible_to(user: User, exam_id: int) -> Exam | None:
+def exam_visible_to(scope: Scope, exam_id: int) -> Exam | None:
     stmt = sa.select(Exam).options(selectinload(Exam.sections)).where(Exam.id == exam_id)
-    return db.session.scalar(scope_exams(stmt, user))
+    return db.session.scalar(scope_exams(stmt, scope))
 
 
 @dataclass
@@ -78,7 +73,7 @@ def exam_filter(args) -> ExamFilter:
     )
 
 
-def _attempt_counts(user: User):
+def _attempt_counts(scope: Scope):
     """(exam id, attempts, graded, marking) of the attempts the user may see."""
     stmt = sa.select(
         Attempt.exam_id.label("exam_id"),
@@ -87,12 +82,12 @@ def _attempt_counts(user: User):
         sa.func.count(Attempt.id).filter(Attempt.state == AttemptState.MARKING).label("marking"),
         sa.func.count(Attempt.id).filter(Attempt.passed.is_(True)).label("passed"),
     ).group_by(Attempt.exam_id)
-    return scope_by_township(stmt, user, Attempt.township_id).subquery()
+    return scope_by_township(stmt, scope, Attempt.township_id).subquery()
 
 
-def exam_list_statement(user: User, f: ExamFilter) -> sa.Select:
+def exam_list_statement(scope: Scope, f: ExamFilter) -> sa.Select:
     """Rows of (Exam, attempts, graded, marking, passed) for paginate(rows=True)."""
-    counts = _attempt_counts(user)
+    counts = _attempt_counts(scope)
     stmt = (
         sa.select(
             Exam,
@@ -104,7 +99,7 @@ def exam_list_statement(user: User, f: ExamFilter) -> sa.Select:
         .outerjoin(counts, counts.c.exam_id == Exam.id)
         .options(joinedload(Exam.township))
     )
-    stmt = scope_exams(stmt, user)
+    stmt = scope_exams(stmt, scope)
     if f.q:
         stmt = stmt.where(Exam.title.like(f"%{f.q}%"))
     if f.status is not None:
@@ -117,8 +112,8 @@ def exam_list_statement(user: User, f: ExamFilter) -> sa.Select:
     )
 
 
-def exam_counts(user: User, exam: Exam) -> dict[str, int]:
-    counts = _attempt_counts(user)
+def exam_counts(scope: Scope, exam: Exam) -> dict[str, int]:
+    counts = _attempt_counts(scope)
     row = db.session.execute(
         sa.select(counts.c.attempts, counts.c.graded, counts.c.marking, counts.c.passed).where(
             counts.c.exam_id == exam.id
@@ -191,14 +186,23 @@ class ResultRow:
         return round((a.submitted_at - a.started_at).total_seconds() / 60, 1)
 
 
-def results_statement(user: User, exam: Exam, f: ResultsFilter) -> sa.Select:
+def results_statement(scope: Scope, exam: Exam, f: ResultsFilter) -> sa.Select:
+    """Attempts in the scope (by the township they were sat in: results are history). The
+    phone is today's personal data: only for candidates the reader may still see (not for
+    one who has since moved to another township), and only they are found by it."""
+    reachable = agent_clause(scope, Attempt.agent_id)
+    phone = (
+        Agent.phone
+        if reachable is None
+        else sa.case((reachable, Agent.phone), else_=sa.literal("")).label("phone")
+    )
     stmt = (
-        sa.select(Attempt, Agent.name, Agent.phone, Township.name, _village_name())
+        sa.select(Attempt, Agent.name, phone, Township.name, _village_name())
         .join(Agent, Agent.id == Attempt.agent_id)
         .outerjoin(Township, Township.id == Attempt.township_id)
         .where(Attempt.exam_id == exam.id)
     )
-    stmt = scope_by_township(stmt, user, Attempt.township_id)
+    stmt = scope_by_township(stmt, scope, Attempt.township_id)
     if f.township_id:
         stmt = stmt.where(Attempt.township_id == f.township_id)
     if f.state is not None:
@@ -207,7 +211,10 @@ def results_statement(user: User, exam: Exam, f: ResultsFilter) -> sa.Select:
         stmt = stmt.where(Attempt.passed.is_(f.passed))
     if f.q:
         like = f"%{f.q}%"
-        stmt = stmt.where(sa.or_(Agent.name.like(like), Agent.phone.like(like)))
+        by_phone = Agent.phone.like(like)
+        if reachable is not None:
+            by_phone = sa.and_(reachable, by_phone)
+        stmt = stmt.where(sa.or_(Agent.name.like(like), by_phone))
     return stmt.order_by(Attempt.started_at.desc(), Attempt.id.desc())
 
 
@@ -215,14 +222,14 @@ def result_rows(rows) -> list[ResultRow]:
     return [ResultRow(*row) for row in rows]
 
 
-def all_results(user: User, exam: Exam, f: ResultsFilter) -> list[ResultRow]:
-    return result_rows(db.session.execute(results_statement(user, exam, f)))
+def all_results(scope: Scope, exam: Exam, f: ResultsFilter) -> list[ResultRow]:
+    return result_rows(db.session.execute(results_statement(scope, exam, f)))
 
 
 # --- one attempt ---------------------------------------------------------------------------
 
 
-def attempt_visible_to(user: User, attempt_id: int) -> Attempt | None:
+def attempt_visible_to(scope: Scope, attempt_id: int) -> Attempt | None:
     """An attempt with everything the staff page shows (exam, candidate, answers with the
     question and the version drawn), if the user may see it."""
     stmt = (
@@ -236,7 +243,7 @@ def attempt_visible_to(user: User, attempt_id: int) -> Attempt | None:
         .join(Exam, Exam.id == Attempt.exam_id)
         .where(Attempt.id == attempt_id)
     )
-    stmt = scope_exams(scope_by_township(stmt, user, Attempt.township_id), user)
+    stmt = scope_exams(scope_by_township(stmt, scope, Attempt.township_id), scope)
     return db.session.scalar(stmt)
 
 
@@ -318,7 +325,7 @@ def next_to_mark(exam_id: int | None = None, after: AttemptAnswer | None = None)
 # --- overrides -----------------------------------------------------------------------------
 
 
-def overrides_statement(user: User, exam: Exam) -> sa.Select:
+def overrides_statement(scope: Scope, exam: Exam) -> sa.Select:
     """Rows of (override, agent name, township name, set by) the user may see: a township
     head sees the overrides for their township and for agents posted there now."""
     posted = (
@@ -337,19 +344,19 @@ def overrides_statement(user: User, exam: Exam) -> sa.Select:
         .outerjoin(User, User.id == ExamOverride.created_by_id)
         .where(ExamOverride.exam_id == exam.id)
     )
-    limit = township_limit(user)
-    if limit is not None:
-        stmt = stmt.where(where == limit)
+    clause = scope.township_clause(where)
+    if clause is not None:
+        stmt = stmt.where(clause)
     return stmt.order_by(ExamOverride.township_id.is_(None), ExamOverride.created_at.desc())
 
 
-def override_visible_to(user: User, exam: Exam, override_id: int) -> ExamOverride | None:
-    stmt = overrides_statement(user, exam).where(ExamOverride.id == override_id)
+def override_visible_to(scope: Scope, exam: Exam, override_id: int) -> ExamOverride | None:
+    stmt = overrides_statement(scope, exam).where(ExamOverride.id == override_id)
     row = db.session.execute(stmt).first()
     return row[0] if row else None
 
 
-def agents_in_scope(user: User, q: str, limit: int = 20) -> list[tuple[Agent, str, str]]:
+def agents_in_scope(scope: Scope, q: str, limit: int = 20) -> list[tuple[Agent, str, str]]:
     """Active agents matching a name or phone, within the user's scope:
     (agent, township, village)."""
     q = q.strip()[:40]
@@ -366,11 +373,11 @@ def agents_in_scope(user: User, q: str, limit: int = 20) -> list[tuple[Agent, st
         .limit(limit)
     )
     return [
-        tuple(r) for r in db.session.execute(scope_by_township(stmt, user, Village.township_id))
+        tuple(r) for r in db.session.execute(scope_by_township(stmt, scope, Village.township_id))
     ]
 
 
-def agent_in_scope(user: User, agent_id: int) -> tuple[Agent, str, str] | None:
+def agent_in_scope(scope: Scope, agent_id: int) -> tuple[Agent, str, str] | None:
     stmt = (
         sa.select(Agent, Township.name, Village.name)
         .join(Posting, sa.and_(Posting.agent_id == Agent.id, Posting.left_on.is_(None)))
@@ -378,7 +385,7 @@ def agent_in_scope(user: User, agent_id: int) -> tuple[Agent, str, str] | None:
         .join(Township, Township.id == Village.township_id)
         .where(Agent.id == agent_id)
     )
-    row = db.session.execute(scope_by_township(stmt, user, Village.township_id)).first()
+    row = db.session.execute(scope_by_township(stmt, scope, Village.township_id)).first()
     return tuple(row) if row else None
 
 
@@ -457,15 +464,17 @@ def _matrix_statement() -> sa.Select:
     )
 
 
-def exam_report(user: User, exam: Exam) -> ExamReport:
+def exam_report(scope: Scope, exam: Exam) -> ExamReport:
     """Exam-level figures and a row per question (and per version when it had several),
     over the graded attempts the user may see. Four queries."""
     stmt = scope_by_township(
-        _matrix_statement().where(Attempt.exam_id == exam.id), user, Attempt.township_id
+        _matrix_statement().where(Attempt.exam_id == exam.id), scope, Attempt.township_id
     )
     observations, totals = _matrix_rows(stmt)
     fixed = {q for s in exam.sections for q in (s.question_ids or [])}
-    stats = st.analyse(observations, list(totals.values()), question_ids=fixed)
+    stats = st.analyse(
+        observations, list(totals.values()), question_ids=fixed, min_answers=min_answers()
+    )
     sections = {s.id: s.position for s in exam.sections}
     info = _question_info(set(stats.by_question), exam.id, sections)
     rows = []
@@ -482,7 +491,7 @@ def exam_report(user: User, exam: Exam) -> ExamReport:
             sa.select(sa.func.count(Attempt.id)).where(
                 Attempt.exam_id == exam.id, Attempt.state == AttemptState.MARKING
             ),
-            user,
+            scope,
             Attempt.township_id,
         )
     )
@@ -547,7 +556,7 @@ class QuestionReport:
     uses: list[VersionUse]  # per exam and version
 
 
-def question_report(user: User, question_id: int) -> QuestionReport | None:
+def question_report(scope: Scope, question_id: int) -> QuestionReport | None:
     """A question's statistics across every exam that drew it: overall, per version, and
     per exam and version (graded attempts the user may see). Three queries."""
     question = db.session.scalar(
@@ -562,9 +571,9 @@ def question_report(user: User, question_id: int) -> QuestionReport | None:
         .add_columns(Attempt.exam_id, Exam.title)
         .join(Exam, Exam.id == Attempt.exam_id)
     )
-    stmt = scope_exams(stmt, user)
+    stmt = scope_exams(stmt, scope)
     stmt = scope_by_township(
-        stmt.where(AttemptAnswer.question_id == question_id), user, Attempt.township_id
+        stmt.where(AttemptAnswer.question_id == question_id), scope, Attempt.township_id
     )
     rows = db.session.execute(stmt).all()
     observations: list[st.Observation] = []
@@ -581,10 +590,11 @@ def question_report(user: User, question_id: int) -> QuestionReport | None:
         totals[row.attempt_id] = st.Total(row.attempt_id, row.score, row.max_score, row.passed)
         exams[(row.exam_id, row.version_id)].append(o)
         titles[row.exam_id] = row.title
-    stats = st.analyse(observations, list(totals.values()))
+    least = min_answers()
+    stats = st.analyse(observations, list(totals.values()), min_answers=least)
     numbers = {v.id: v.number for v in question.versions}
     uses = [
-        VersionUse(exam_id, titles[exam_id], numbers.get(vid, 0), st.item_stats(obs, totals))
+        VersionUse(exam_id, titles[exam_id], numbers.get(vid, 0), st.item_stats(obs, totals, least))
         for (exam_id, vid), obs in sorted(exams.items(), key=lambda kv: (-kv[0][0], kv[0][1]))
     ]
     return QuestionReport(
@@ -594,6 +604,12 @@ def question_report(user: User, question_id: int) -> QuestionReport | None:
         stats.by_version,
         uses,
     )
+
+
+def min_answers() -> int:
+    """Answers an item needs before it is labelled 过难/过易/区分度为负 (config
+    ``ITEM_STATS_MIN_ANSWERS``; see academy/exams/statistics.py)."""
+    return int(current_app.config.get("ITEM_STATS_MIN_ANSWERS", st.MIN_ANSWERS))
 
 
 def fmt_number(value: float | None, digits: int = 2) -> str:

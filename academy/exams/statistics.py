@@ -21,7 +21,12 @@ The matrix is one :class:`Observation` per drawn question of a graded attempt (i
   section in the same positions (the order is shuffled only within a section), so slot p of
   every attempt is "a question of section s" and every attempt has every slot. Only
   attempts that have every slot count (all of them, unless a blueprint changed);
-- flags: negative discrimination, very easy (facility > 0.9), very hard (facility < 0.2).
+- flags: negative discrimination, very easy (facility > 0.9), very hard (facility < 0.2) —
+  only from ``MIN_ANSWERS`` answers (30 by default, ``ITEM_STATS_MIN_ANSWERS`` in the app's
+  config). Below it an item is labelled 样本不足 instead: with n answers the standard error
+  of a correlation is about 1/√n (0.18 at 30, 0.32 at 10), so a "negative" discrimination
+  of a good question is common on a small sample, and a facility of 1.0 from five agents
+  says little. The numbers are shown whatever the sample, with the sample size.
 
 Statistics are grouped per question (all its versions) and per question version.
 A statistic that cannot be computed (fewer than two candidates, everybody with the same
@@ -38,12 +43,14 @@ from dataclasses import dataclass, field
 UPPER_LOWER_SHARE = 0.27
 EASY_ABOVE = 0.9
 HARD_BELOW = 0.2
+MIN_ANSWERS = 30
 
 FLAG_LABELS = {
     "negative": "区分度为负：高分考生反而答错更多，请检查答案与题意",
     "easy": "过易（难度系数 > 0.9）",
     "hard": "过难（难度系数 < 0.2）",
 }
+FEW_LABEL = "样本不足（作答少于 {n} 人次，不判断过难、过易或区分度为负）"
 
 
 @dataclass(frozen=True)
@@ -165,9 +172,25 @@ class ItemStats:
     sd: float | None
     discrimination: float | None
     upper_lower: float | None
+    min_answers: int = MIN_ANSWERS  # flags only from this many answers
+
+    @property
+    def enough(self) -> bool:
+        return self.n >= self.min_answers
+
+    @property
+    def too_few(self) -> bool:
+        """Answered, but too few times to label the item (样本不足)."""
+        return 0 < self.n < self.min_answers
+
+    @property
+    def few_label(self) -> str:
+        return FEW_LABEL.format(n=self.min_answers)
 
     @property
     def flags(self) -> tuple[str, ...]:
+        if not self.enough:
+            return ()
         out = []
         if self.discrimination is not None and self.discrimination < 0:
             out.append("negative")
@@ -194,7 +217,11 @@ def rest_fraction(total: Total, obs: Observation) -> float | None:
     return max(0.0, min(1.0, (total.score - obs.score) / rest_max))
 
 
-def item_stats(observations: Sequence[Observation], totals: Mapping[int, Total]) -> ItemStats:
+def item_stats(
+    observations: Sequence[Observation],
+    totals: Mapping[int, Total],
+    min_answers: int = MIN_ANSWERS,
+) -> ItemStats:
     """The statistics of one item (a question, or a version) from its observations."""
     obs = [o for o in observations if o.attempt_id in totals]
     if not obs:
@@ -213,6 +240,7 @@ def item_stats(observations: Sequence[Observation], totals: Mapping[int, Total])
         sd=sample_sd(fractions),
         discrimination=pearson([f for _, f in pairs], [r for r, _ in pairs]),
         upper_lower=upper_lower(ranked),
+        min_answers=min_answers,
     )
 
 
@@ -258,9 +286,11 @@ def analyse(
     observations: Sequence[Observation],
     totals: Sequence[Total],
     question_ids: Iterable[int] = (),
+    min_answers: int = MIN_ANSWERS,
 ) -> ExamStatistics:
     """Everything for one exam. ``question_ids``: questions to report even if nobody had them
-    (e.g. a fixed question of a section added later): they get n = 0 and no statistics."""
+    (e.g. a fixed question of a section added later): they get n = 0 and no statistics.
+    ``min_answers``: items answered fewer times get no flags (样本不足)."""
     by_id = {t.attempt_id: t for t in totals}
     per_question: dict[int, list[Observation]] = defaultdict(list)
     per_version: dict[int, list[Observation]] = defaultdict(list)
@@ -271,7 +301,7 @@ def analyse(
     for q in question_ids:
         result.by_question[q] = EMPTY
     for q, obs in per_question.items():
-        result.by_question[q] = item_stats(obs, by_id)
+        result.by_question[q] = item_stats(obs, by_id, min_answers)
     for v, obs in per_version.items():
-        result.by_version[v] = item_stats(obs, by_id)
+        result.by_version[v] = item_stats(obs, by_id, min_answers)
     return result

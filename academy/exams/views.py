@@ -15,8 +15,8 @@ from flask import (
 )
 from flask_login import current_user
 
-from academy.auth.models import Role
-from academy.auth.policy import roles_required
+from academy import dbsetup
+from academy.auth.policy import Permission, requires
 from academy.db import utcnow
 from academy.errors_domain import DomainError
 from academy.exams import admission, rules, services
@@ -54,7 +54,7 @@ def _wants_json() -> bool:
 
 
 @bp.get("/exams/")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def index():
     agent = _agent()
     exams = services.exams_for_agent(agent) if agent.current_posting else []
@@ -78,7 +78,7 @@ def index():
 
 
 @bp.get("/exams/<id:exam_id>")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def exam(exam_id: int):
     exam = _exam_for_agent(exam_id)
     agent = _agent()
@@ -104,7 +104,7 @@ def exam(exam_id: int):
 
 
 @bp.post("/exams/<id:exam_id>/start")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def start(exam_id: int):
     exam = _exam_for_agent(exam_id)
     ticket = request.form.get("ticket", type=int)
@@ -164,10 +164,12 @@ def _answered(answer) -> bool:
 
 
 @bp.get("/attempts/<id:attempt_id>")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def take(attempt_id: int):
     attempt = _attempt_or_404(attempt_id)
     now = utcnow()
+    if attempt.state == AttemptState.IN_PROGRESS and rules.is_overdue(attempt.deadline, now):
+        dbsetup.writing()  # re-reads the attempt under the write lock
     if attempt.state == AttemptState.IN_PROGRESS and rules.is_overdue(attempt.deadline, now):
         services.finish_attempt(attempt, services.FinishReason.TIMEOUT, now)
         flash("作答时间已到，系统已自动交卷。已保存的答案都已计入。", "warning")
@@ -191,7 +193,7 @@ def take(attempt_id: int):
 
 
 @bp.post("/attempts/<id:attempt_id>/answers/<int:position>")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def save(attempt_id: int, position: int):
     """The autosave: one answer's fields (as the page names them) plus ``seq``."""
     seq = request.form.get("seq", type=int)
@@ -226,7 +228,7 @@ def save(attempt_id: int, position: int):
 
 
 @bp.post("/attempts/<id:attempt_id>/page")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def save_page(attempt_id: int):
     """Without the script: store the page's answers, then go where the button said."""
     attempt = _attempt_or_404(attempt_id)
@@ -245,7 +247,7 @@ def save_page(attempt_id: int):
 
 
 @bp.get("/attempts/<id:attempt_id>/submit")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def confirm(attempt_id: int):
     attempt = _attempt_or_404(attempt_id)
     if attempt.state != AttemptState.IN_PROGRESS:
@@ -264,7 +266,7 @@ def confirm(attempt_id: int):
 
 
 @bp.post("/attempts/<id:attempt_id>/submit")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def submit(attempt_id: int):
     attempt = _attempt_or_404(attempt_id)
     if attempt.state == AttemptState.IN_PROGRESS:
@@ -277,7 +279,7 @@ def submit(attempt_id: int):
 
 
 @bp.get("/attempts/<id:attempt_id>/result")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def result(attempt_id: int):
     attempt = _attempt_or_404(attempt_id)
     now = utcnow()

@@ -10,7 +10,13 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from academy.auth.models import Role
-from academy.auth.policy import roles_required, township_or_404, village_or_404
+from academy.auth.policy import (
+    Permission,
+    current_scope,
+    requires,
+    township_or_404,
+    village_or_404,
+)
 from academy.handbook import queries
 from academy.learning.markdown import render_markdown
 
@@ -45,13 +51,13 @@ def _render(template: str, handbooks: list, **context):
 
 
 @bp.get("/villages/<id:village_id>")
-@roles_required(Role.ADMIN, Role.TOWNSHIP_HEAD, Role.EXPERT, Role.AGENT)
+@requires(Permission.VIEW_HANDBOOK)
 def village(village_id: int):
     if current_user.role == Role.AGENT:
         if _agent_village_id() != village_id:
             abort(404)
     else:
-        village_or_404(current_user, village_id)
+        village_or_404(current_scope(), village_id)
     handbooks = queries.load_handbooks([village_id])
     if not handbooks:
         abort(404)
@@ -59,15 +65,15 @@ def village(village_id: int):
 
 
 @bp.get("/townships/<id:township_id>")
-@roles_required(Role.ADMIN, Role.TOWNSHIP_HEAD)
+@requires(Permission.PRINT_HANDBOOKS)
 def township(township_id: int):
-    township = township_or_404(current_user, township_id)
+    township = township_or_404(current_scope(), township_id)
     handbooks = queries.load_handbooks(queries.township_village_ids(township.id))
     return _render("handbook/township.html", handbooks, township=township)
 
 
 @bp.get("/mine")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def mine():
     village_id = _agent_village_id()
     if village_id is None:

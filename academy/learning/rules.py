@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from academy.learning.models import ProgressStatus
 from academy.roster.rules import id_number_problem, normalise_id_number, phone_problem
@@ -214,8 +214,11 @@ def check_form(fields: Sequence[Mapping], values: Mapping[str, str]) -> Practice
         elif kind == "phone":
             problem = phone_problem(raw)
         elif kind == "date":
-            if parse_form_date(raw) is None:
+            day = parse_form_date(raw)
+            if day is None:
                 problem = "日期格式应为 年-月-日，如 2026-03-01 或 2026年3月1日。"
+            elif not 1900 <= day.year <= 2100:
+                problem = "日期应在 1900 年到 2100 年之间，请检查年份。"
         elif kind == "number":
             if parse_form_number(raw) is None:
                 problem = "这里应填数字。"
@@ -301,6 +304,48 @@ def score_check(questions: Sequence[Mapping], answers: Mapping[int, object]) -> 
         correct.append(set(given) == right)
     score = sum(correct) / len(questions) if questions else 0.0
     return CheckResult(score, correct, score >= PASS_MARK)
+
+
+# --- retaking the short check -----------------------------------------------------------
+# A check of five questions with their explanations in mind is passed by memory, not by
+# knowing the job. So (courses/README.md, 「小测」):
+# - after a failed check the next try opens ``CHECK_RETAKE_MINUTES`` later (config, 30 by
+#   default; 0 = at once): time to go back to the guide rather than straight back in;
+# - the options of every question are shown in a new order on every try (the submitted
+#   values stay the options' positions in the file, so scoring does not change);
+# - after a failed try only the explanations of the questions answered right are shown; a
+#   question answered wrong says so and points back to the guide. Once the check has been
+#   passed every explanation is shown.
+
+
+def check_retake_at(last_at: datetime | None, last_passed: bool, minutes: int) -> datetime | None:
+    """When the next try of a module check opens: None = now (nothing tried yet, the last
+    try passed, or no wait configured)."""
+    if last_at is None or last_passed or minutes <= 0:
+        return None
+    return last_at + timedelta(minutes=minutes)
+
+
+def check_option_order(count: int, seed: str) -> list[int]:
+    """The order a question's options are shown in on one try (a permutation of
+    0..count-1, stable for the seed: learner, module, question and try number)."""
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def check_last_try(practice: Mapping[str, Mapping]) -> tuple[datetime | None, bool]:
+    """(when, passed) of the last try, from what ``submit_check`` keeps in the progress."""
+    last = practice.get("check") or {}
+    at = last.get("at")
+    try:
+        when = datetime.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        when = None
+    passed = last.get("passed")
+    if passed is None:  # kept before tries recorded it
+        passed = last.get("score", 0) >= PASS_MARK
+    return when, bool(passed)
 
 
 def progress_status(

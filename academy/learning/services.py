@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
+from academy import dbsetup
 from academy.activity.models import ObjectType, Verb
 from academy.activity.services import recently_recorded, record_event
 from academy.audit.services import record
 from academy.auth.models import User
-from academy.auth.policy import scope_villages
+from academy.auth.policy import Scope, scope_villages
 from academy.catalogue.models import ServiceItem
 from academy.content.loader import ContentDoc
 from academy.content.modules import check_module
@@ -245,6 +246,7 @@ VISIT_MINUTES = 10
 def visit_module(agent: Agent, module: Module, now: datetime | None = None) -> ModuleProgress:
     """The learner opens a module's page: progress exists from now on, and the visit is
     logged (once per VISIT_MINUTES; one indexed lookup on the learner's recent events)."""
+    dbsetup.writing()
     progress = open_module(agent, module)
     now = now or utcnow()
     since = now - timedelta(minutes=VISIT_MINUTES)
@@ -321,7 +323,12 @@ def submit_check(agent: Agent, module: Module, result: rules.CheckResult) -> Mod
     progress.check_attempts += 1
     progress.best_score = max(progress.best_score or 0.0, result.score)
     practice = dict(progress.practice or {})
-    practice["check"] = {"correct": result.correct, "score": result.score}
+    practice["check"] = {
+        "correct": result.correct,
+        "score": result.score,
+        "passed": result.passed,
+        "at": utcnow().isoformat(timespec="seconds"),
+    }
     progress.practice = practice
     before = progress.status
     _restatus(progress, check_passed=progress.best_score >= rules.PASS_MARK)
@@ -508,9 +515,7 @@ def _passed_entries():
     )
 
 
-def _plan_filter(
-    stmt: sa.Select, user: User, today: date, only_overdue: bool, township_ids: list[int] | None
-) -> sa.Select:
+def _plan_filter(stmt: sa.Select, scope: Scope, today: date, only_overdue: bool) -> sa.Select:
     stmt = (
         stmt.join(Posting, Posting.id == OnboardingPlan.posting_id)
         .join(Village, Village.id == OnboardingPlan.village_id)
@@ -518,15 +523,11 @@ def _plan_filter(
     )
     if only_overdue:
         stmt = stmt.where(OnboardingPlan.completed_on.is_(None), OnboardingPlan.due_on < today)
-    if township_ids is not None:
-        stmt = stmt.where(Village.township_id.in_(township_ids))
-    return scope_villages(stmt, user)
+    return scope_villages(stmt, scope)
 
 
-def plan_statement(
-    user: User, today: date, only_overdue: bool = False, township_ids: list[int] | None = None
-) -> sa.Select:
-    """Plans of active postings in the user's scope with (passed, total) counts, due first."""
+def plan_statement(scope: Scope, today: date, only_overdue: bool = False) -> sa.Select:
+    """Plans of active postings in the scope with (passed, total) counts, due first."""
     total = (
         sa.select(Curriculum.size)
         .where(Curriculum.id == OnboardingPlan.curriculum_id)
@@ -534,7 +535,7 @@ def plan_statement(
     )
     stmt = sa.select(OnboardingPlan, _passed_entries().label("passed"), total.label("total"))
     return (
-        _plan_filter(stmt, user, today, only_overdue, township_ids)
+        _plan_filter(stmt, scope, today, only_overdue)
         .options(
             joinedload(OnboardingPlan.agent),
             joinedload(OnboardingPlan.village).joinedload(Village.township),
@@ -550,24 +551,21 @@ def plan_row(plan: OnboardingPlan, passed: int, total: int, today: date) -> Plan
 
 
 def plan_rows(
-    user: User,
+    scope: Scope,
     today: date | None = None,
     only_overdue: bool = False,
-    township_ids: list[int] | None = None,
     limit: int | None = None,
 ) -> list[PlanRow]:
     today = today or date.today()
-    stmt = plan_statement(user, today, only_overdue, township_ids)
+    stmt = plan_statement(scope, today, only_overdue)
     if limit is not None:
         stmt = stmt.limit(limit)
     return [plan_row(p, passed, total, today) for p, passed, total in db.session.execute(stmt)]
 
 
-def count_plans(
-    user: User, today: date, only_overdue: bool = False, township_ids: list[int] | None = None
-) -> int:
+def count_plans(scope: Scope, today: date, only_overdue: bool = False) -> int:
     stmt = (
-        plan_statement(user, today, only_overdue, township_ids)
+        plan_statement(scope, today, only_overdue)
         .with_only_columns(sa.func.count(OnboardingPlan.id))
         .order_by(None)
     )

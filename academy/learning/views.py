@@ -1,16 +1,27 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
+from academy import conflicts
 from academy.auth.models import Role
-from academy.auth.policy import ROSTER_MANAGERS, roles_required
+from academy.auth.policy import Permission, can, current_scope, requires
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.content.problems import ContentInvalid
+from academy.db import utcnow
 from academy.errors import render_error
 from academy.errors_domain import DomainError
 from academy.extensions import db
@@ -21,7 +32,6 @@ from academy.pagination import paginate
 
 bp = Blueprint("learning", __name__)
 
-EDITORS = (Role.EXPERT, Role.ADMIN)
 PART_LABELS = rules.PART_LABELS
 
 
@@ -100,8 +110,37 @@ def module(slug: str):
         part_labels=PART_LABELS,
         pass_mark=rules.PASS_MARK,
         Status=ProgressStatus,
-        can_edit=current_user.role in EDITORS,
+        can_edit=can(current_user, Permission.EDIT_MODULES),
+        **_check_context(mod, agent, progress),
     )
+
+
+def _retake_at(progress) -> datetime | None:
+    """When this learner may take the module's check again (None: now)."""
+    if progress is None:
+        return None
+    at, passed = rules.check_last_try(progress.practice or {})
+    opens = rules.check_retake_at(at, passed, current_app.config["CHECK_RETAKE_MINUTES"])
+    return opens if opens is not None and opens > utcnow() else None
+
+
+def _check_context(mod: Module, agent, progress) -> dict:
+    """The check as this try shows it: options in a new order per try, whether it is open
+    again after a failed try, and whether the explanations may all be shown."""
+    tries = progress.check_attempts if progress else 0
+    seed = f"{getattr(agent, 'id', 0)}:{mod.slug}:{tries}"
+    orders = [
+        rules.check_option_order(len(q.get("options") or []), f"{seed}:{i}")
+        for i, q in enumerate(mod.document["check"])
+    ]
+    retake_at = _retake_at(progress)
+    return {
+        "check_orders": orders,
+        "retake_at": retake_at,
+        "retake_clock": (retake_at + timedelta(hours=8)).strftime("%H:%M") if retake_at else "",
+        "retake_minutes": current_app.config["CHECK_RETAKE_MINUTES"],
+        "check_passed": bool(progress and (progress.best_score or 0) >= rules.PASS_MARK),
+    }
 
 
 def _bad_submission(message: str):
@@ -137,7 +176,7 @@ def _parse_practice(doc: dict, part: str) -> rules.PracticeResult:
 
 
 @bp.post("/learn/<slug>/practice/<part>")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def practice(slug: str, part: str):
     mod = _module_or_404(slug)
     if part not in rules.PRACTICE_PARTS:
@@ -157,9 +196,15 @@ def practice(slug: str, part: str):
 
 
 @bp.post("/learn/<slug>/check")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def check(slug: str):
     mod = _module_or_404(slug)
+    progress = services.progress_of(current_user.agent, mod)
+    retake_at = _retake_at(progress)
+    if retake_at is not None:
+        clock = (retake_at + timedelta(hours=8)).strftime("%H:%M")
+        flash(f"上次小测未通过，{clock} 以后才能再做。请先复习办事指南。", "warning")
+        return redirect(url_for("learning.module", slug=slug, _anchor="check"))
     questions = mod.document["check"]
     answers = {}
     try:
@@ -197,12 +242,12 @@ def check(slug: str):
 
 
 @bp.get("/plans/")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.VIEW_PLANS)
 def plans():
     only_overdue = request.args.get("overdue") == "1"
     today = date.today()
     page = paginate(
-        services.plan_statement(current_user, today, only_overdue), per_page=30, rows=True
+        services.plan_statement(current_scope(), today, only_overdue), per_page=30, rows=True
     )
     rows = [services.plan_row(p, passed, total, today) for p, passed, total in page.items]
     return render_template(
@@ -214,15 +259,17 @@ def plans():
 
 
 @bp.route("/learn/<slug>/edit", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@requires(Permission.EDIT_MODULES)
 def edit(slug: str):
     mod = _module_or_404(slug)
     text = request.form.get("source", mod.source) if request.method == "POST" else mod.source
-    problems, preview = [], None
+    problems, preview, conflict = [], None, None
     if request.method == "POST":
         action = request.form.get("action", "preview")
         try:
             if action == "save":
+                conflict = conflicts.check(mod, "这个模块", diff=lambda: _their_changes(mod))
+            if action == "save" and conflict is None:
                 if services.save_module_source(current_user, mod, text, request.form.get("note")):
                     flash(f"已保存为第 {mod.version} 版。", "success")
                 else:
@@ -231,14 +278,30 @@ def edit(slug: str):
             preview = services.validate_source(mod, text)
         except ContentInvalid as err:
             problems = err.problems
-    status = 400 if problems else 200
+    status = 409 if conflict else 400 if problems else 200
     return render_template(
-        "learning/edit.html", module=mod, text=text, problems=problems, preview=preview
+        "learning/edit.html",
+        module=mod,
+        text=text,
+        problems=problems,
+        preview=preview,
+        conflict=conflict,
     ), status
 
 
+def _their_changes(mod) -> list[str]:
+    """The module's source now, against the revision the editor opened."""
+    started = conflicts.sent_version()
+    old = db.session.scalar(
+        sa.select(ModuleRevision.source).where(
+            ModuleRevision.module_id == mod.id, ModuleRevision.version == started
+        )
+    )
+    return conflicts.text_diff(old or "", mod.source)
+
+
 @bp.get("/learn/<slug>/history")
-@roles_required(*EDITORS)
+@requires(Permission.EDIT_MODULES)
 def history(slug: str):
     mod = _module_or_404(slug)
     revisions = db.session.scalars(
@@ -266,7 +329,7 @@ def history(slug: str):
 
 
 @bp.post("/learn/<slug>/revert/<int:version>")
-@roles_required(*EDITORS)
+@requires(Permission.EDIT_MODULES)
 def revert(slug: str, version: int):
     mod = _module_or_404(slug)
     try:

@@ -9,9 +9,10 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
 
 from academy.auth.models import Role
+from academy.auth.policy import Permission, can, current_scope
 from academy.catalogue.models import ItemCategory, ServiceItem
+from academy.certification import coverage as coverage_model
 from academy.certification import documents, renewal
-from academy.certification import services as cert_services
 from academy.certification.alerts import open_alerts
 from academy.certification.models import AlertKind
 from academy.extensions import db
@@ -42,15 +43,16 @@ def favicon():
 @login_required
 def home():
     role = current_user.role
-    if role in (Role.ADMIN, Role.TOWNSHIP_HEAD):
-        summaries = queries.township_summaries(current_user)
+    if can(current_user, Permission.MANAGE_ROSTER):
+        scope = current_scope()
+        summaries = queries.township_summaries(scope)
         coverage = None
         if role == Role.TOWNSHIP_HEAD and current_user.township_id:
             ids, today = [current_user.township_id], date.today()
-            rows = cert_services.coverage_by_township(ids, today)
+            rows = coverage_model.coverage_by_township(ids, today)
             coverage = {
                 "row": rows[0] if rows else None,
-                "gaps": cert_services.gaps(ids, today, limit=HOME_GAPS + 1),
+                "gaps": coverage_model.gaps(ids, today, limit=HOME_GAPS + 1),
             }
         return render_template(
             "main/home_manager.html",
@@ -60,8 +62,8 @@ def home():
                 "agents": sum(s.active_agents for s in summaries),
                 "uncovered": sum(s.uncovered for s in summaries),
             },
-            uncovered=queries.uncovered_villages(current_user, limit=20),
-            departures=queries.recent_departures(current_user),
+            uncovered=queries.uncovered_villages(scope, limit=20),
+            departures=queries.recent_departures(scope),
             address_warning=documents.address_warning() if role == Role.ADMIN else None,
             coverage=coverage,
             home_gaps=HOME_GAPS,

@@ -7,8 +7,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from academy.auth.models import Role
-from academy.auth.policy import roles_required
+from academy.auth.policy import Permission, requires
 from academy.errors import render_error
 from academy.errors_domain import DomainError
 from academy.practice import rules, services
@@ -48,7 +47,7 @@ def _display_key(session, question) -> str:
 
 
 @bp.get("/")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def home():
     return render_template(
         "practice/home.html",
@@ -60,7 +59,7 @@ def home():
 
 
 @bp.post("/start")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def start():
     form = StartForm()
     if not form.validate_on_submit():
@@ -74,7 +73,7 @@ def start():
 
 
 @bp.get("/session")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def session():
     current = services.open_session(_agent())
     if current is None:
@@ -112,7 +111,7 @@ def _refused(message: str):
 
 
 @bp.post("/sessions/<id:session_id>/answer")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def answer(session_id: int):
     current = _session_or_404(session_id)
     form = AnswerForm()
@@ -140,7 +139,7 @@ def answer(session_id: int):
 
 
 @bp.get("/sessions/<id:session_id>/review/<id:question_id>")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def review(session_id: int, question_id: int):
     current = _session_or_404(session_id)
     result = services.reviewed(_agent(), current, question_id)
@@ -163,7 +162,7 @@ def review(session_id: int, question_id: int):
 
 
 @bp.get("/sessions/<id:session_id>/summary")
-@roles_required(Role.AGENT)
+@requires(Permission.LEARN)
 def summary(session_id: int):
     current = _session_or_404(session_id)
     return render_template(

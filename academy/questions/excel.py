@@ -24,23 +24,18 @@ Columns (order does not matter; unknown columns such as 备注 are ignored):
   评分要点: 简答 grader info. 类别: Moodle-style category path. 文本格式: 纯文本
   (default), Markdown, HTML, Moodle自动格式.
 
-Read with the streaming reader of ``academy.xlsx`` (cells as the text Excel shows,
-leading zeros kept, DTDs refused); written with openpyxl, text cells as text (a leading
-``=`` is never a formula). Pure: bytes in, questions out.
+Read and written through ``academy.xlsx`` (cells as the text Excel shows, leading zeros
+kept, DTDs refused; text cells written as text, a leading ``=`` is never a formula).
+Pure: bytes in, questions out.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
 from collections.abc import Iterable
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import IllegalCharacterError
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from academy.questions.interchange import (
     apply_tags,
@@ -51,7 +46,7 @@ from academy.questions.interchange import (
 )
 from academy.questions.spec import DIMENSIONS, Answer, ExportError, ParseError, Question
 from academy.questions.types import QUESTION_TYPES, check_question
-from academy.xlsx import XlsxError, read_rows
+from academy.xlsx import Book, XlsxError, read_rows
 
 SHEET = "题目"
 NOTES_SHEET = "说明"
@@ -318,8 +313,6 @@ def _number_cell(row: _Row, column: str, cell: str, default_tolerance: float):
 
 # -- writing ----------------------------------------------------------------------------
 
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="0B6B4F")
 TEMPLATE_ROWS = 1000
 WIDTHS = {TYPE: 8, ITEM: 22, DIMENSION: 10, DIFFICULTY: 6, NAME: 18, TEXT: 40, RIGHT: 12}
 WIDTHS |= {TOLERANCE: 8, GENERAL: 24, GRADER: 30, CATEGORY: 18, FORMAT: 12}
@@ -395,40 +388,13 @@ def _option_count(cells: list[dict]) -> int:
     return max([TEMPLATE_OPTIONS, *used])
 
 
-def _notes(book: Workbook) -> None:
-    notes = book.create_sheet(NOTES_SHEET)
-    for line in NOTES:
-        notes.append(list(line))
-    notes.column_dimensions["A"].width = 12
-    notes.column_dimensions["B"].width = 100
-    notes.cell(1, 1).font = notes.cell(1, 2).font = Font(bold=True)
-    for row in notes.iter_rows(min_row=2):
-        row[1].alignment = Alignment(wrap_text=True, vertical="top")
-
-
 def _workbook(rows: list[dict[str, object]], template_rows: int) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.title = SHEET
+    book = Book()
     headers = _headers(_option_count(rows))
-    sheet.append(headers)
-    for index, column in enumerate(headers, start=1):
-        cell = sheet.cell(1, index)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        width = WIDTHS.get(column, 16 if column.startswith(OPTION) else 14)
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for number, row in enumerate(rows, start=2):
-        for index, column in enumerate(headers, start=1):
-            value = row.get(column, "")
-            if value == "" or value is None:
-                continue
-            cell = sheet.cell(number, index)
-            cell.value = value
-            if isinstance(value, str):
-                cell.data_type = "s"  # never a formula, even when it starts with "="
-                cell.alignment = wrap
+    widths = [WIDTHS.get(c, 16 if c.startswith(OPTION) else 14) for c in headers]
+    sheet = book.sheet(SHEET, headers, widths, wrap_columns=range(len(headers)), header="dark")
+    for row in rows:
+        sheet.append([row.get(column, "") for column in headers])
     last = max(template_rows, len(rows)) + 1
     for column, choices in (
         (TYPE, list(kinds())),
@@ -436,21 +402,11 @@ def _workbook(rows: list[dict[str, object]], template_rows: int) -> bytes:
         (DIFFICULTY, ["1", "2", "3"]),
         (FORMAT, list(FORMAT_LABELS.values())),
     ):
-        letter = get_column_letter(headers.index(column) + 1)
-        check = DataValidation(
-            type="list",
-            formula1='"' + ",".join(choices) + '"',
-            allow_blank=True,
-            showErrorMessage=True,
-            errorTitle=f"{column}不正确",
-            error="请从下拉列表中选择。",
-        )
-        check.add(f"{letter}2:{letter}{last}")
-        sheet.add_data_validation(check)
-    _notes(book)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        sheet.choices(headers.index(column), last, choices, title=column)
+    notes = book.sheet(NOTES_SHEET, list(NOTES[0]), [12, 100], wrap_columns={1}, freeze=False)
+    for line in NOTES[1:]:
+        notes.append(list(line))
+    return book.close()
 
 
 def export(questions: Iterable[Question]) -> bytes:
@@ -467,10 +423,7 @@ def export(questions: Iterable[Question]) -> bytes:
         problems.extend((position, f"“{q.name}”：{reason}") for reason in reasons)
     if problems:
         raise ExportError(problems)
-    try:
-        return _workbook(rows, template_rows=0)
-    except IllegalCharacterError:
-        raise ExportError([(0, "题目中含有 Excel 不能保存的控制字符")]) from None
+    return _workbook(rows, template_rows=0)
 
 
 def template() -> bytes:

@@ -194,3 +194,15 @@ def item_choices() -> list[SelectChoice]:
     order = {c: i for i, c in enumerate(ItemCategory)}
     rows.sort(key=lambda row: order[row.category])
     return [SelectChoice(str(i), name, optgroup=category.label) for i, name, category in rows]
+
+
+def current_stems(exclude_id: int | None = None) -> list[tuple[int, str, str]]:
+    """(id, name, stem) of every question in use, for the editor's near-duplicate warning:
+    one query, the stem read from the current version's JSON."""
+    version = aliased(QuestionVersion)
+    stmt = _current_version(
+        sa.select(Question.id, Question.name, version.data["text"].as_string()), version
+    ).where(Question.retired.is_(False))
+    if exclude_id is not None:
+        stmt = stmt.where(Question.id != exclude_id)
+    return [(qid, name, text or "") for qid, name, text in db.session.execute(stmt)]

@@ -47,6 +47,10 @@ VERSIONED = (
 )
 
 
+#: Questions in one import file (GIFT, Moodle XML or Excel), whatever the format allows.
+MAX_IMPORT_QUESTIONS = 5000
+
+
 def version_data(spec: Spec) -> dict:
     """The parts of a question that make up its content (versioned)."""
     data = spec.as_dict()
@@ -600,6 +604,14 @@ def check_import(
     """The questions with the defaults filled in, and every problem as (line or row,
     reason): what grading needs (check_question) and the tags exams draw by."""
     defaults = defaults or ImportDefaults()
+    if len(specs) > MAX_IMPORT_QUESTIONS:
+        return [], [
+            (
+                None,
+                f"一个文件最多导入 {MAX_IMPORT_QUESTIONS:,} 道题，这个文件有 {len(specs):,} 道；"
+                "请拆成几个文件分别导入。",
+            )
+        ]
     items = _items_by_slug()
     out: list[Spec] = []
     problems: list[tuple[int | None, str]] = []

@@ -22,16 +22,16 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from academy import uploads
+from academy import conflicts, uploads
 from academy.audit.models import AuditEvent
 from academy.auth.models import User
-from academy.auth.policy import QUESTION_AUTHORS, roles_required
+from academy.auth.policy import Permission, requires
 from academy.catalogue.models import ItemCategory, ServiceItem
 from academy.errors_domain import DomainError
 from academy.extensions import db
 from academy.forms import service_call
 from academy.pagination import paginate
-from academy.questions import display, excel, formats, queries, services, types
+from academy.questions import display, excel, formats, quality, queries, services, types
 from academy.questions.diff import diff_versions
 from academy.questions.excel import FORMAT_LABELS
 from academy.questions.forms import (
@@ -135,7 +135,7 @@ def _item_names() -> dict[str, str]:
 
 
 @bp.get("/")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def index():
     f = queries.QuestionFilter.from_args(request.args)
     page = paginate(queries.question_rows(f), per_page=PER_PAGE, rows=True)
@@ -180,7 +180,7 @@ def _preview_context(spec, seed: str) -> dict:
 
 
 @bp.get("/<id:question_id>")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def detail(question_id: int):
     question = _question_or_404(question_id)
     spec = services.spec_of(question)
@@ -199,7 +199,7 @@ def detail(question_id: int):
 
 
 @bp.get("/<id:question_id>/versions")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def versions(question_id: int):
     question = _question_or_404(question_id)
     rows = db.session.execute(
@@ -234,14 +234,14 @@ def versions(question_id: int):
 
 
 @bp.get("/banks/")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def banks():
     page = paginate(queries.bank_statement(), per_page=60, rows=True)
     return render_template("questions/banks.html", page=page, content_file=services.content_file)
 
 
 @bp.route("/banks/new", methods=["GET", "POST"])
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def new_bank():
     form = BankForm()
     _item_select(form.item, "— 不限 —")
@@ -267,6 +267,7 @@ def _editor(form: QuestionForm, qtype: str, question: Question | None):
     prepare_rows(form, qtype, more=action == "more")
     form.problems = {}
     form.preview = None
+    form.quality = []
     form.failed = False
     if request.method != "POST":
         return None
@@ -280,9 +281,12 @@ def _editor(form: QuestionForm, qtype: str, question: Question | None):
         form.problems.setdefault(field, []).append(reason)
     if problems:
         return None
+    form.quality = quality_warnings(spec, question)
     if action == "preview":
         form.preview = _preview_context(spec, "preview")
         return None
+    for warning in form.quality:
+        flash(f"题目质量提示：{warning}", "warning")
     if question is None:
         bank = _target_bank(form.bank.data)
         if bank is None:
@@ -294,6 +298,9 @@ def _editor(form: QuestionForm, qtype: str, question: Question | None):
             return None
         flash(f"已新建题目“{created.name}”。", "success")
         return redirect(url_for("questions.detail", question_id=created.id))
+    form.conflict = conflicts.check(question, "这道题", diff=lambda: _their_changes(question))
+    if form.conflict:
+        return None
     ok, version = service_call(
         form, services.revise_question, current_user, question, spec, form.note.data
     )
@@ -309,6 +316,30 @@ def _editor(form: QuestionForm, qtype: str, question: Question | None):
     if retagged:
         flash("标签（事项、维度、难度）已更新。", "success")
     return redirect(url_for("questions.detail", question_id=question.id))
+
+
+def quality_warnings(spec, question: Question | None) -> list[str]:
+    """The item-quality lint's warnings for the question being written (the cues that give
+    its key away, a stem like one in use); they do not stop saving."""
+    warnings = quality.item_warnings(quality.spec_item(spec))
+    if spec.type in ("ordering", "matching", "description"):
+        return warnings  # their stem is an instruction ("请排序"); the steps make the question
+    others = queries.current_stems(question.id if question else None)
+    similar = quality.similar_stems(spec.text, [((qid, name), text) for qid, name, text in others])
+    for (qid, name), score in similar[:3]:
+        what = "相同" if score >= 1 else f"几乎相同（相似度 {score:.2f}）"
+        warnings.append(f"题干与在用的题目 #{qid}“{name}”{what}，请确认不是重复出题。")
+    return warnings
+
+
+def _their_changes(question: Question) -> list[str]:
+    """What was saved since the version the editor opened (conflicts.check)."""
+    started = conflicts.sent_version()
+    old = next((v for v in question.versions if v.number == started), None)
+    new = next((v for v in question.versions if v.number == question.current_version), None)
+    if old is None or new is None or old is new:
+        return ["题目内容没有变，修改的是标签（事项、维度或难度）。"]
+    return [f"{c.label}：{c.detail}" for c in diff_versions(old.data, new.data, question.qtype)]
 
 
 def _tags(form: QuestionForm) -> services.Tags:
@@ -335,10 +366,12 @@ def _target_bank(value: str | None) -> QuestionBank | None:
 
 
 def _render_editor(form, qtype, question=None, status=None):
+    conflict = getattr(form, "conflict", None)
     if status is None:
-        status = 422 if form.problems or form.errors or form.failed else 200
+        status = 409 if conflict else 422 if form.problems or form.errors or form.failed else 200
     return render_template(
         "questions/edit.html",
+        conflict=conflict,
         form=form,
         qtype=qtype,
         question=question,
@@ -349,7 +382,7 @@ def _render_editor(form, qtype, question=None, status=None):
 
 
 @bp.get("/new")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def choose_type():
     bank_id = request.args.get("bank", "")
     bank = _target_bank(bank_id)
@@ -363,7 +396,7 @@ def choose_type():
 
 
 @bp.route("/new/<qtype>", methods=["GET", "POST"])
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def create(qtype: str):
     if qtype not in types.QUESTION_TYPES:
         abort(404)
@@ -383,7 +416,7 @@ def create(qtype: str):
 
 
 @bp.route("/<id:question_id>/edit", methods=["GET", "POST"])
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def edit(question_id: int):
     question = _question_or_404(question_id)
     if not question.bank.editable:
@@ -416,7 +449,7 @@ def _state_change(question_id: int, fn, done: str):
 
 
 @bp.post("/<id:question_id>/retire")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def retire(question_id: int):
     return _state_change(
         question_id, services.retire_question, "已停用：新的考试不会再抽到这道题。"
@@ -424,13 +457,13 @@ def retire(question_id: int):
 
 
 @bp.post("/<id:question_id>/restore")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def restore(question_id: int):
     return _state_change(question_id, services.restore_question, "已恢复使用。")
 
 
 @bp.post("/<id:question_id>/copy")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def copy(question_id: int):
     question = _question_or_404(question_id)
     form = CopyForm()
@@ -459,7 +492,7 @@ def _filename(text: str) -> str:
 
 
 @bp.get("/export")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def export():
     fmt = request.args.get("fmt", "")
     if fmt not in formats.FORMATS:
@@ -508,7 +541,7 @@ def _export_problems(problems, fmt, f, status, questions=()):
 
 
 @bp.get("/import/template.xlsx")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def import_template():
     return xlsx_download(excel.template(), "题库导入模板.xlsx")
 
@@ -561,14 +594,14 @@ def _check_upload(data: bytes, pending: dict):
 
 
 @bp.get("/import")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def import_page():
     bank = request.args.get("bank", "")
     return _upload_page(_import_form(bank=bank if _target_bank(bank) else ""))
 
 
 @bp.post("/import")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def import_upload():
     previous = session.pop(SESSION_KEY, None)
     if isinstance(previous, dict):
@@ -652,7 +685,7 @@ def _preview(specs, pending: dict, changed: bool = False, skipped=()):
 
 
 @bp.post("/import/confirm")
-@roles_required(*QUESTION_AUTHORS)
+@requires(Permission.AUTHOR_QUESTIONS)
 def import_confirm():
     found = uploads.confirmed(
         ConfirmForm(), SESSION_KEY, lambda p: "." + str(p.get("fmt")), "题目文件"

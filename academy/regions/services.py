@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from academy.audit.services import record
 from academy.catalogue.models import ServiceItem
+from academy.db import utcnow
 from academy.errors_domain import DomainError
 from academy.extensions import db
 from academy.regions.models import County, StationTier, Township, TownshipKind, Village, VillageKind
@@ -81,8 +82,10 @@ def save_village(
     village.name, village.kind, village.tier = name.strip(), kind, tier
     village.area = (area or "").strip() or None
     village.items = items
-    db.session.flush()
     after = {i.id for i in items}
+    if not created and before != after:
+        village.updated_at = utcnow()  # the items are the village's too (edit conflicts)
+    db.session.flush()
     details = {"added_items": sorted(after - before), "removed_items": sorted(before - after)}
     record(
         actor,

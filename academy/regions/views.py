@@ -5,12 +5,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
-from academy.auth.models import Role
+from academy import conflicts
 from academy.auth.policy import (
-    ROSTER_MANAGERS,
-    roles_required,
+    Permission,
+    current_scope,
+    requires,
     scope_villages,
     village_or_404,
+    visible_agent_ids,
     visible_townships,
 )
 from academy.catalogue.models import ServiceItem
@@ -38,7 +40,7 @@ def _int_arg(name: str) -> int | None:
 
 
 @bp.get("/townships")
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_REGIONS)
 def townships():
     rows = db.session.execute(
         sa.select(Township, sa.func.count(Village.id))
@@ -51,7 +53,7 @@ def townships():
 
 @bp.route("/townships/new", methods=["GET", "POST"], defaults={"township_id": None})
 @bp.route("/townships/<id:township_id>", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_REGIONS)
 def township_edit(township_id: int | None):
     township = db.session.get(Township, township_id) if township_id else None
     if township_id and township is None:
@@ -77,7 +79,7 @@ def township_edit(township_id: int | None):
 
 
 @bp.get("/villages")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def villages():
     q = request.args.get("q", "").strip()
     township_id = _int_arg("township_id")
@@ -97,7 +99,7 @@ def villages():
     stmt = sa.select(Village, active.label("agents"), items.label("items")).options(
         joinedload(Village.township)
     )
-    stmt = scope_villages(stmt, current_user)
+    stmt = scope_villages(stmt, current_scope())
     if q:
         stmt = stmt.where(Village.name.like(f"%{q}%"))
     if township_id:
@@ -116,35 +118,41 @@ def villages():
         township_id=township_id,
         tier=tier,
         kind=kind,
-        townships=visible_townships(current_user),
+        townships=visible_townships(current_scope()),
         tiers=list(StationTier),
         kinds=list(VillageKind),
     )
 
 
 @bp.get("/villages/<id:village_id>")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def village_detail(village_id: int):
-    village = village_or_404(current_user, village_id)
+    village = village_or_404(current_scope(), village_id)
     postings = db.session.scalars(
         sa.select(Posting)
         .options(joinedload(Posting.agent))
         .where(Posting.village_id == village.id)
         .order_by(Posting.left_on.is_not(None), Posting.left_on.desc(), Posting.joined_on)
     ).all()
-    return render_template("regions/village_detail.html", village=village, postings=postings)
+    return render_template(
+        "regions/village_detail.html",
+        village=village,
+        postings=postings,
+        reachable=visible_agent_ids(current_scope(), [p.agent_id for p in postings]),
+    )
 
 
-def _village_form(village: Village | None) -> VillageForm:
-    form = VillageForm(obj=village)
-    form.township_id.choices = [(t.id, t.name) for t in visible_townships(current_user)]
+def _village_form(village: Village | None, saved: bool = False) -> VillageForm:
+    """The form as posted, or (GET, or ``saved``) filled from the village as stored."""
+    form = VillageForm(formdata=None, obj=village) if saved else VillageForm(obj=village)
+    form.township_id.choices = [(t.id, t.name) for t in visible_townships(current_scope())]
     items = db.session.scalars(
         sa.select(ServiceItem)
         .where(ServiceItem.retired.is_(False))
         .order_by(ServiceItem.category, ServiceItem.frequency.desc(), ServiceItem.id)
     ).all()
     form.items.choices = [(i.id, f"{i.name}（{i.category.label}）") for i in items]
-    if request.method == "GET":
+    if request.method == "GET" or saved:
         if village:
             form.kind.data, form.tier.data = village.kind.value, village.tier.value
             form.items.data = [i.id for i in village.items]
@@ -158,7 +166,7 @@ def _village_form(village: Village | None) -> VillageForm:
 
 @bp.route("/villages/new", methods=["GET", "POST"], defaults={"village_id": None})
 @bp.route("/villages/<id:village_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@requires(Permission.MANAGE_REGIONS)
 def village_edit(village_id: int | None):
     village = None
     if village_id:
@@ -169,6 +177,14 @@ def village_edit(village_id: int | None):
             abort(404)
     form = _village_form(village)
     if form.validate_on_submit():
+        conflict = village and conflicts.check(
+            village, "这个村社的信息", lambda: _village_form(village, saved=True), form
+        )
+        if conflict:
+            page = render_template(
+                "regions/village_form.html", form=form, village=village, conflict=conflict
+            )
+            return page, 409
         township = db.session.get(Township, form.township_id.data)
         ok, village = service_call(
             form,

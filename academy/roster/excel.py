@@ -17,23 +17,16 @@ Blank optional cells (身份证号, 出生年份, 性别, 文化程度) leave wh
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from academy.db import LabelledEnum
 from academy.roster import rules
 from academy.roster.models import AgentKind, Education, Gender, LeaveReason
-from academy.xlsx import XlsxError, read_rows
+from academy.xlsx import Book, XlsxError, read_rows
 
 TOWNSHIP = "镇街"
 VILLAGE = "村社"
@@ -456,8 +449,6 @@ class _Duplicates:
 
 # --- writing -----------------------------------------------------------------------------
 
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="0B6B4F")
 WIDTHS = {
     TOWNSHIP: 12,
     VILLAGE: 14,
@@ -505,20 +496,27 @@ NOTES = [
 ]
 
 
+def _roster_sheet(book: Book):
+    text = [COLUMNS.index(c) for c in TEXT_COLUMNS]
+    sheet = book.sheet(
+        SHEET_TITLE,
+        list(COLUMNS),
+        [WIDTHS[c] for c in COLUMNS],
+        text_columns=text,
+        header="dark",
+    )
+    for column in DATE_COLUMNS:
+        index = COLUMNS.index(column)
+        sheet.ws.set_column(index, index, WIDTHS[column], book.date)
+    return sheet
+
+
 def template_workbook(villages: list[tuple[str, str]]) -> bytes:
     """The empty roster template, with drop-down lists and the user's villages."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = SHEET_TITLE
-    sheet.append(list(COLUMNS))
-    _style_header(sheet)
+    book = Book()
+    sheet = _roster_sheet(book)
     last = TEMPLATE_ROWS + 1
-    for index, column in enumerate(COLUMNS, start=1):
-        letter = sheet.cell(1, index).column_letter
-        if column in TEXT_COLUMNS or column in DATE_COLUMNS:
-            fmt = "@" if column in TEXT_COLUMNS else DATE_FORMAT
-            for row in range(2, last + 1):
-                sheet.cell(row, index).number_format = fmt
+    for index, column in enumerate(COLUMNS):
         choices = {
             GENDER: [g.label for g in Gender],
             EDUCATION: [e.label for e in Education],
@@ -526,102 +524,44 @@ def template_workbook(villages: list[tuple[str, str]]) -> bytes:
             LEAVE_REASON: [r.label for r in LeaveReason if r != LeaveReason.TRANSFERRED],
         }.get(column)
         if choices:
-            check = DataValidation(
-                type="list",
-                formula1='"' + ",".join(choices) + '"',
-                allow_blank=True,
-                showErrorMessage=True,
-                errorTitle=f"{column}不正确",
-                error="请从下拉列表中选择。",
-            )
-            check.add(f"{letter}2:{letter}{last}")
-            sheet.add_data_validation(check)
-
-    names = book.create_sheet("村社名单")
-    names.append([TOWNSHIP, VILLAGE])
-    for township, village in villages:
-        names.append([township, village])
-    names.column_dimensions["A"].width = 14
-    names.column_dimensions["B"].width = 18
-    names.cell(1, 1).font = names.cell(1, 2).font = Font(bold=True)
+            sheet.choices(index, last, choices, title=column)
     if villages:
         for column, source in ((TOWNSHIP, "A"), (VILLAGE, "B")):
-            letter = sheet.cell(1, COLUMNS.index(column) + 1).column_letter
-            check = DataValidation(
-                type="list",
-                formula1=f"'村社名单'!${source}$2:${source}${len(villages) + 1}",
-                allow_blank=True,
-                showErrorMessage=False,
+            sheet.choices(
+                COLUMNS.index(column),
+                last,
+                f"='村社名单'!${source}$2:${source}${len(villages) + 1}",
             )
-            check.add(f"{letter}2:{letter}{last}")
-            sheet.add_data_validation(check)
 
-    notes = book.create_sheet("填写说明")
-    for line in NOTES:
+    names = book.sheet("村社名单", [TOWNSHIP, VILLAGE], [14, 18], freeze=False)
+    for township, village in villages:
+        names.append([township, village])
+
+    notes = book.sheet("填写说明", list(NOTES[0]), [12, 90], wrap_columns={1}, freeze=False)
+    for line in NOTES[1:]:
         notes.append(list(line))
-    notes.column_dimensions["A"].width = 12
-    notes.column_dimensions["B"].width = 90
-    notes.cell(1, 1).font = notes.cell(1, 2).font = Font(bold=True)
-    for row in notes.iter_rows(min_row=2):
-        row[1].alignment = Alignment(wrap_text=True, vertical="top")
-    return _save(book)
+    return book.close()
 
 
 def export_workbook(specs: Iterable[RowSpec]) -> bytes:
     """Postings as rows under the template's headers, so that an export re-imports."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(SHEET_TITLE)
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(COLUMNS):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = WIDTHS[column]
-    header = []
-    for column in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=column)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        header.append(cell)
-    sheet.append(header)
-
-    def text(value: str | None):
-        cell = WriteOnlyCell(sheet, value=value or None)
-        cell.number_format = "@"
-        return cell
-
-    def day(value: date | None):
-        if value is None:
-            return None
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = DATE_FORMAT
-        return cell
-
+    book = Book()
+    sheet = _roster_sheet(book)
     for s in specs:
         sheet.append(
             [
                 s.township,
                 s.village,
                 s.name,
-                text(s.phone),
-                text(s.id_number),
+                s.phone,
+                s.id_number,
                 s.birth_year,
                 s.gender.label if s.gender else None,
                 s.education.label if s.education else None,
                 s.kind.label,
-                day(s.joined_on),
-                day(s.left_on),
+                s.joined_on,
+                s.left_on,
                 s.leave_reason.label if s.leave_reason else None,
             ]
         )
-    return _save(book)
-
-
-def _style_header(sheet) -> None:
-    for index, column in enumerate(COLUMNS):
-        cell = sheet.cell(1, index + 1)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        sheet.column_dimensions[get_column_letter(index + 1)].width = WIDTHS[column]
-    sheet.freeze_panes = "A2"
-
-
-def _save(book: Workbook) -> bytes:
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return book.close()

@@ -26,7 +26,7 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField
 
 from academy import uploads
-from academy.auth.policy import ROSTER_MANAGERS, roles_required, scope_villages
+from academy.auth.policy import Permission, current_scope, requires, scope_villages
 from academy.extensions import db
 from academy.regions.models import Township, Village
 from academy.roster import excel, importer, queries
@@ -52,24 +52,24 @@ class ConfirmForm(FlaskForm):
 
 
 @bp.get("/import")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def import_page():
     return _upload_page()
 
 
 @bp.get("/import/template.xlsx")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def import_template():
     stmt = scope_villages(
         sa.select(Township.name, Village.name).join(Township, Township.id == Village.township_id),
-        current_user,
+        current_scope(),
     ).order_by(Township.position, Township.id, Village.name)
     data = excel.template_workbook([tuple(row) for row in db.session.execute(stmt)])
     return xlsx_download(data, "代办员花名册导入模板.xlsx")
 
 
 @bp.post("/import")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def import_upload():
     previous = session.pop(SESSION_KEY, None)
     if isinstance(previous, dict):
@@ -104,7 +104,7 @@ def import_upload():
 
 
 @bp.post("/import/cancel")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def import_cancel():
     """「放弃」: the uploaded roster (ID numbers inside) is deleted at once."""
     pending = session.get(SESSION_KEY)
@@ -121,7 +121,7 @@ def import_cancel():
 
 
 @bp.post("/import/confirm")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def import_confirm():
     found = uploads.confirmed(ConfirmForm(), SESSION_KEY, lambda _: SUFFIX, "花名册文件")
     if found is None:
@@ -157,27 +157,28 @@ def import_confirm():
 
 
 @bp.get("/export.xlsx")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def export():
     f = queries.roster_filter(request.args)
-    postings = db.session.scalars(queries.roster_statement(current_user, f)).unique()
+    rows = db.session.execute(queries.roster_rows(current_scope(), f))
     data = excel.export_workbook(
         excel.RowSpec(
             row=0,
             township=p.village.township.name,
             village=p.village.name,
             name=p.agent.name,
-            phone=p.agent.phone,
+            # Someone who moved to another township: their posting here is history only.
+            phone=p.agent.phone if reachable else "",
             kind=p.kind,
             joined_on=p.joined_on,
-            id_number=p.agent.id_number,
-            birth_year=p.agent.birth_year,
-            gender=p.agent.gender,
-            education=p.agent.education,
+            id_number=p.agent.id_number if reachable else None,
+            birth_year=p.agent.birth_year if reachable else None,
+            gender=p.agent.gender if reachable else None,
+            education=p.agent.education if reachable else None,
             left_on=p.left_on,
             leave_reason=p.leave_reason,
         )
-        for p in postings
+        for p, reachable in rows
     )
     scope = current_user.township.name if current_user.township_id else "全县"
     return xlsx_download(data, f"代办员花名册_{scope}_{date.today():%Y%m%d}.xlsx")

@@ -3,10 +3,18 @@ from __future__ import annotations
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, StringField
+from wtforms import IntegerField, StringField
 from wtforms.validators import NumberRange
 
-from academy.forms import SelectField, id_number, max_length, optional, phone_number, required
+from academy.forms import (
+    DateField,
+    SelectField,
+    id_number,
+    max_length,
+    optional,
+    phone_number,
+    required,
+)
 from academy.roster.models import AgentKind, Education, Gender, LeaveReason
 
 DATE_MESSAGE = "请输入有效日期，格式如 2026-03-01。"

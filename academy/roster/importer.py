@@ -38,7 +38,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from academy.audit.services import record
 from academy.auth.models import User
-from academy.auth.policy import scope_villages, township_limit
+from academy.auth.policy import Scope, scope_villages
 from academy.bulk import insert_ids, refresh_statistics
 from academy.errors_domain import DomainError
 from academy.extensions import db
@@ -134,6 +134,14 @@ class AgentRow:
     def active(self) -> PostingRow | None:
         return next((p for p in self.postings if p.left_on is None), None)
 
+    @property
+    def home(self) -> PostingRow | None:
+        """The posting that decides who may see the person: the current one, else the last
+        (as ``policy.home_posting_id``)."""
+        if not self.postings:
+            return None
+        return max(self.postings, key=lambda p: (p.left_on is None, p.joined_on, p.id))
+
 
 @dataclass(frozen=True, slots=True)
 class PostingRow:
@@ -221,11 +229,11 @@ def plan_import(
     problems: list[RowProblem] = []
     if places is None:
         places = [(s.row, s.township, s.village) for s in specs]
-    villages = _resolve_villages(user, places, problems)
+    scope = Scope.of(user)
+    villages = _resolve_villages(scope, places, problems)
     placed = [s for s in specs if (s.township, s.village) in villages]
     agents = _load_agents(placed)
-    limit = township_limit(user)
-    planner = _Planner(villages, agents, limit, today, problems)
+    planner = _Planner(villages, agents, scope, today, problems)
     rows = planner.plan(placed)
     problems.sort(key=lambda p: (p.row, excel.COLUMNS.index(p.column)))
     return ImportPlan(rows=rows, problems=problems)
@@ -238,7 +246,7 @@ def _chunks(values: Iterable, size: int = CHUNK) -> Iterable[list]:
 
 
 def _resolve_villages(
-    user: User, places: Sequence[tuple[int, str, str]], problems: list[RowProblem]
+    scope: Scope, places: Sequence[tuple[int, str, str]], problems: list[RowProblem]
 ) -> dict[tuple[str, str], VillageRef]:
     """(镇街, 村社) -> village in the user's scope; a problem for every row that names
     no village, or one outside the scope."""
@@ -249,7 +257,7 @@ def _resolve_villages(
             sa.select(Village.id, Village.name, Township.id, Township.name)
             .join(Township, Township.id == Village.township_id)
             .where(Township.name.in_(names)),
-            user,
+            scope,
         )
         for vid, vname, tid, tname in db.session.execute(stmt):
             if (tname, vname) in wanted:
@@ -357,10 +365,10 @@ def _load_agents(specs: Sequence[RowSpec]) -> dict[int, AgentRow]:
 
 
 class _Planner:
-    def __init__(self, villages, agents: dict[int, AgentRow], limit, today, problems):
+    def __init__(self, villages, agents: dict[int, AgentRow], scope: Scope, today, problems):
         self.villages = villages
         self.agents = agents
-        self.limit = limit
+        self.scope = scope
         self.today = today
         self.problems = problems
         self.by_id_number = {a.id_number: a for a in agents.values() if a.id_number}
@@ -372,10 +380,12 @@ class _Planner:
         self.problems.append(RowProblem(spec.row, column, reason))
 
     def in_scope(self, village: VillageRef) -> bool:
-        return self.limit is None or village.township_id == self.limit
+        return self.scope.covers_township(village.township_id)
 
     def visible(self, agent: AgentRow) -> bool:
-        return any(self.in_scope(p.village) for p in agent.postings)
+        """Access follows the current posting (else the last one), as everywhere else."""
+        home = agent.home
+        return home is not None and self.in_scope(home.village)
 
     # -- matching ---------------------------------------------------------------------
 

@@ -8,8 +8,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from academy.auth.models import User
-from academy.auth.policy import scope_by_township, scope_villages
+from academy.auth.policy import Scope, agent_clause, scope_agents, scope_by_township, scope_villages
 from academy.extensions import db
 from academy.regions.models import Township, Village
 from academy.roster.models import Agent, AgentKind, Posting
@@ -27,7 +26,7 @@ class TownshipSummary:
         return 0.0 if not self.villages else (self.villages - self.uncovered) / self.villages
 
 
-def township_summaries(user: User) -> list[TownshipSummary]:
+def township_summaries(scope: Scope) -> list[TownshipSummary]:
     active = (
         sa.select(Posting.village_id, sa.func.count(Posting.id).label("n"))
         .where(Posting.left_on.is_(None))
@@ -46,18 +45,18 @@ def township_summaries(user: User) -> list[TownshipSummary]:
         .group_by(Township.id)
         .order_by(Township.position, Township.id)
     )
-    stmt = scope_by_township(stmt, user, Township.id)
+    stmt = scope_by_township(stmt, scope, Township.id)
     return [TownshipSummary(t, v, int(a), u) for t, v, a, u in db.session.execute(stmt)]
 
 
-def uncovered_villages(user: User, limit: int = 50) -> list[Village]:
+def uncovered_villages(scope: Scope, limit: int = 50) -> list[Village]:
     has_agent = sa.select(Posting.id).where(
         Posting.village_id == Village.id, Posting.left_on.is_(None)
     )
     stmt = (
         scope_villages(
             sa.select(Village).options(joinedload(Village.township)).where(~has_agent.exists()),
-            user,
+            scope,
         )
         .order_by(Village.township_id, Village.name)
         .limit(limit)
@@ -65,7 +64,7 @@ def uncovered_villages(user: User, limit: int = 50) -> list[Village]:
     return list(db.session.scalars(stmt))
 
 
-def recent_departures(user: User, days: int = 90, limit: int = 10) -> list[Posting]:
+def recent_departures(scope: Scope, days: int = 90, limit: int = 10) -> list[Posting]:
     since = date.today() - timedelta(days=days)
     stmt = (
         sa.select(Posting)
@@ -77,7 +76,7 @@ def recent_departures(user: User, days: int = 90, limit: int = 10) -> list[Posti
         .order_by(Posting.left_on.desc(), Posting.id.desc())
         .limit(limit)
     )
-    return list(db.session.scalars(scope_villages(stmt, user)))
+    return list(db.session.scalars(scope_villages(stmt, scope)))
 
 
 @dataclass
@@ -101,7 +100,7 @@ def roster_filter(args) -> RosterFilter:
     )
 
 
-def roster_statement(user: User, f: RosterFilter) -> sa.Select:
+def roster_statement(scope: Scope, f: RosterFilter) -> sa.Select:
     stmt = (
         sa.select(Posting)
         .join(Posting.agent)
@@ -110,7 +109,7 @@ def roster_statement(user: User, f: RosterFilter) -> sa.Select:
             joinedload(Posting.agent), joinedload(Posting.village).joinedload(Village.township)
         )
     )
-    stmt = scope_villages(stmt, user)
+    stmt = scope_villages(stmt, scope)
     if f.q:
         like = f"%{f.q.strip()}%"
         stmt = stmt.where(
@@ -132,16 +131,25 @@ def roster_statement(user: User, f: RosterFilter) -> sa.Select:
     return stmt.order_by(*order)
 
 
-def agent_visible_to(user: User, agent_id: int) -> Agent | None:
-    """An agent is visible if any of their postings lies in the user's scope."""
-    in_scope = scope_villages(
-        sa.select(Posting.id).join(Village).where(Posting.agent_id == Agent.id), user
-    )
-    stmt = (
+def roster_rows(scope: Scope, f: RosterFilter) -> sa.Select:
+    """``roster_statement`` with a second column: whether the person is still the reader's
+    to see (False for a posting of someone who has since moved to another township — that
+    row is history, shown without today's personal data)."""
+    reachable = agent_clause(scope, Posting.agent_id)
+    flag = sa.true() if reachable is None else reachable
+    return roster_statement(scope, f).add_columns(flag.label("reachable"))
+
+
+def agent_visible_to(scope: Scope, agent_id: int) -> Agent | None:
+    """An agent is visible if their current posting (else their last one) lies in the scope:
+    the township they moved away from keeps their history rows, not the person."""
+    stmt = scope_agents(
         sa.select(Agent)
         .options(
             selectinload(Agent.postings).joinedload(Posting.village).joinedload(Village.township)
         )
-        .where(Agent.id == agent_id, in_scope.exists())
+        .where(Agent.id == agent_id),
+        scope,
+        Agent.id,
     )
     return db.session.scalar(stmt)

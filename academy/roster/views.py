@@ -6,7 +6,15 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from academy.auth.policy import ROSTER_MANAGERS, roles_required, scope_villages, village_or_404
+from academy import conflicts
+from academy.auth.policy import (
+    Permission,
+    current_scope,
+    requires,
+    scope_villages,
+    village_or_404,
+    visible_agent_ids,
+)
 from academy.extensions import db
 from academy.forms import service_call
 from academy.pagination import paginate
@@ -20,20 +28,20 @@ bp = Blueprint("roster", __name__, url_prefix="/roster")
 
 def _village_choices() -> list[tuple[int, str]]:
     stmt = scope_villages(
-        sa.select(Village.id, Township.name, Village.name).join(Township), current_user
+        sa.select(Village.id, Township.name, Village.name).join(Township), current_scope()
     ).order_by(Township.position, Township.id, Village.name)
     return [(vid, f"{t} · {v}") for vid, t, v in db.session.execute(stmt)]
 
 
 def _agent_or_404(agent_id: int) -> Agent:
-    agent = queries.agent_visible_to(current_user, agent_id)
+    agent = queries.agent_visible_to(current_scope(), agent_id)
     if agent is None:
         abort(404)
     return agent
 
 
 def _in_scope(village_id: int) -> bool:
-    stmt = scope_villages(sa.select(Village.id).where(Village.id == village_id), current_user)
+    stmt = scope_villages(sa.select(Village.id).where(Village.id == village_id), current_scope())
     return db.session.scalar(stmt) is not None
 
 
@@ -42,7 +50,7 @@ def _active_posting_or_404(agent: Agent):
     posting = agent.current_posting
     if posting is None:
         return None
-    village_or_404(current_user, posting.village_id)
+    village_or_404(current_scope(), posting.village_id)
     return posting
 
 
@@ -58,24 +66,30 @@ def _person(form: PersonForm) -> services.PersonData:
 
 
 @bp.get("/")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def index():
     f = queries.roster_filter(request.args)
-    page = paginate(queries.roster_statement(current_user, f), per_page=25)
+    page = paginate(queries.roster_statement(current_scope(), f), per_page=25)
     return render_template(
-        "roster/index.html", page=page, f=f, villages=_village_choices(), kinds=list(AgentKind)
+        "roster/index.html",
+        page=page,
+        f=f,
+        villages=_village_choices(),
+        kinds=list(AgentKind),
+        # A posting of someone who has since moved on is history: no link, no phone.
+        reachable=visible_agent_ids(current_scope(), [p.agent_id for p in page.items]),
     )
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def new():
     form = EnrolForm()
     form.village_id.choices = _village_choices()
     if request.method == "GET" and request.args.get("village_id", "").isdigit():
         form.village_id.data = int(request.args["village_id"][:9])
     if form.validate_on_submit():
-        village = village_or_404(current_user, form.village_id.data)
+        village = village_or_404(current_scope(), form.village_id.data)
         ok, posting = service_call(
             form,
             services.enrol_agent,
@@ -95,7 +109,7 @@ def new():
 
 
 @bp.get("/<id:agent_id>")
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def detail(agent_id: int):
     agent = _agent_or_404(agent_id)
     posting = agent.current_posting
@@ -105,15 +119,23 @@ def detail(agent_id: int):
     )
 
 
+def _person_form(agent) -> PersonForm:
+    form = PersonForm(formdata=None, obj=agent)
+    form.gender.data = agent.gender.value if agent.gender else ""
+    form.education.data = agent.education.value if agent.education else ""
+    return form
+
+
 @bp.route("/<id:agent_id>/edit", methods=["GET", "POST"])
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def edit(agent_id: int):
     agent = _agent_or_404(agent_id)
-    form = PersonForm(obj=agent)
-    if request.method == "GET":
-        form.gender.data = agent.gender.value if agent.gender else ""
-        form.education.data = agent.education.value if agent.education else ""
+    form = _person_form(agent) if request.method == "GET" else PersonForm(obj=agent)
     if form.validate_on_submit():
+        conflict = conflicts.check(agent, "这条人员信息", lambda: _person_form(agent), form)
+        if conflict:
+            page = render_template("roster/edit.html", form=form, agent=agent, conflict=conflict)
+            return page, 409
         ok, _ = service_call(form, services.update_person, current_user, agent, _person(form))
         if ok:
             flash("人员信息已保存。", "success")
@@ -122,7 +144,7 @@ def edit(agent_id: int):
 
 
 @bp.route("/<id:agent_id>/depart", methods=["GET", "POST"])
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def depart(agent_id: int):
     agent = _agent_or_404(agent_id)
     posting = _active_posting_or_404(agent)
@@ -154,7 +176,7 @@ def depart(agent_id: int):
 
 
 @bp.route("/<id:agent_id>/transfer", methods=["GET", "POST"])
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def transfer(agent_id: int):
     agent = _agent_or_404(agent_id)
     posting = _active_posting_or_404(agent)
@@ -166,7 +188,7 @@ def transfer(agent_id: int):
     if request.method == "GET":
         form.kind.data = posting.kind.value
     if form.validate_on_submit():
-        target = village_or_404(current_user, form.village_id.data)
+        target = village_or_404(current_scope(), form.village_id.data)
         ok, _ = service_call(
             form,
             services.transfer_agent,
@@ -190,7 +212,7 @@ def transfer(agent_id: int):
 
 
 @bp.route("/<id:agent_id>/rejoin", methods=["GET", "POST"])
-@roles_required(*ROSTER_MANAGERS)
+@requires(Permission.MANAGE_ROSTER)
 def rejoin(agent_id: int):
     agent = _agent_or_404(agent_id)
     if agent.current_posting is not None:
@@ -204,7 +226,7 @@ def rejoin(agent_id: int):
             form.village_id.data, form.kind.data = last.village_id, last.kind.value
         form.joined_on.data = date.today()
     if form.validate_on_submit():
-        village = village_or_404(current_user, form.village_id.data)
+        village = village_or_404(current_scope(), form.village_id.data)
         ok, _ = service_call(
             form,
             services.rejoin_agent,

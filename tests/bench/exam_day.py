@@ -7,6 +7,10 @@ PostgreSQL; then every acknowledged answer is checked in the database. Reported,
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
     python -m tests.bench.exam_day --candidates 200 --server waitress --threads 8
     python -m tests.bench.exam_day --candidates 200 --compare-events
+    python -m tests.bench.exam_day --candidates 50 --server flask --database-url sqlite://
+
+``--database-url sqlite://`` (or ``sqlite:///path/prefix``) runs on a SQLite file per N, the
+embedded default; ``--server flask`` serves with ``flask run`` (threaded), as ``make run`` does.
 
 Per N (each in a fresh schema ``bench_exam_day_<N>``, dropped afterwards unless ``--keep``):
 
@@ -353,6 +357,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def describe(self) -> str:
+        if self.kind == "flask":
+            return "flask run (Werkzeug, a thread per request), as make run serves"
         if self.kind == "waitress":
             return f"waitress, 1 process × {self.threads} threads"
         if self.threads > 1:
@@ -360,6 +366,19 @@ class Server:
         return f"gunicorn, {self.workers} sync workers"
 
     def command(self) -> list[str]:
+        if self.kind == "flask":
+            return [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "academy",
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ]
         if self.kind == "waitress":
             return [
                 sys.executable,
@@ -432,7 +451,9 @@ class Server:
                 time.sleep(0.2)
                 continue
             # Every worker must have booted (and imported the app) before the clock runs.
-            booted = self.kind == "waitress" or len(_children(self.proc.pid)) >= self.workers
+            booted = (
+                self.kind in ("waitress", "flask") or len(_children(self.proc.pid)) >= self.workers
+            )
             if booted and ok >= 3:
                 for _ in range(3 * self.workers):
                     with urllib.request.urlopen(self.base + "/login", timeout=10):
@@ -827,7 +848,10 @@ async def run_load(setup: Setup, server: Server, plan: Plan, seed: int) -> LoadR
     phases = Phases(ends)
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=None)
     database = sa.engine.make_url(setup.url).database or ""
-    meter = CpuMeter({"server": server.pids, "postgres": lambda: pg_backends(database)})
+    pg = setup.url.startswith("postgresql")
+    meter = CpuMeter(
+        {"server": server.pids, "postgres": lambda: pg_backends(database) if pg else []}
+    )
     lag: list[float] = []
     stop = asyncio.Event()
 
@@ -966,9 +990,12 @@ def verify(setup: Setup, load: LoadResult) -> Verdict:
                 continue
             in_doubt_stored += row.seq > last
             response, flagged = sent[row.seq]
-            if row.response != response or bool(row.flagged) != flagged:
+            stored_response = row.response
+            if isinstance(stored_response, str) and setup.url.startswith("sqlite"):
+                stored_response = json.loads(stored_response)  # raw SQL: SQLite's JSON is text
+            if stored_response != response or bool(row.flagged) != flagged:
                 wrong.append(
-                    f"{where} seq {row.seq}: stored {row.response!r}/{row.flagged} "
+                    f"{where} seq {row.seq}: stored {stored_response!r}/{row.flagged} "
                     f"≠ sent {response!r}/{flagged}"
                 )
         # positions never saved by this candidate must be empty
@@ -1010,7 +1037,8 @@ def op_row(label: str, lat: list[float], outcomes: Counter) -> str:
 def report(n: int, setup: Setup, server: Server, plan: Plan, load: LoadResult, v: Verdict) -> dict:
     st = load.stats
     cores = os.cpu_count() or 1
-    print(f"\n### {n} candidates — {server.describe()} on PostgreSQL, {cores} cores\n")
+    backend = "SQLite" if setup.url.startswith("sqlite") else "PostgreSQL"
+    print(f"\n### {n} candidates — {server.describe()} on {backend}, {cores} cores\n")
     print(
         "| op                                       |  count |     ok | queued | errors |"
         "    p50 |    p95 |    p99 |    max |"
@@ -1147,7 +1175,7 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--candidates", type=_counts, default=[200], help="N or a list: 200,500,1000")
-    ap.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn")
+    ap.add_argument("--server", choices=("gunicorn", "waitress", "flask"), default="gunicorn")
     ap.add_argument(
         "--workers", type=int, default=2 * cores + 1, help="gunicorn workers (2×cores+1)"
     )
@@ -1179,8 +1207,10 @@ def main(argv: list[str] | None = None) -> int:
     from academy.config import normalise_db_url
 
     base_url = normalise_db_url(args.database_url)
-    if not base_url.startswith("postgresql"):
-        raise SystemExit("--database-url must be PostgreSQL")
+    sqlite = base_url.startswith("sqlite")
+    if not (sqlite or base_url.startswith("postgresql")):
+        raise SystemExit("--database-url must be PostgreSQL or SQLite")
+    sqlite_dir = tempfile.mkdtemp(prefix="bench-exam-day-") if sqlite else None
     print(f"machine: {cores} cores (shared by the generator, the server and PostgreSQL)")
     plan = Plan(
         args.login_window,
@@ -1190,13 +1220,17 @@ def main(argv: list[str] | None = None) -> int:
         args.submit_window,
         args.compare_events,
     )
-    admin = sa.create_engine(base_url)
+    admin = None if sqlite else sa.create_engine(base_url)
     rows = []
     try:
         for n in args.candidates:
             schema = f"bench_exam_day_{n}"
-            url = schema_url(base_url, schema)
-            recreate_schema(admin, schema)
+            if sqlite:
+                path = base_url.removeprefix("sqlite:///") if base_url != "sqlite://" else ""
+                url = f"sqlite:///{path or sqlite_dir + '/'}{schema}.db"
+            else:
+                url = schema_url(base_url, schema)
+                recreate_schema(admin, schema)
             planned = plan.login_window + plan.spike + plan.duration * (1 + plan.compare)
             minutes = math.ceil((planned + plan.submit_window) / 60) + 30
             print(f"\n== {n} candidates: set-up in schema {schema} …", flush=True)
@@ -1229,11 +1263,16 @@ def main(argv: list[str] | None = None) -> int:
                     print("   server log (last lines):\n" + server.tail(15))
             verdict = verify(setup, load)
             rows.append(report(n, setup, server, plan, load, verdict))
-            if not args.keep:
+            if not args.keep and admin is not None:
                 with admin.begin() as conn:
                     conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
-        admin.dispose()
+        if admin is not None:
+            admin.dispose()
+        if sqlite_dir and not args.keep:
+            import shutil
+
+            shutil.rmtree(sqlite_dir, ignore_errors=True)
     summary(rows)
     return 0
 

@@ -817,11 +817,10 @@ def record_activity_rollups(app, today: date) -> dict[str, int]:
 
 def record_past_snapshots(app, today: date) -> dict[str, int]:
     """Coverage snapshots of the past month ends, as the daily job would have left them."""
-    from academy.certification import rules
-    from academy.certification import services as certs
+    from academy.certification import coverage, rules
     from academy.extensions import db
 
-    record = getattr(certs, "record_snapshots", None)
+    record = getattr(coverage, "record_snapshots", None)
     if record is None:
         return {}
     t0 = time.perf_counter()
@@ -834,7 +833,7 @@ def record_past_snapshots(app, today: date) -> dict[str, int]:
         db.session.commit()
     print(
         f"    coverage snapshots of 11 past month ends {n:>10,} rows  "
-        f"{time.perf_counter() - t0:6.1f} s (certification.services.record_snapshots)"
+        f"{time.perf_counter() - t0:6.1f} s (certification.coverage.record_snapshots)"
     )
     return {"coverage_snapshot": n}
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from academy.activity import rules, services
 from academy.activity.models import ActivityMonth, LearningEvent, ObjectType, Verb
+from academy.auth.policy import Scope
 from academy.catalogue.models import ItemCategory
 from academy.certification import services as certs
 from academy.certification.models import CertSource
@@ -221,10 +222,10 @@ def test_jsonl_is_streamed_in_pieces_of_whole_lines(world):
     f = services.EventFilter(
         None, date.today() - timedelta(days=1), date.today() + timedelta(days=1)
     )
-    pieces = list(services.jsonl_lines(world.admin, f, chunk=2))
+    pieces = list(services.jsonl_lines(Scope.of(world.admin), f, chunk=2))
     assert len(pieces) == 3 and all(p.endswith("\n") for p in pieces)
     statements = [json.loads(line) for line in "".join(pieces).splitlines()]
     assert len({s["id"] for s in statements}) == 5
     assert {s["actor"]["name"] for s in statements} == {"张东"}
     # a township head's stream holds only their township, whatever the filter says
-    assert list(services.jsonl_lines(world.west_head, f)) == []
+    assert list(services.jsonl_lines(Scope.of(world.west_head), f)) == []

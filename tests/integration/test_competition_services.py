@@ -199,3 +199,29 @@ def test_written_round_takes_the_best_graded_attempt(world, setup):
     rows = outcomes.standings(setup.comp)
     mine = next(r for r in rows if r.entry.agent_id == user.agent_id)
     assert mine.by_round[rnd.id] == pytest.approx(attempt.percent or 0.0)
+
+
+def test_a_published_total_counts_as_an_exam_where_the_scheme_allows_it(world, setup, app):
+    from academy.catalogue.models import ItemCategory
+    from academy.certification import services as certs
+    from academy.certification.models import CertificationScheme, CertLevel
+
+    judging.assign(setup.chief, setup.live, seed=3)
+    _mark_all(setup, values=(10, 3, 3))
+    judging.lock_round(setup.chief, setup.live)
+    setup.live.locked_at -= timedelta(days=setup.comp.appeal_days + 1)
+    with app.test_request_context():
+        outcomes.publish(world.admin, setup.comp)
+    agent_id = setup.entries[0].agent_id
+    scores = certs.best_exam_scores([agent_id])[agent_id]
+    assert scores["competition"] == pytest.approx(100)
+    scheme = CertificationScheme(
+        code="t",
+        name="t",
+        category=ItemCategory.REGISTRATION,
+        level=CertLevel.JUNIOR,
+        min_exam_score=80,
+    )
+    assert certs.scheme_exam_score(scheme, scores) is None  # not a scheme option yet
+    scheme.competition_counts = True
+    assert certs.scheme_exam_score(scheme, scores) == pytest.approx(100)

@@ -108,7 +108,69 @@ def test_check_passes_on_a_good_tree(cli, root):
     )
     result = cli("check", root=root)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "内容校验通过：事项 3 项，其他内容文件 3 个。\n"
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "内容校验通过：事项 3 项，其他内容文件 3 个。"
+    # The item-quality figures are always printed: per folder, in total, duplicates.
+    assert lines[:-1] == [
+        "题目质量 · 题库合计: 单选 1 题（随机猜中 33.3%）：最长 100.0%，最短 0.0%，"
+        "题干重复 0.0%，绝对词 0.0%，去掉最长最短再猜 0.0%；多选 1 题：最长几项 100.0%；"
+        "判断 1 题：答案为“对” 0.0%",
+        "题目质量 · 模块小测合计: 单选 2 题（随机猜中 33.3%）：最长 100.0%，最短 0.0%，"
+        "题干重复 0.0%，绝对词 0.0%，去掉最长最短再猜 0.0%；多选 1 题：最长几项 100.0%；"
+        "判断 2 题：答案为“对” 0.0%",
+        "题目质量 · 全部: 单选 3 题（随机猜中 33.3%）：最长 100.0%，最短 0.0%，"
+        "题干重复 0.0%，绝对词 0.0%，去掉最长最短再猜 0.0%；多选 2 题：最长几项 100.0%；"
+        "判断 3 题：答案为“对” 0.0%",
+        "题目质量 · 重复或几乎相同的题干：0 对",
+    ]
+
+
+def _cued_bank(slug: str, n: int, longest_keys: int, salt: int) -> dict:
+    """A bank of ``n`` single-answer questions, the first ``longest_keys`` keyed on the
+    uniquely longest option, the others on a middle-length one."""
+    questions = []
+    for i in range(n):
+        opts = [f"第{i}题的甲乙丙", f"第{i}题甲乙", f"第{i}题的甲乙丙丁戊"]
+        key = 2 if i < longest_keys else 0
+        questions.append(
+            {
+                "id": f"q{i:02d}",
+                "type": "multichoice",
+                "dimension": "业务知识",
+                "difficulty": 1,
+                "text": "".join(chr(0x4E00 + 8 * i + 997 * salt + k) for k in range(8)),
+                "answers": [
+                    {"text": t, "fraction": 100 if j == key else 0} for j, t in enumerate(opts)
+                ],
+            }
+        )
+    return {"slug": slug, "title": "测试题库", "questions": questions}
+
+
+def test_check_fails_on_a_bank_whose_key_is_the_longest_option(cli, root):
+    write_yaml(root / "question_banks" / "cued.yaml", _cued_bank("cued", 6, 4, salt=1))
+    write_yaml(root / "question_banks" / "fair.yaml", _cued_bank("fair", 6, 2, salt=2))
+    result = cli("check", root=root)
+    assert result.exit_code == 1
+    assert (
+        "question_banks/cued.yaml: (题目质量): 正确选项是唯一最长项的单选题占 66.7%（4/6），"
+        "单个题库上限 50.0%"
+    ) in result.stdout
+    assert "question_banks/fair.yaml:" not in result.stdout
+    assert "共发现 1 个问题。" in result.stderr
+
+
+def test_check_reports_the_same_stem_in_two_files(cli, root):
+    write_yaml(root / "question_banks" / "pension.yaml", valid_bank("pension"))
+    write_yaml(root / "question_banks" / "copy.yaml", valid_bank("copy"))
+    result = cli("check", "--quality", root=root)
+    assert result.exit_code == 1
+    assert (
+        "question_banks/pension.yaml: questions[0](q01).text: "
+        "题干与 question_banks/copy.yaml questions[0](q01) 相同"
+    ) in result.stdout
+    # --quality lists the figures of every file.
+    assert "题目质量 · question_banks/copy.yaml: 单选 1 题" in result.stdout
 
 
 def test_check_reports_every_problem_in_every_file(cli, root):

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from academy.catalogue.models import ItemCategory
-from academy.certification import rules, services
+from academy.certification import coverage, rules, services
 from academy.certification.alerts import build_alerts, open_alerts
 from academy.certification.models import (
     Alert,
@@ -33,7 +33,7 @@ def schemes(world):
 
 
 def _gaps(world):
-    return [(g.village.name, g.key, g.cause) for g in services.gaps([world.east.id], TODAY)]
+    return [(g.village.name, g.key, g.cause) for g in coverage.gaps([world.east.id], TODAY)]
 
 
 def _issue(world, schemes, on, agent=None):
@@ -48,10 +48,10 @@ def _issue(world, schemes, on, agent=None):
 
 def test_never_covered_then_covered(world, schemes):
     assert _gaps(world) == [("东一村", "registration", rules.GapCause.NEVER)]
-    [row] = services.coverage_by_township([world.east.id], TODAY)
+    [row] = coverage.coverage_by_township([world.east.id], TODAY)
     assert (row.required, row.covered, row.rate) == (1, 0, 0.0)
     _issue(world, schemes, TODAY)
-    [row] = services.coverage_by_township([world.east.id], TODAY)
+    [row] = coverage.coverage_by_township([world.east.id], TODAY)
     assert (row.required, row.covered, row.full_villages) == (1, 1, 1)
     assert _gaps(world) == []
 
@@ -61,21 +61,21 @@ def test_departure_lowers_coverage_at_once(world, schemes):
     roster.record_departure(
         world.east_head, world.east_agent.current_posting, TODAY, LeaveReason.RESIGNED
     )
-    [gap] = services.gaps([world.east.id], TODAY)
+    [gap] = coverage.gaps([world.east.id], TODAY)
     assert gap.cause == rules.GapCause.DEPARTURE and gap.since == TODAY
-    assert services.coverage_by_township([world.east.id], TODAY)[0].covered == 0
+    assert coverage.coverage_by_township([world.east.id], TODAY)[0].covered == 0
     # The day before, the village was still covered.
-    assert services.coverage_by_township([world.east.id], TODAY - timedelta(days=1))[0].covered == 1
+    assert coverage.coverage_by_township([world.east.id], TODAY - timedelta(days=1))[0].covered == 1
 
 
 def test_expiry_and_revocation_open_gaps(world, schemes):
     old = _issue(world, schemes, TODAY - timedelta(days=400))
-    [gap] = services.gaps([world.east.id], TODAY)
+    [gap] = coverage.gaps([world.east.id], TODAY)
     assert gap.cause == rules.GapCause.EXPIRY and gap.since == old.expires_on + timedelta(days=1)
     fresh = _issue(world, schemes, TODAY - timedelta(days=10))
-    assert services.gaps([world.east.id], TODAY) == []
+    assert coverage.gaps([world.east.id], TODAY) == []
     services.revoke_certificate(world.admin, fresh, "弄虚作假", TODAY)
-    [gap] = services.gaps([world.east.id], TODAY)
+    [gap] = coverage.gaps([world.east.id], TODAY)
     assert gap.cause == rules.GapCause.REVOCATION
     assert services.status_of(fresh, TODAY) == rules.CertStatus.REVOKED
 
@@ -84,9 +84,9 @@ def test_leave_and_return_within_validity_keeps_the_certificate(world, schemes):
     _issue(world, schemes, TODAY - timedelta(days=100))
     posting = world.east_agent.current_posting
     roster.record_departure(world.east_head, posting, TODAY - timedelta(days=20), LeaveReason.OTHER)
-    assert services.coverage_by_township([world.east.id], TODAY)[0].covered == 0
+    assert coverage.coverage_by_township([world.east.id], TODAY)[0].covered == 0
     roster.rejoin_agent(world.east_head, world.east_agent, world.east_village, posting.kind, TODAY)
-    assert services.coverage_by_township([world.east.id], TODAY)[0].covered == 1
+    assert coverage.coverage_by_township([world.east.id], TODAY)[0].covered == 1
 
 
 def test_model_station_can_require_two_agents(app, world, schemes):
@@ -94,13 +94,87 @@ def test_model_station_can_require_two_agents(app, world, schemes):
     _issue(world, schemes, TODAY)
     app.config["COVERAGE_TWO_FOR_MODEL"] = True
     try:
-        [gap] = services.gaps([world.east.id], TODAY)
+        [gap] = coverage.gaps([world.east.id], TODAY)
         assert gap.key == "registration"
         second = factories.agent(world.east_village, "王二")
         _issue(world, schemes, TODAY, agent=second)
-        assert services.gaps([world.east.id], TODAY) == []
+        assert coverage.gaps([world.east.id], TODAY) == []
     finally:
         app.config["COVERAGE_TWO_FOR_MODEL"] = False
+
+
+# --- the coverage rule, against the SQL that runs (it used to have a Python twin that only
+# these cases called) -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def station(world, schemes):
+    """A village offering an item of three categories; 甲 holds 证明证照 and 充值缴费
+    certificates, 乙 充值缴费 only; nobody 特色服务."""
+    items = [factories.item(category=c) for c in ("certificate", "payment", "special")]
+    village = factories.village(world.east, "三类村", items=items)
+    first, second = factories.agent(village, "甲"), factories.agent(village, "乙")
+    for agent, category in (
+        (first, ItemCategory.CERTIFICATE),
+        (first, ItemCategory.PAYMENT),
+        (second, ItemCategory.PAYMENT),
+    ):
+        services.issue_certificate(agent, schemes[category], TODAY, CertSource.MANUAL)
+    db.session.flush()
+    return village
+
+
+def _pairs(village) -> dict[str, tuple[int, int]]:
+    """key -> (holders, needed) of one village, from ``coverage_pairs``."""
+    rows = db.session.execute(coverage.coverage_pairs(TODAY, [village.township_id]))
+    return {str(r.key): (r.holders, r.needed) for r in rows if r.village_id == village.id}
+
+
+def _uncovered(village) -> list[str]:
+    return sorted(k for k, (held, needed) in _pairs(village).items() if held < needed)
+
+
+def test_coverage_rule_counts_certified_active_agents_per_key(station):
+    assert _pairs(station) == {"certificate": (1, 1), "payment": (2, 1), "special": (0, 1)}
+    assert _uncovered(station) == ["special"]
+
+
+@pytest.mark.parametrize(
+    ("tier", "two_for_model", "needed", "uncovered"),
+    [
+        (StationTier.MODEL, True, 2, ["certificate", "special"]),  # payment has its two
+        (StationTier.STANDARD, True, 1, ["special"]),
+        (StationTier.MODEL, False, 1, ["special"]),
+    ],
+)
+def test_coverage_rule_model_stations(app, station, tier, two_for_model, needed, uncovered):
+    station.tier = tier
+    db.session.flush()
+    app.config["COVERAGE_TWO_FOR_MODEL"] = two_for_model
+    try:
+        assert {n for _, n in _pairs(station).values()} == {needed}
+        assert _uncovered(station) == uncovered
+    finally:
+        app.config["COVERAGE_TWO_FOR_MODEL"] = False
+
+
+def test_coverage_rule_ignores_departed_agents_and_revoked_certificates(world, station):
+    from academy.roster.models import Agent, Posting
+
+    def posting(name):
+        return db.session.scalar(
+            sa.select(Posting)
+            .join(Agent)
+            .where(Posting.village_id == station.id, Agent.name == name)
+        )
+
+    roster.record_departure(world.east_head, posting("甲"), TODAY, LeaveReason.RESIGNED)
+    assert _pairs(station)["certificate"] == (0, 1) and _pairs(station)["payment"] == (1, 1)
+    [cert] = db.session.scalars(
+        sa.select(Certificate).where(Certificate.agent_id == posting("乙").agent_id)
+    ).all()
+    services.revoke_certificate(world.admin, cert, "测试撤销", TODAY)
+    assert _pairs(station)["payment"] == (0, 1)
 
 
 def test_per_item_mode(app, world, schemes):
@@ -117,9 +191,9 @@ def test_per_item_mode(app, world, schemes):
     services.issue_certificate(world.east_agent, item_scheme, TODAY, CertSource.MANUAL)
     app.config["COVERAGE_MODE"] = "item"
     try:
-        assert [g.key for g in services.gaps([world.east.id], TODAY)] == [str(world.item.id)]
+        assert [g.key for g in coverage.gaps([world.east.id], TODAY)] == [str(world.item.id)]
         _issue(world, schemes, TODAY)  # a category certificate covers every item of the category
-        assert services.gaps([world.east.id], TODAY) == []
+        assert coverage.gaps([world.east.id], TODAY) == []
     finally:
         app.config["COVERAGE_MODE"] = "category"
 
@@ -141,7 +215,7 @@ def test_refresher_in_the_window_renews_without_a_gap(world, schemes, module):
     renewed = db.session.scalar(sa.select(Certificate).where(Certificate.renewed_from_id == old.id))
     assert renewed.source == CertSource.RENEWED
     assert renewed.issued_on == old.expires_on + timedelta(days=1)
-    assert services.expiring([world.east.id], TODAY, 90) == []  # renewed: no longer listed
+    assert coverage.expiring([world.east.id], TODAY, 90) == []  # renewed: no longer listed
 
 
 def test_alert_job_is_idempotent_and_resolves(world, schemes):
@@ -161,23 +235,65 @@ def test_alert_job_is_idempotent_and_resolves(world, schemes):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 2
 
 
+def count_queries(fn):
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    return len(statements)
+
+
+def test_evaluating_an_agent_does_not_query_per_scheme(world, schemes):
+    """Every scheme's certificate held and in its renewal window, so each one looks at the
+    refresher checks: still the same number of queries with twice the schemes."""
+
+    def evaluate():
+        assert services.evaluate_agent(world.east_agent) == []
+
+    def hold_all():
+        for scheme in db.session.scalars(sa.select(CertificationScheme)):
+            if not any(c.scheme_id == scheme.id for c in held()):
+                services.issue_certificate(
+                    world.east_agent,
+                    scheme,
+                    rules.add_months(TODAY, -12) + timedelta(days=20),
+                    CertSource.MANUAL,
+                )
+        db.session.flush()
+
+    def held():
+        return db.session.scalars(
+            sa.select(Certificate).where(Certificate.agent_id == world.east_agent.id)
+        ).all()
+
+    for category in ItemCategory:  # a scheme with no items would renew at once
+        factories.item(category=category)
+    hold_all()
+    few = count_queries(evaluate)
+    for category in ItemCategory:
+        db.session.add(
+            CertificationScheme(
+                code=f"{category.value}-senior",
+                name=f"{category.label}（中级）",
+                category=category,
+                level=schemes[category].level,
+            )
+        )
+    db.session.flush()
+    hold_all()
+    assert count_queries(evaluate) == few
+
+
 def test_coverage_queries_do_not_grow_with_the_roster(world, schemes):
-    def count_queries(fn):
-        statements = []
-
-        def before(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", before)
-        try:
-            fn()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", before)
-        return len(statements)
-
     def run():
-        services.coverage_by_township(None, TODAY)
-        services.coverage_trend(None, TODAY)
+        coverage.coverage_by_township(None, TODAY)
+        coverage.coverage_trend(None, TODAY)
 
     run()  # the first trend view records the past months once
     db.session.flush()
@@ -201,7 +317,7 @@ def test_trend_reads_recorded_snapshots_and_backfills_once(world, schemes):
     from academy.certification.models import CoverageSnapshot
 
     _issue(world, schemes, TODAY - timedelta(days=100))
-    first = services.coverage_trend([world.east.id], TODAY)
+    first = coverage.coverage_trend([world.east.id], TODAY)
     assert len(first) == 12 and first[-1] == (TODAY, 1.0)
     months_before = [d for d, _ in first[:-1]]
     stored = db.session.scalars(
@@ -215,7 +331,7 @@ def test_trend_reads_recorded_snapshots_and_backfills_once(world, schemes):
         )
     )
     oldest.covered, oldest.required = 1, 2
-    assert services.coverage_trend([world.east.id], TODAY)[0] == (months_before[0], 0.5)
+    assert coverage.coverage_trend([world.east.id], TODAY)[0] == (months_before[0], 0.5)
 
 
 def test_a_lapsed_certificate_needs_the_refresher_not_old_passes(world, schemes, module):
@@ -241,7 +357,7 @@ def test_a_scheme_that_asks_for_an_exam_waits_for_a_passing_exam(world, schemes,
     scheme.min_exam_score = 60.0
     factories.pass_module(world.east_agent, module)
     assert not db.session.scalars(sa.select(Certificate)).all()
-    gap = services.gaps([world.east.id], TODAY)[0]
+    gap = coverage.gaps([world.east.id], TODAY)[0]
     assert gap.nearest_agent == world.east_agent and gap.steps_left == 1  # the exam
     assert gap.next_step == "模块已全部学完，还需通过本类考试（60 分及以上）"
     question = factories.question(item=world.item)

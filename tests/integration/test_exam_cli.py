@@ -52,5 +52,6 @@ def test_stats_prints_the_table(app, world):
     assert result.exit_code == 0, result.output
     assert "已评分作答 1 份" in result.output
     assert result.output.count("\n#") == 2  # one line per drawn question
+    assert result.output.count("样本不足") == 2  # one answer each: no label
     missing = runner.invoke(args=["exams", "stats", "999999"])
     assert missing.exit_code == 1 and "不存在" in missing.output

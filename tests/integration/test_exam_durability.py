@@ -72,7 +72,7 @@ def _prepare(url: str) -> dict:
     with app.app_context():
         db.create_all()
         world = factories.build_world()
-        other = factories.user(factories.Role.AGENT, "agent-west", agent=world.west_agent)
+        other = world.west_agent_user
         questions = [
             factories.question(qtype="shortanswer" if i % 3 else "essay", item=world.item)
             for i in range(TEXT_QUESTIONS)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 import yaml
 
 from academy.auth.models import Role
+from academy.auth.policy import Scope
 from academy.content.loader import ContentDoc
 from academy.content.problems import ContentInvalid
 from academy.extensions import db
@@ -91,10 +92,11 @@ def test_plan_rows_scope_and_overdue(world, module):
         AgentKind.VOLUNTEER,
         date.today(),
     )
-    east = services.plan_rows(world.east_head)
+    east = services.plan_rows(Scope.of(world.east_head))
     assert [r.agent.name for r in east] == ["迟到"] and east[0].progress.overdue
-    assert [r.agent.name for r in services.plan_rows(world.admin, only_overdue=True)] == ["迟到"]
-    assert {r.agent.name for r in services.plan_rows(world.admin)} == {"迟到", "西新"}
+    overdue = services.plan_rows(Scope.of(world.admin), only_overdue=True)
+    assert [r.agent.name for r in overdue] == ["迟到"]
+    assert {r.agent.name for r in services.plan_rows(Scope.of(world.admin))} == {"迟到", "西新"}
 
 
 def test_progress_passes_only_after_practice_and_check(world, module):
@@ -151,13 +153,13 @@ def test_plan_is_marked_complete_when_its_last_module_passes(world, module):
         date.today() - timedelta(days=40),
     )
     agent = posting.agent
-    assert services.count_plans(world.east_head, date.today(), only_overdue=True) == 1
+    assert services.count_plans(Scope.of(world.east_head), date.today(), only_overdue=True) == 1
     factories.pass_module(agent, module)
     plan = db.session.scalar(
         sa.select(OnboardingPlan).where(OnboardingPlan.posting_id == posting.id)
     )
     assert plan.completed_on == date.today()
-    assert services.count_plans(world.east_head, date.today(), only_overdue=True) == 0
+    assert services.count_plans(Scope.of(world.east_head), date.today(), only_overdue=True) == 0
     # A transfer to a village whose items are already passed starts complete.
     moved = roster.transfer_agent(world.admin, posting, world.west_village, date.today())
     new_plan = db.session.scalar(
@@ -183,5 +185,5 @@ def test_plan_progress_counts_only_the_plans_own_agent(world, module):
         date.today() - timedelta(days=40),
     )
     factories.pass_module(a.agent, module)
-    rows = {r.agent.name: r.progress.passed for r in services.plan_rows(world.east_head)}
+    rows = {r.agent.name: r.progress.passed for r in services.plan_rows(Scope.of(world.east_head))}
     assert rows == {"甲": 1, "乙": 0}

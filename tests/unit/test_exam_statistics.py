@@ -82,22 +82,46 @@ def test_exam_summary():
     assert s.pass_rate == 0.5  # A and B reach 60 %
 
 
+def _repeat(rows: dict[int, list], times: int) -> dict[int, list]:
+    """The same answers from ``times`` × as many candidates."""
+    return {a + len(rows) * k: list(f) for k in range(times) for a, f in rows.items()}
+
+
 def test_negative_discrimination_is_flagged():
     # Q3 is answered right by the weak candidates only.
-    rows = {1: [1, 1, 0], 2: [1, 1, 0], 3: [0, 0, 1], 4: [0, 1, 1]}
+    rows = _repeat({1: [1, 1, 0], 2: [1, 1, 0], 3: [0, 0, 1], 4: [0, 1, 1]}, 8)  # 32
     obs, totals = _matrix(rows)
     q3 = st.analyse(obs, totals).by_question[3]
-    assert q3.discrimination < 0
-    assert q3.negative and "negative" in q3.flags
+    assert q3.n == 32 and q3.discrimination < 0
+    assert q3.negative and "negative" in q3.flags and not q3.too_few
     assert q3.upper_lower < 0
 
 
 def test_very_easy_and_very_hard_items_are_flagged():
-    rows = {a: [1, 0, 1 if a < 6 else 0] for a in range(1, 11)}
+    rows = {a: [1, 0, 1 if a % 2 else 0] for a in range(1, 31)}  # 30 candidates
     stats = st.analyse(*_matrix(rows))
     assert "easy" in stats.by_question[1].flags  # facility 1.0
     assert "hard" in stats.by_question[2].flags  # facility 0.0
     assert stats.by_question[3].flags == ()  # 0.5, and it discriminates
+
+
+def test_below_the_minimum_sample_nothing_is_labelled_but_numbers_are_shown():
+    # The same pattern from 4 and from 29 candidates: the numbers, but no label.
+    for rows in (
+        {1: [1, 1, 0], 2: [1, 1, 0], 3: [0, 0, 1], 4: [0, 1, 1]},
+        {a: [1, 0, 1 if a % 2 else 0] for a in range(1, 30)},
+    ):
+        stats = st.analyse(*_matrix(rows))
+        for q in (1, 2, 3):
+            item = stats.by_question[q]
+            assert item.flags == () and not item.negative
+            assert item.too_few and item.n == len(rows) and item.facility is not None
+            assert item.few_label == "样本不足（作答少于 30 人次，不判断过难、过易或区分度为负）"
+    # The minimum is a parameter (the app's ITEM_STATS_MIN_ANSWERS).
+    rows = {1: [1, 1, 0], 2: [1, 1, 0], 3: [0, 0, 1], 4: [0, 1, 1]}
+    q3 = st.analyse(*_matrix(rows), min_answers=4).by_question[3]
+    assert q3.negative and not q3.too_few
+    assert not st.EMPTY.too_few  # nobody answered: no sample at all, nothing to say
 
 
 def test_all_equal_scores_have_no_discrimination():

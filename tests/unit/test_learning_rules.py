@@ -226,3 +226,32 @@ def test_form_says_what_is_missing_when_near():
 )
 def test_parse_form_date(text, expected):
     assert rules.parse_form_date(text) == expected
+
+
+def test_check_retake_waits_only_after_a_failed_try():
+    from datetime import datetime
+
+    at = datetime(2026, 3, 1, 8, 0)
+    assert rules.check_retake_at(at, False, 30) == datetime(2026, 3, 1, 8, 30)
+    assert rules.check_retake_at(at, True, 30) is None  # passed: no wait
+    assert rules.check_retake_at(at, False, 0) is None  # no wait configured
+    assert rules.check_retake_at(None, False, 30) is None  # never tried
+
+
+def test_check_option_order_is_a_stable_permutation():
+    assert sorted(rules.check_option_order(4, "a:1")) == [0, 1, 2, 3]
+    assert rules.check_option_order(4, "a:1") == rules.check_option_order(4, "a:1")
+    assert len({tuple(rules.check_option_order(4, f"a:{i}")) for i in range(20)}) > 1
+    assert rules.check_option_order(0, "x") == []
+
+
+def test_check_last_try_reads_what_submit_check_keeps():
+    from datetime import datetime
+
+    kept = {
+        "check": {"correct": [True], "score": 0.6, "passed": False, "at": "2026-03-01T08:00:00"}
+    }
+    assert rules.check_last_try(kept) == (datetime(2026, 3, 1, 8, 0), False)
+    assert rules.check_last_try({"check": {"correct": [True], "score": 1.0}}) == (None, True)
+    assert rules.check_last_try({}) == (None, False)
+    assert rules.check_last_try({"check": {"at": "garbage", "score": 0.2}}) == (None, False)

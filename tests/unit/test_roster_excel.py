@@ -336,7 +336,9 @@ def test_template_has_the_headers_and_reads_as_header_only():
     assert book.sheetnames == ["花名册", "村社名单", "填写说明"]
     sheet = book["花名册"]
     assert [c.value for c in sheet[1]] == list(COLUMNS)
-    assert sheet["D2"].number_format == "@" and sheet["E2"].number_format == "@"
+    # whole columns formatted as text, so that new cells keep leading zeros
+    assert sheet.column_dimensions["D"].number_format == "@"
+    assert sheet.column_dimensions["E"].number_format == "@"
     assert book["村社名单"]["B3"].value == "东门村"
     with pytest.raises(RosterFileError, match="只有表头"):
         read_roster(data, TODAY)

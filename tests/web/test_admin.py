@@ -185,29 +185,33 @@ def test_admin_creates_township(world, login_as):
 
 
 def test_admin_links_an_agent_account_by_name_or_phone_not_by_an_id(client, world, login_as):
+    from tests import factories
+
+    newcomer = factories.agent(world.west_village, "王新来")
+    db.session.commit()
     admin = login_as(world.admin)
-    detail = admin.get(f"/roster/{world.west_agent.id}").get_data(as_text=True)
+    detail = admin.get(f"/roster/{newcomer.id}").get_data(as_text=True)
     assert "开通登录账号" in detail
-    form = admin.get(
-        f"/admin/users/new?agent={world.west_agent.phone}&name={world.west_agent.name}"
-    ).get_data(as_text=True)
-    assert world.west_agent.phone in form and "网址" not in form
+    form = admin.get(f"/admin/users/new?agent={newcomer.phone}&name={newcomer.name}").get_data(
+        as_text=True
+    )
+    assert newcomer.phone in form and "网址" not in form
     resp = admin.post(
         "/admin/users/new",
         data={
             "username": "agent-west",
-            "display_name": "李西",
+            "display_name": "王新来",
             "role": "agent",
             "township_id": "",
-            "agent_id": "李西",
+            "agent_id": "王新来",
             "password": "secret12345",
         },
     )
     assert resp.status_code == 302
     user = db.session.scalar(sa.select(User).where(User.username == "agent-west"))
-    assert user.agent_id == world.west_agent.id
+    assert user.agent_id == newcomer.id
     edit = admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
-    assert f"李西 {world.west_agent.phone}" in edit
+    assert f"王新来 {newcomer.phone}" in edit
 
 
 def test_staff_pages_show_no_commands_or_file_paths(client, world, login_as):

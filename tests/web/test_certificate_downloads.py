@@ -42,7 +42,7 @@ class Certs:
     expired: Certificate
     revoked: Certificate
     west: Certificate
-    moved: Certificate  # its holder served in the east, now in the west
+    moved: Certificate  # its holder served in the east, now in the west (the west's now)
 
 
 def _scheme(category: ItemCategory) -> CertificationScheme:
@@ -226,7 +226,8 @@ def test_who_may_download_one_certificate(world, certs, login_as, client):
     assert status(world.agent_user, certs.valid) == 200
     assert status(world.agent_user, certs.west) == 404  # not theirs
     assert status(world.east_head, certs.valid) == 200
-    assert status(world.east_head, certs.moved) == 200  # served in the east
+    assert status(world.east_head, certs.moved) == 404  # served in the east, moved west
+    assert status(world.west_head, certs.moved) == 200  # access follows the current posting
     assert status(world.east_head, certs.west) == 404  # another township
     assert status(world.west_head, certs.valid) == 404
     assert status(world.admin, certs.west) == 200
@@ -255,13 +256,13 @@ def _index(zf: zipfile.ZipFile) -> list[list[str]]:
 def test_head_downloads_exactly_their_townships_certificates(world, certs, login_as):
     client = login_as(world.east_head)
     page = client.get("/certificates/archive").get_data(as_text=True)
-    assert "东镇" in page and "符合条件的证书 4 张" in page and "仅网页存档" in page
+    assert "东镇" in page and "符合条件的证书 3 张" in page and "仅网页存档" in page
     resp = client.post("/certificates/archive", data={})
     assert _filename(resp) == f"东镇_证书_{TODAY:%Y%m%d}.zip"
     assert resp.headers["Cache-Control"] == "private, no-store"
     zf = _zip(resp)
     east = (certs.valid, certs.expired, certs.revoked)
-    expected = {f"{c.code}_张东.html" for c in east} | {f"{certs.moved.code}_王迁.html"}
+    expected = {f"{c.code}_张东.html" for c in east}  # not the mover's: they left with it
     assert set(zf.namelist()) == expected | {"index.xlsx"}
     assert all(i.flag_bits & 0x800 for i in zf.infolist() if not i.filename.isascii())
     assert zf.read(f"{certs.valid.code}_张东.html") == _doc(certs.valid).html.encode()
@@ -277,17 +278,16 @@ def test_head_downloads_exactly_their_townships_certificates(world, certs, login
         "状态",
     ]
     by_code = {r[0]: r for r in rows}
-    assert set(by_code) == {c.code for c in (*east, certs.moved)}
+    assert set(by_code) == {c.code for c in east}
     assert by_code[certs.valid.code][1:3] == ["张东", "东一村"]
     assert by_code[certs.valid.code][7] == "有效"
     assert by_code[certs.revoked.code][7] == "已撤销"
-    assert by_code[certs.moved.code][2] == "东二村（已离开）"
     event = db.session.scalar(
         sa.select(AuditEvent).where(AuditEvent.action == "certificate.archive_downloaded")
     )
     assert event.actor_id == world.east_head.id and event.township_id == world.east.id
-    assert event.details["count"] == 4 and event.details["html_only"] == 4
-    assert "东镇" in event.summary and "4 张" in event.summary
+    assert event.details["count"] == 3 and event.details["html_only"] == 3
+    assert "东镇" in event.summary and "3 张" in event.summary
 
 
 def test_zip_holds_the_pdf_where_there_is_one_and_lists_undocumented_ones(world, certs, login_as):
@@ -299,7 +299,12 @@ def test_zip_holds_the_pdf_where_there_is_one_and_lists_undocumented_ones(world,
     db.session.commit()
     client = login_as(world.admin)
     page = client.get(f"/certificates/archive?township_id={world.east.id}").get_data(as_text=True)
-    assert "PDF：1 张" in page and "尚未存档" in page and "请联系技术人员" in page and "flask" not in page
+    assert (
+        "PDF：1 张" in page
+        and "尚未存档" in page
+        and "请联系技术人员" in page
+        and "flask" not in page
+    )
     zf = _zip(client.post("/certificates/archive", data={"township_id": world.east.id}))
     names = set(zf.namelist())
     assert f"{certs.valid.code}_张东.pdf" in names and not any(
@@ -315,9 +320,7 @@ def test_zip_filters_valid_only_and_issue_dates(world, certs, login_as):
     client = login_as(world.admin)
     data = {"township_id": world.east.id, "valid_only": "y"}
     names = _zip(client.post("/certificates/archive", data=data)).namelist()
-    assert sorted(names) == sorted(
-        ["index.xlsx", f"{certs.valid.code}_张东.html", f"{certs.moved.code}_王迁.html"]
-    )
+    assert sorted(names) == sorted(["index.xlsx", f"{certs.valid.code}_张东.html"])
     data = {
         "township_id": world.east.id,
         "issued_from": (TODAY - timedelta(days=40)).isoformat(),
@@ -332,8 +335,9 @@ def test_zip_filters_valid_only_and_issue_dates(world, certs, login_as):
 def test_admin_archives_the_west_township(world, certs, login_as):
     client = login_as(world.admin)
     zf = _zip(client.post("/certificates/archive", data={"township_id": world.west.id}))
-    codes = {r[0] for r in _index(zf)[1:]}
-    assert codes == {certs.west.code, certs.moved.code}
+    rows = {r[0]: r for r in _index(zf)[1:]}
+    assert set(rows) == {certs.west.code, certs.moved.code}
+    assert rows[certs.moved.code][2] == "西一村"
 
 
 @pytest.mark.parametrize(
@@ -356,16 +360,16 @@ def test_bad_archive_requests_are_explained(world, certs, login_as, data, messag
 
 
 def test_archive_over_the_cap_is_refused_with_a_clear_message(world, certs, login_as, app):
-    app.config["CERT_ARCHIVE_MAX"] = 3
+    app.config["CERT_ARCHIVE_MAX"] = 2
     try:
         client = login_as(world.east_head)
         page = client.get("/certificates/archive").get_data(as_text=True)
         resp = client.post("/certificates/archive", data={})
     finally:
         app.config["CERT_ARCHIVE_MAX"] = 5000
-    assert "超过一次下载的上限 3 张" in page and "下载压缩包" not in page
+    assert "超过一次下载的上限 2 张" in page and "下载压缩包" not in page
     assert resp.status_code == 422
-    assert "共 4 张，超过一次下载的上限 3 张" in resp.get_data(as_text=True)
+    assert "共 3 张，超过一次下载的上限 2 张" in resp.get_data(as_text=True)
     assert (
         db.session.scalar(
             sa.select(sa.func.count())

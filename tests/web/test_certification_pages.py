@@ -142,15 +142,17 @@ def test_anonymous_is_sent_to_login(client, world):
 # --- township heads and admins ----------------------------------------------------------
 
 
-def test_head_sees_only_certificates_of_agents_who_served_in_the_township(world, certs, login_as):
+def test_head_sees_only_certificates_of_agents_posted_in_the_township(world, certs, login_as):
     client = login_as(world.east_head)
     html = client.get("/certificates/").get_data(as_text=True)
-    for cert in (certs.valid, certs.expired, certs.revoked, certs.moved):
+    for cert in (certs.valid, certs.expired, certs.revoked):
         assert cert.code in html
     assert certs.west.code not in html
     assert client.get(f"/certificates/{certs.west.id}").status_code == 404
     assert client.get(f"/certificates/{certs.west.id}/print").status_code == 404
-    assert client.get(f"/certificates/{certs.moved.id}").status_code == 200
+    # The holder served in the east and moved west: their certificates went with them.
+    assert certs.moved.code not in html
+    assert client.get(f"/certificates/{certs.moved.id}").status_code == 404
 
     west = login_as(world.west_head).get("/certificates/").get_data(as_text=True)
     assert certs.west.code in west and certs.moved.code in west
@@ -159,15 +161,24 @@ def test_head_sees_only_certificates_of_agents_who_served_in_the_township(world,
 
 def test_head_cannot_widen_scope_with_filters(world, certs, login_as):
     client = login_as(world.east_head)
-    for query in (
-        f"village_id={world.west_village.id}",
-        f"agent_id={world.west_agent.id}",
-        f"q={certs.west.code}",
-    ):
+    for query in (f"village_id={world.west_village.id}", f"q={certs.west.code}"):
         html = client.get(f"/certificates/?{query}").get_data(as_text=True)
         assert f"<code>{certs.west.code}</code>" not in html, query
         # A village outside the township is not offered and is ignored; the rest find nothing.
         assert ("没有符合条件的证书" in html) == (not query.startswith("village")), query
+
+
+def test_agent_filter_names_nobody_outside_the_scope(world, certs, login_as):
+    """?agent_id= of someone else's agent is a 404 that does not say who they are (it used
+    to print the holder's full name in the heading for any id)."""
+    client = login_as(world.east_head)
+    for agent in (world.west_agent, certs.moved.agent):  # another township; moved away
+        resp = client.get(f"/certificates/?agent_id={agent.id}")
+        assert resp.status_code == 404 and agent.name not in resp.get_data(as_text=True)
+    html = client.get(f"/certificates/?agent_id={world.east_agent.id}").get_data(as_text=True)
+    assert world.east_agent.name in html and certs.valid.code in html
+    west = login_as(world.west_head).get(f"/certificates/?agent_id={certs.moved.agent.id}")
+    assert west.status_code == 200 and certs.moved.code in west.get_data(as_text=True)
 
 
 def test_list_filters_by_status_scheme_village_and_search(world, certs, login_as):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import random
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
@@ -154,6 +154,33 @@ def test_township_head_sees_only_their_townships_attempts(world, login_as, exam)
     assert client.get(f"/manage/exams/{exam.id}/edit").status_code == 403
     assert client.get("/manage/exams/marking").status_code == 403
     assert client.post(f"/manage/exams/{exam.id}/archive").status_code == 403
+
+
+def test_results_of_a_candidate_who_moved_away_are_history_without_their_phone(
+    world, login_as, exam
+):
+    from academy.roster import services as roster
+
+    attempt = sit(exam, world.east_agent)
+    roster.transfer_agent(
+        world.admin, world.east_agent.current_posting, world.west_village, date.today()
+    )
+    db.session.commit()
+    phone = world.east_agent.phone
+    old = login_as(world.east_head)
+    page = _text(old.get(f"/manage/exams/{exam.id}/results"))
+    assert "张东" in page and phone not in page  # the result stays, sat in the east
+    assert "张东" not in _text(old.get(f"/manage/exams/{exam.id}/results?q={phone}"))
+    detail = _text(old.get(f"/manage/exams/attempts/{attempt.id}"))
+    assert "张东" in detail and phone not in detail
+    rows = list(
+        openpyxl.load_workbook(
+            io.BytesIO(old.get(f"/manage/exams/{exam.id}/results.xlsx").data)
+        ).active.values
+    )
+    assert rows[1][0] == "张东" and not rows[1][1] and rows[1][2] == "东镇"
+    admin = _text(login_as(world.admin).get(f"/manage/exams/{exam.id}/results?q={phone}"))
+    assert "张东" in admin and phone in admin
 
 
 def test_township_head_does_not_see_drafts_or_other_townships_exams(world, login_as, bank):
@@ -401,12 +428,17 @@ def test_statistics_page_and_export(world, login_as, exam):
     rows = list(openpyxl.load_workbook(io.BytesIO(resp.data)).active.values)
     assert rows[0][5:8] == ("作答人数", "难度系数（得分率）", "标准差")
     assert any(r[1] == "克龙巴赫 α 系数（按题位）" for r in rows)
+    # Two candidates: the numbers, with the sample size, but no 过难/过易 label.
+    answered = [r for r in rows[1:] if isinstance(r[5], int) and r[0] and r[5] > 0]
+    assert answered and all(r[10].startswith("样本不足（作答少于 30 人次") for r in answered)
+    assert ">样本不足<" in page and ">过易<" not in page and ">过难<" not in page
     question = rows[1][0]  # the first question's id
     stats = _text(client.get(f"/manage/exams/questions/{question}/stats"))
     assert "各版本" in stats and "养老保险业务考试" in stats
 
 
-def test_negative_discrimination_is_highlighted(world, login_as, bank):
+def test_negative_discrimination_is_highlighted(world, login_as, bank, app, monkeypatch):
+    monkeypatch.setitem(app.config, "ITEM_STATS_MIN_ANSWERS", 6)  # six candidates are enough
     exam = _exam(world, [_knowledge(world, easy=4, medium=2)], attempts_allowed=None)
     agents = [world.east_agent, world.west_agent] + [
         factories.agent(world.east_village) for _ in range(4)
@@ -435,7 +467,16 @@ def test_negative_discrimination_is_highlighted(world, login_as, bank):
         services.submit_attempt(attempt)
     db.session.commit()
     page = _text(login_as(world.expert).get(f"/manage/exams/{exam.id}/statistics"))
-    assert 'class="neg' in page and "区分度为负" in page
+    assert (
+        'class="neg' in page
+        and "区分度为负" in page
+        and "样本不足" not in page.split("这些数字怎么看")[0]
+    )
+    # With the default minimum (30 answers) six candidates are too few to label anything.
+    monkeypatch.setitem(app.config, "ITEM_STATS_MIN_ANSWERS", 30)
+    page = _text(login_as(world.expert).get(f"/manage/exams/{exam.id}/statistics"))
+    assert 'class="neg' not in page and "样本不足" in page
+    assert "不足 30 人次时只显示数字" in page
 
 
 # --- marking -------------------------------------------------------------------------------
@@ -557,11 +598,13 @@ def test_agents_are_found_by_name_within_scope(world, login_as, exam):
         head.get(f"/manage/exams/{exam.id}/overrides?agent_id={world.west_agent.id}").status_code
         == 404
     )
-    resp = head.post(
-        f"/manage/exams/{exam.id}/overrides",
-        data=_override_form(agent_id=str(world.west_agent.id), extra_minutes="5", reason="x"),
-    )
-    assert resp.status_code == 404
+    # Township heads are read-only for exams: no override, for anyone.
+    for agent in (world.west_agent, world.east_agent):
+        resp = head.post(
+            f"/manage/exams/{exam.id}/overrides",
+            data=_override_form(agent_id=str(agent.id), extra_minutes="5", reason="x"),
+        )
+        assert resp.status_code == 403
     assert db.session.scalar(sa.select(sa.func.count(ExamOverride.id))) == 0
 
 
@@ -578,7 +621,7 @@ def test_override_form_explains_bad_input(world, login_as, exam):
     assert "请至少调整一项" in page
 
 
-def test_head_removes_an_override_of_their_township_only(world, login_as, exam):
+def test_head_sees_overrides_of_their_township_only_and_cannot_change_them(world, login_as, exam):
     mine = services.set_override(
         world.admin, exam, services.OverrideData(10, None, None, None, "东"), agent=world.east_agent
     )
@@ -587,10 +630,14 @@ def test_head_removes_an_override_of_their_township_only(world, login_as, exam):
     )
     db.session.commit()
     head = login_as(world.east_head)
-    assert "李西" not in _text(head.get(f"/manage/exams/{exam.id}/overrides"))
+    page = _text(head.get(f"/manage/exams/{exam.id}/overrides"))
+    assert "张东" in page and "李西" not in page
+    assert "保存调整" not in page and f"/overrides/{mine.id}/delete" not in page  # read-only
     url = f"/manage/exams/{exam.id}/overrides/{{}}/delete"
-    assert head.post(url.format(theirs.id)).status_code == 404
-    assert head.post(url.format(mine.id)).status_code == 302
+    assert head.post(url.format(theirs.id)).status_code == 403
+    assert head.post(url.format(mine.id)).status_code == 403
+    assert len(db.session.scalars(sa.select(ExamOverride.id)).all()) == 2
+    assert login_as(world.expert).post(url.format(mine.id)).status_code == 302
     assert db.session.scalars(sa.select(ExamOverride.id)).all() == [theirs.id]
 
 
@@ -603,7 +650,11 @@ def test_reopen_a_timed_out_attempt(world, login_as, exam):
     services.finish_overdue()
     db.session.commit()
     assert attempt.finish_reason == FinishReason.TIMEOUT
-    client = login_as(world.east_head)
+    head = login_as(world.east_head)  # reads the attempt, may not reopen it
+    assert "重新开放" not in _text(head.get(f"/manage/exams/attempts/{attempt.id}"))
+    url = f"/manage/exams/attempts/{attempt.id}/reopen"
+    assert head.post(url, data={"minutes": "15", "reason": "停电"}).status_code == 403
+    client = login_as(world.expert)
     page = _text(client.get(f"/manage/exams/attempts/{attempt.id}"))
     assert "重新开放" in page
     resp = client.post(
@@ -634,14 +685,16 @@ def test_reopen_is_refused_for_a_submitted_attempt(world, login_as, exam):
     ).all()
 
 
-def test_reopen_of_another_townships_attempt_is_404(world, login_as, exam):
+def test_another_townships_attempt_is_404_for_a_head(world, login_as, exam):
     attempt = sit(exam, world.west_agent, now=utcnow() - timedelta(hours=2), submit=False)
     services.finish_overdue()
     db.session.commit()
-    resp = login_as(world.east_head).post(
+    head = login_as(world.east_head)
+    assert head.get(f"/manage/exams/attempts/{attempt.id}").status_code == 404
+    resp = head.post(
         f"/manage/exams/attempts/{attempt.id}/reopen", data={"minutes": "15", "reason": "x"}
     )
-    assert resp.status_code == 404
+    assert resp.status_code == 403  # read-only, whoever's attempt it is
 
 
 # --- a fixed number of queries -------------------------------------------------------------

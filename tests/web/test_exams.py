@@ -94,7 +94,7 @@ def test_bad_and_foreign_saves_are_refused(login_as, world, exam):
     assert r.status_code == 400 and "答案无效" in r.json["error"]
     assert client.post(f"/attempts/{attempt.id}/answers/42", data={"seq": "1"}).status_code == 404
     # Another candidate can neither read nor write this attempt.
-    other_user = factories.user(factories.Role.AGENT, agent=world.west_agent)
+    other_user = world.west_agent_user
     db.session.commit()
     other = login_as(other_user)
     assert other.get(f"/attempts/{attempt.id}").status_code == 404

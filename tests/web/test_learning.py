@@ -1,5 +1,7 @@
 """Learners, township heads and experts using modules through HTTP."""
 
+import re
+
 import sqlalchemy as sa
 import yaml
 
@@ -239,3 +241,63 @@ def test_check_lands_on_its_result_and_a_pass_offers_the_next_module(world, modu
     page = client.get(f"/learn/{module.slug}").get_data(as_text=True)
     assert "本次小测答对 5/5 题" in page
     assert f'href="/learn/{second.slug}">下一个模块：养老保险待遇领取' in page
+
+
+# --- retaking the check ------------------------------------------------------------------
+
+
+def test_a_failed_check_waits_before_a_retake_and_hides_the_missed_answers(
+    world, module, login_as, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "CHECK_RETAKE_MINUTES", 30)
+    client = login_as(world.agent_user)
+    _complete_practice(client, module)
+    failed = GOOD_CHECK | {"q-1": "true", "q-4": "1"}  # 3 of 5
+    client.post(f"/learn/{module.slug}/check", data=failed)
+    page = client.get(f"/learn/{module.slug}").get_data(as_text=True)
+    # Right answers are explained; a missed one points back to the guide, not to its answer.
+    explanations = [q["explanation"] for q in module.document["check"]]
+    assert explanations[0] in page and explanations[2] in page
+    assert explanations[4] not in page and explanations[1] not in page
+    assert "通过小测后显示解析" in page
+    assert "以后可以再做" in page and "交卷" not in page.split('id="check"')[1]
+    # Trying at once is refused and records nothing.
+    resp = client.post(f"/learn/{module.slug}/check", data=GOOD_CHECK, follow_redirects=True)
+    assert "以后才能再做" in resp.get_data(as_text=True)
+    assert _progress(world, module).check_attempts == 1
+    # Half an hour later the check is open again.
+    progress = _progress(world, module)
+    last = dict(progress.practice)
+    last["check"] = {**last["check"], "at": "2000-01-01T00:00:00"}
+    progress.practice = last
+    db.session.commit()
+    resp = client.post(f"/learn/{module.slug}/check", data=GOOD_CHECK, follow_redirects=True)
+    assert "本模块已通过" in resp.get_data(as_text=True)
+    page = client.get(f"/learn/{module.slug}").get_data(as_text=True)
+    assert all(e in page for e in explanations)  # passed: every explanation
+
+
+def test_the_options_of_the_check_are_reshuffled_on_every_try(world, module, login_as):
+    client = login_as(world.agent_user)
+
+    def shown_order():
+        page = client.get(f"/learn/{module.slug}").get_data(as_text=True)
+        section = page.split('id="check"')[1]
+        return [
+            tuple(re.findall(rf'name="q-{i}" value="(\d)"', section))
+            for i, q in enumerate(module.document["check"])
+            if q["type"] != "truefalse"
+        ]
+
+    orders = [shown_order()]
+    for _ in range(4):
+        client.post(f"/learn/{module.slug}/check", data=GOOD_CHECK | {"q-1": "true", "q-3": "true"})
+        orders.append(shown_order())
+    assert orders[-1] == shown_order()  # stable while the learner reads the page
+    assert len(set(map(tuple, orders))) > 1  # but not the same on every try
+    for order in orders:  # always every option, once
+        assert [sorted(o) for o in order] == [
+            ["0", "1", "2"],
+            ["0", "1", "2", "3"],
+            ["0", "1", "2"],
+        ]

@@ -156,7 +156,7 @@ def test_double_submit_is_recorded_once(world, questions, login_as):
 def test_another_agents_session_is_not_found(world, questions, login_as):
     client = login_as(world.agent_user)
     session_id, qid = _session_and_question(client)
-    other = factories.user(factories.Role.AGENT, agent=world.west_agent)
+    other = world.west_agent_user
     db.session.commit()
     client = login_as(other)
     resp = client.post(

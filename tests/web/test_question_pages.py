@@ -625,3 +625,46 @@ def test_xml_import_skips_unsupported_types_after_the_preview_says_so(world, exp
     assert expert.post("/questions/import/confirm", data={"token": token}).status_code == 302
     names = db.session.scalars(sa.select(Question.name).where(Question.bank_id == bank.id))
     assert list(names) == ["不得代签名"]
+
+
+# --- item-quality warnings in the editor --------------------------------------------------
+
+
+def test_the_editor_warns_of_cues_and_near_duplicate_stems_but_saves(world, expert, bank):
+    cued = rows(
+        "answers",
+        {"text": "本人到场采集人像和指纹", "fraction": "100"},
+        {"text": "子女一律可代办", "fraction": "0"},
+        {"text": "任何人可代签", "fraction": "0"},
+    )
+    data = form(world, bank, action="preview", single="single", **cued)
+    html = plain(expert.post("/questions/new/multichoice", data=data))
+    assert "题目质量提示" in html
+    assert "正确选项是唯一最长的一项" in html and "绝对词" in html
+    # Saved anyway, the warnings flashed; a second question with almost the same stem is
+    # told which question in use it repeats.
+    resp = expert.post(
+        "/questions/new/multichoice", data={**data, "action": "save"}, follow_redirects=True
+    )
+    assert resp.status_code == 200 and "已新建题目" in plain(resp)
+    assert "题目质量提示：正确选项是唯一最长的一项" in plain(resp)
+    first = db.session.scalar(sa.select(Question).order_by(Question.id.desc()))
+    again = form(
+        world,
+        bank,
+        action="preview",
+        single="single",
+        text="村民补领身份证，下列哪一项正确？",
+        **rows(
+            "answers",
+            {"text": "本人到场", "fraction": "100"},
+            {"text": "子女代办", "fraction": "0"},
+            {"text": "邻居代签", "fraction": "0"},
+        ),
+    )
+    html = plain(expert.post("/questions/new/multichoice", data=again))
+    assert f"题干与在用的题目 #{first.id}" in html and "几乎相同" in html
+    assert "正确选项是唯一最长的一项" not in html  # comparable options: no cue
+    # Editing the question itself does not compare it with itself.
+    page = plain(expert.post(f"/questions/{first.id}/edit", data={**data, "note": "改写"}))
+    assert f"#{first.id}" not in page.split("题目质量提示")[-1][:200]
