@@ -306,10 +306,14 @@ def cert_freeze(limit: int | None, no_pdf: bool) -> None:
 def _warn_public_url() -> None:
     from flask import current_app
 
+    from academy.public_address import last_public_address
+
     if not current_app.config.get("PUBLIC_BASE_URL"):
+        seen = last_public_address()
+        where = f"最近一次访问的网址 {seen}" if seen else "http://localhost/…（他人扫码打不开）"
         click.echo(
-            "提示：未设置 PUBLIC_BASE_URL，命令行生成的证书存档里，二维码的核验网址是 "
-            "http://localhost/…；请设置为本系统对外的网址。",
+            f"提示：未设置 PUBLIC_BASE_URL，命令行生成的证书存档里，二维码的核验网址用{where}；"
+            "请设置为本系统对外的网址。",
             err=True,
         )
 
@@ -334,6 +338,11 @@ def cert_notify() -> None:
     db.session.commit()
     click.echo(f"提醒：新增 {run.created} 条，已解除 {run.resolved} 条，当前未解除 {run.open} 条。")
     click.echo(f"学习记录：新记证书过期失效 {run.lapsed} 条，汇总月份 {run.months} 个。")
+    from academy import uploads
+
+    swept = uploads.sweep()
+    if swept:
+        click.echo(f"已删除过期未确认的上传文件 {swept} 个。")
 
 
 @content_cli.command("check")

@@ -71,6 +71,8 @@ class Config:
     # request's own address is used when unset), and headless Chromium for the PDF
     # ("" turns PDFs off: the HTML snapshot is served instead).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
+    # Where the last public address seen is kept ("" = instance/public_address, None = memory).
+    PUBLIC_ADDRESS_FILE = os.environ.get("PUBLIC_ADDRESS_FILE", "")
     CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
     CHROMIUM_TIMEOUT_SECONDS = int(os.environ.get("CHROMIUM_TIMEOUT_SECONDS", "60"))
     # Most certificates in one ZIP download.
@@ -96,6 +98,7 @@ class TestConfig(Config):
     REDIS_URL = None
     LOGIN_MAX_FAILURES = 5
     LOGIN_MAX_FAILURES_PER_IP = 1000
+    PUBLIC_ADDRESS_FILE = None  # remember the public address in memory only
     CHROMIUM_PATH = ""  # each launch takes a second: the PDF tests turn it on themselves
     CHECK_RETAKE_MINUTES = 0  # journeys fail then pass a check; the wait has its own tests
 

@@ -22,8 +22,10 @@ check and its own preview; the flow does the rest::
     FLOW.done(pending)                                # file removed, session cleared
 
 The file waits under ``instance/imports/<token><suffix>``; the signed session holds only
-the random token, never the content. Files older than a day are swept when a new one is
-stored. Several app servers on different machines need a shared ``instance/imports``
+the random token, never the content. A cancelled import deletes its file at once; files
+left behind (a preview abandoned) are swept after ``KEEP_SECONDS`` by any later upload,
+confirmation or cancel, and by the daily job (``sweep``), since a roster file holds ID
+numbers. Several app servers on different machines need a shared ``instance/imports``
 folder (or sticky sessions) for the confirmation to find the file.
 """
 
@@ -39,7 +41,7 @@ from pathlib import Path
 from flask import current_app, flash, request, session
 from flask_login import current_user
 
-KEEP_SECONDS = 24 * 3600
+KEEP_SECONDS = 2 * 3600  # ample for a preview and its confirmation
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 SUFFIX_RE = re.compile(r"^\.[a-z0-9]{1,10}$")
 
@@ -61,18 +63,26 @@ def store(data: bytes, suffix: str) -> str:
     if not SUFFIX_RE.match(suffix):
         raise ValueError(f"bad suffix {suffix!r}")
     base = folder()
-    cutoff = time.time() - KEEP_SECONDS
-    for old in base.iterdir():
-        try:
-            if old.is_file() and old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:
-            pass  # another request removed it
+    sweep()
     token = secrets.token_hex(16)
     partial = base / f"{token}.part"
     partial.write_bytes(data)
     partial.replace(base / f"{token}{suffix}")
     return token
+
+
+def sweep(now: float | None = None) -> int:
+    """Delete uploads older than ``KEEP_SECONDS``; return how many went."""
+    cutoff = (now or time.time()) - KEEP_SECONDS
+    gone = 0
+    for old in folder().iterdir():
+        try:
+            if old.is_file() and old.stat().st_mtime < cutoff:
+                old.unlink()
+                gone += 1
+        except OSError:
+            pass  # another request removed it
+    return gone
 
 
 def load(token: str, suffix: str) -> bytes | None:
@@ -93,6 +103,7 @@ def discard(token: str, suffix: str) -> None:
     path = _path(token, suffix)
     if path is not None:
         path.unlink(missing_ok=True)
+    sweep()
 
 
 def display_name(filename: str) -> str:

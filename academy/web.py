@@ -10,6 +10,20 @@ from academy.xlsx import excerpt
 
 
 def register(app: Flask) -> None:
+    from academy.timefmt import local_time
+
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(local_time, "beijing")  # the older name of the same rule
+
+    @app.before_request
+    def _public_address() -> None:
+        from flask import session
+
+        from academy.public_address import note_public_address
+
+        if session.get("_user_id"):  # a signed-in user's request, not a stranger's Host header
+            note_public_address()
+
     @app.after_request
     def _commit(response: Response) -> Response:
         # The handler commits once at the end; services only flush. Error

@@ -229,7 +229,9 @@ def result_text(result: dict | None) -> str:
 
 def to_local(at: datetime) -> datetime:
     """A naive UTC datetime as naive China time (for display)."""
-    return at + timedelta(hours=8)
+    from academy.timefmt import to_county
+
+    return to_county(at)
 
 
 def day_start_utc(day: date) -> datetime:

@@ -11,6 +11,7 @@ from academy.auth.policy import Permission, Scope, current_scope, requested_town
 from academy.catalogue.models import ItemCategory
 from academy.certification import coverage as read_model
 from academy.certification.alerts import open_alerts
+from academy.timefmt import local_time
 from academy.xlsx import xlsx_response
 
 bp = Blueprint("analytics", __name__, url_prefix="/dashboard")
@@ -244,7 +245,7 @@ def export(table: str):
     if table == "gaps":
         return xlsx_response(
             name,
-            ["镇街", "村社", "缺少", "原因", "起始日期", "最接近取证的代办员", "还差模块数"],
+            ["镇街", "村社", "缺少", "原因", "起始日期", "最接近取证的代办员", "下一步"],
             [
                 [
                     g.village.township.name,
@@ -253,7 +254,7 @@ def export(table: str):
                     g.cause.label,
                     g.since.isoformat() if g.since else "",
                     g.nearest_agent.name if g.nearest_agent else "",
-                    g.steps_left if g.steps_left is not None else "",
+                    g.next_step,
                 ]
                 for g in read_model.gaps(ids, today)
             ],
@@ -297,9 +298,9 @@ def export(table: str):
     if table == "alerts":
         return xlsx_response(
             name,
-            ["类型", "内容", "产生时间（UTC）"],
+            ["类型", "内容", "产生时间（北京时间）"],
             [
-                [a.kind.label, a.message, a.created_at.strftime("%Y-%m-%d %H:%M")]
+                [a.kind.label, a.message, local_time(a.created_at)]
                 for a in open_alerts(ids, limit=100_000)
             ],
             "提醒",

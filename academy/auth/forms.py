@@ -45,19 +45,57 @@ class UserForm(FlaskForm):
     township_id = SelectField(
         "所属镇街（镇街负责人必填）", coerce=_int_or_none, validate_choice=True
     )
-    agent_id = StringField("关联代办员编号（代办员必填）", validators=[optional()])
+    agent_id = StringField(
+        "关联代办员（代办员必填，填姓名或手机号）", validators=[optional(), max_length(60)]
+    )
     password = PasswordField(
         "初始密码", validators=[required("请设置初始密码。"), length_between(8, 128)]
     )
 
     def agent_id_value(self) -> int | None:
-        return _int_or_none(self.agent_id.data)
+        found, _ = find_agent(self.agent_id.data or "")
+        return found
 
     def validate_agent_id(self, field):
         from wtforms.validators import ValidationError
 
-        if field.data and _int_or_none(field.data) is None:
-            raise ValidationError("代办员编号应为数字。")
+        if field.data and field.data.strip():
+            found, problem = find_agent(field.data)
+            if found is None:
+                raise ValidationError(problem)
+
+
+def agent_label(agent) -> str:
+    """How the account form shows a linked agent (and reads it back: by the phone)."""
+    return f"{agent.name} {agent.phone}" if agent else ""
+
+
+def find_agent(text: str) -> tuple[int | None, str]:
+    """The roster agent an admin means by a name, a phone number or "name phone"."""
+    import sqlalchemy as sa
+
+    from academy.extensions import db
+    from academy.roster.models import Agent
+
+    words = text.split()
+    if not words:
+        return None, ""
+    phones = [w for w in words if w.isdigit() and len(w) == 11]
+    if phones:
+        rows = db.session.scalars(sa.select(Agent.id).where(Agent.phone == phones[0])).all()
+        what = f"手机号为 {phones[0]} 的代办员"
+    elif len(words) == 1 and words[0].isdigit() and len(words[0]) < 10:
+        rows = db.session.scalars(sa.select(Agent.id).where(Agent.id == int(words[0]))).all()
+        what = f"编号为 {words[0]} 的代办员"
+    else:
+        name = "".join(words)
+        rows = db.session.scalars(sa.select(Agent.id).where(Agent.name == name)).all()
+        what = f"名为“{name}”的代办员"
+        if len(rows) > 1:
+            return None, f"花名册中有 {len(rows)} 位叫“{name}”的代办员，请改填手机号。"
+    if not rows:
+        return None, f"花名册中没有{what}，请核对姓名或手机号。"
+    return rows[0], ""
 
 
 class EditUserForm(UserForm):

@@ -13,6 +13,7 @@ from academy.auth.forms import (
     LoginForm,
     ResetPasswordForm,
     UserForm,
+    agent_label,
 )
 from academy.auth.models import Role, User
 from academy.auth.policy import Permission, requires
@@ -113,6 +114,10 @@ def users():
 def user_new():
     form = UserForm()
     _township_choices(form)
+    if request.method == "GET" and request.args.get("agent"):  # from the roster's agent page
+        form.role.data = Role.AGENT.value
+        form.agent_id.data = request.args["agent"][:60]
+        form.display_name.data = request.args.get("name", "")[:40]
     if form.validate_on_submit():
         ok, user = service_call(
             form,
@@ -145,7 +150,7 @@ def user_edit(user_id: int):
     form = EditUserForm(obj=user) if request.method == "GET" else EditUserForm()
     if request.method == "GET":
         form.role.data = user.role.value
-        form.agent_id.data = str(user.agent_id or "")
+        form.agent_id.data = agent_label(user.agent)
     _township_choices(form)
     if form.validate_on_submit():
         ok, _ = service_call(
@@ -195,6 +200,6 @@ def user_reset_password(user_id: int):
             return redirect(url_for("auth.user_edit", user_id=user.id))
     edit_form = EditUserForm(obj=user)
     edit_form.role.data = user.role.value
-    edit_form.agent_id.data = str(user.agent_id or "")
+    edit_form.agent_id.data = agent_label(user.agent)
     _township_choices(edit_form)
     return render_template("auth/user_form.html", form=edit_form, user=user, reset_form=form), 400

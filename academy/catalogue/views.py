@@ -52,4 +52,9 @@ def detail(slug: str):
     item = db.session.scalar(sa.select(ServiceItem).where(ServiceItem.slug == slug))
     if item is None:
         abort(404)
-    return render_template("catalogue/detail.html", item=item)
+    from academy.learning.models import Module  # learning builds on the catalogue
+
+    module = db.session.scalar(
+        sa.select(Module).where(Module.item_id == item.id, Module.retired.is_(False))
+    )
+    return render_template("catalogue/detail.html", item=item, module=module)

@@ -193,7 +193,7 @@ def _index_rows(items: list[Entry]) -> list[tuple]:
     for e in items:
         c = e.cert
         if e.doc_id is None:
-            note = "尚无存档：运行 flask certification freeze 后可下载"
+            note = "尚无存档：请技术人员生成存档后再下载"
         elif e.backfilled:
             note = "补建存档：按补建当日的资料生成"
         else:

@@ -29,6 +29,7 @@ from academy.certification.services import (
     offered_items,
     scheme_exam_score,
     scheme_items,
+    status_of,
 )
 from academy.extensions import db
 from academy.learning.services import passed_item_ids
@@ -291,6 +292,7 @@ class Gap:
     since: date | None
     nearest_agent: Agent | None
     steps_left: int | None
+    next_step: str = ""
 
 
 def gaps(township_ids: list[int] | None, on: date, limit: int = 500) -> list[Gap]:
@@ -376,10 +378,39 @@ def gaps(township_ids: list[int] | None, on: date, limit: int = 500) -> list[Gap
         need = rules.required_items(key_items(key), offered[r.village_id])
         scheme = key_scheme(key)
         best = None
+        holding = {
+            c.agent_id
+            for c in certs
+            if key in cert_keys(c) and rules.counts_as_valid(status_of(c, on))
+        }
         for agent in active:
+            if agent.id in holding:
+                continue  # already counted; the gap needs someone else (a model station)
             left = len(need - passed.get(agent.id, set())) + exam_step(agent.id, scheme)
             if best is None or left < best[1]:
                 best = (agent, left)
+        if scheme is None:
+            step = "县里还没有设置这类证书的取证要求，请联系县级管理员"
+        elif best:
+            agent = best[0]
+            lapsed = [
+                c.expires_on
+                for c in certs
+                if c.agent_id == agent.id
+                and key in cert_keys(c)
+                and c.revoked_on is None
+                and c.expires_on < on
+            ]
+            missing = sorted(need - passed.get(agent.id, set()), key=lambda i: items[i].name)
+            step = rules.gap_next_step(
+                True,
+                [items[i].name for i in missing],
+                scheme.min_exam_score if exam_step(agent.id, scheme) else None,
+                max(lapsed) if lapsed else None,
+                min(scheme.refresher_modules, len(need)),
+            )
+        else:
+            step = rules.gap_next_step(False, [], None, None, 0)
         out.append(
             Gap(
                 villages[r.village_id],
@@ -389,6 +420,7 @@ def gaps(township_ids: list[int] | None, on: date, limit: int = 500) -> list[Gap
                 origin.since,
                 best[0] if best else None,
                 best[1] if best else None,
+                step,
             )
         )
     out.sort(key=lambda g: (g.village.township_id, g.village.name, g.key))

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import segno
 import sqlalchemy as sa
-from flask import current_app, has_request_context, url_for
+from flask import current_app, has_request_context, request, url_for
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, undefer
@@ -38,6 +38,7 @@ from academy.certification import display, queries
 from academy.certification.models import Certificate, CertificateDocument
 from academy.db import utcnow
 from academy.extensions import db
+from academy.public_address import _is_loopback, last_public_address
 from academy.roster.models import Agent, Posting
 
 log = logging.getLogger(__name__)
@@ -52,29 +53,57 @@ _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 # --- what the sheet shows -----------------------------------------------------------------
 
 
+def public_base() -> str | None:
+    """The site's public address: ``PUBLIC_BASE_URL``; else the address of the current request
+    (when it is not a loopback one); else the last one seen. None when none is known."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        parts = urlsplit(base)
+        if parts.scheme and parts.netloc:
+            return base.rstrip("/")
+        _warn_once(f"PUBLIC_BASE_URL {base!r} is not an address like https://host: ignored")
+    if has_request_context() and not _is_loopback(request.host):
+        return request.host_url.rstrip("/")
+    return last_public_address()
+
+
 def verify_url(code: str) -> str:
     """The public verification address of a certificate, as printed and put in its QR code.
 
-    ``PUBLIC_BASE_URL`` when set (a frozen document keeps its address for good, so it must not
-    depend on the host a request happened to come through); else the request's own address.
+    From ``public_base`` (a frozen document keeps its address for good). Only when no public
+    address is known at all does it fall back to the request's own (loopback) address; the
+    admin home page then says so (``address_warning``).
     """
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if not base:
-        if has_request_context() or current_app.config.get("SERVER_NAME"):
-            return url_for("certification.verify_code", code=code, _external=True)
+    base = public_base()
+    if base is None:
         _warn_once(
-            "PUBLIC_BASE_URL is not set: QR codes of certificates issued outside a web request "
-            "(cron, CLI) point at http://localhost"
+            "no public address known (PUBLIC_BASE_URL unset, no request from outside seen): "
+            "certificate QR codes point at this machine"
         )
+        if has_request_context():
+            return url_for("certification.verify_code", code=code, _external=True)
         base = "http://localhost"
     parts = urlsplit(base)
-    if not parts.scheme or not parts.netloc:
-        _warn_once(f"PUBLIC_BASE_URL {base!r} is not an address like https://host: ignored")
-        parts = urlsplit("http://localhost")
     adapter = current_app.url_map.bind(
         parts.netloc, script_name=parts.path.rstrip("/") or "/", url_scheme=parts.scheme
     )
     return adapter.build("certification.verify_code", {"code": code}, force_external=True)
+
+
+def address_warning() -> str | None:
+    """For the admin home page: what is wrong with the address printed on certificates."""
+    if current_app.config.get("PUBLIC_BASE_URL") and public_base():
+        return None
+    seen = last_public_address()
+    if seen:
+        return (
+            f"还没有设定本系统的对外网址，证书二维码暂用最近一次访问的网址 {seen}。"
+            "请技术人员在部署设置中填写固定的对外网址。"
+        )
+    return (
+        "还没有设定本系统的对外网址，也还没有人从外部访问过本系统："
+        "此时发出的证书，二维码会指向本机，他人扫码打不开。请技术人员在部署设置中填写对外网址。"
+    )
 
 
 _warned: set[str] = set()

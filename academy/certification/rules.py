@@ -4,7 +4,7 @@ coverage gaps and their causes. No database, no request; every date is explicit.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -114,6 +114,62 @@ def refresher_done(
     """Renewal path: inside the window, pass the short check of ``needed`` modules of the scheme."""
     scheme = set(scheme_items)
     return len(set(recent_passed_items) & scheme) >= min(needed, len(scheme))
+
+
+@dataclass(frozen=True)
+class RefresherNeed:
+    needed: int  # modules to re-pass
+    done: int  # of them re-passed since the window opened (or the certificate lapsed)
+    todo: tuple[int, ...]  # item ids to take next, best first
+
+    @property
+    def left(self) -> int:
+        return max(0, self.needed - self.done)
+
+
+def refresher_need(
+    scheme_items: Iterable[int],
+    offered: Iterable[int],
+    recent_passed_items: Iterable[int],
+    needed: int,
+    with_module: Iterable[int],
+    rank: Mapping[int, int] | None = None,
+) -> RefresherNeed:
+    """What is left of the renewal path (see ``refresher_done``): how many of the scheme's
+    modules to re-pass, and which ones to offer — those the agent's village offers first,
+    then the busiest (``rank``: higher first); only items that have a module."""
+    scheme, offered_set = set(scheme_items), set(offered)
+    need = min(needed, len(scheme))
+    done = len(set(recent_passed_items) & scheme)
+    rank = rank or {}
+    todo = sorted(
+        (scheme & set(with_module)) - set(recent_passed_items),
+        key=lambda i: (i not in offered_set, -rank.get(i, 0), i),
+    )
+    return RefresherNeed(need, min(done, need), tuple(todo) if done < need else ())
+
+
+def gap_next_step(
+    has_agent: bool,
+    missing_names: list[str],
+    exam_score: float | None,
+    lapsed_on: date | None,
+    refresher: int,
+) -> str:
+    """The next concrete step that closes a coverage gap, for the township head: never a
+    bare count (「还差 0 个模块」)."""
+    if not has_agent:
+        return "先新增一名在岗代办员，再安排学习取证"
+    if lapsed_on is not None and not missing_names:
+        return f"证书已于 {lapsed_on:%Y-%m-%d} 过期：复训 {refresher} 个模块并通过小测即可恢复"
+    exam = f"通过本类考试（{exam_score:g} 分及以上）" if exam_score is not None else ""
+    if missing_names:
+        shown = "、".join(missing_names[:3]) + ("等" if len(missing_names) > 3 else "")
+        step = f"学完 {len(missing_names)} 个模块（{shown}）"
+        return f"{step}，再{exam}" if exam else step
+    if exam:
+        return f"模块已全部学完，还需{exam}"
+    return "已满足取证条件，系统每日检查时会自动发证"
 
 
 # --- coverage ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from academy.auth.policy import (
     requires,
     visible_townships,
 )
-from academy.certification import archive, display, documents, queries, services
+from academy.certification import archive, display, documents, queries, renewal, services
 from academy.certification.forms import ArchiveForm, IssueForm, RevokeForm
 from academy.certification.models import Certificate, CertSource
 from academy.certification.rules import CertStatus
@@ -70,7 +70,13 @@ def index():
     scope = current_scope()
     if current_user.role == Role.AGENT:
         certs = queries.own_certificates(scope)
-        return render_template("certification/mine.html", certs=certs, today=date.today())
+        today = date.today()
+        return render_template(
+            "certification/mine.html",
+            certs=certs,
+            today=today,
+            renewals=renewal.renewals(current_user.agent, today),
+        )
     args = request.args
     villages = queries.village_choices(scope)
     schemes = queries.all_schemes()

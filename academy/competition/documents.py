@@ -18,6 +18,7 @@ from academy.certification.services import new_code
 from academy.certification.views import verifiable
 from academy.competition.models import Result
 from academy.extensions import db
+from academy.timefmt import to_county
 
 TEMPLATE = "competition/award_document.html"
 
@@ -59,5 +60,5 @@ def verify_facts(code: str) -> dict | None:
         "holder": display.mask_name(entry.agent.name),
         "competition": entry.competition.title,
         "award": result.award.label if result.award else "",
-        "published_on": result.published_at.date(),
+        "published_on": to_county(result.published_at).date(),
     }

@@ -39,6 +39,7 @@ from academy.db import utcnow
 from academy.errors_domain import DomainError
 from academy.extensions import db
 from academy.questions.models import Dimension
+from academy.timefmt import local_time
 
 # --- corrections and appeals ---------------------------------------------------------------------
 
@@ -146,7 +147,7 @@ def file_appeal(actor: User, entry: Entry, rnd: CompetitionRound, reason: str, n
     if deadline is None:
         raise DomainError("本轮成绩锁定后才能申诉")
     if now > deadline:
-        raise DomainError(f"申诉期已于 {deadline:%Y-%m-%d %H:%M} 结束")
+        raise DomainError(f"申诉期已于 {local_time(deadline, label=True)} 结束")
     if rnd.competition.status == CompetitionStatus.PUBLISHED:
         raise DomainError("结果已经公布，不能再申诉")
     if not reason.strip():

@@ -137,7 +137,9 @@ def reopen_deadline(now: datetime, minutes: int) -> datetime:
 
 def fmt(moment: datetime) -> str:
     """A UTC time as Beijing time for messages (the county works in UTC+8)."""
-    return (moment + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    from academy.timefmt import local_time
+
+    return local_time(moment)
 
 
 # --- the draw ------------------------------------------------------------------------------

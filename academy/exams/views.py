@@ -28,11 +28,6 @@ from academy.questions.types import ResponseError
 bp = Blueprint("exams", __name__)
 
 
-@bp.app_template_filter("beijing")
-def _beijing(moment):
-    return rules.fmt(moment) if moment else ""
-
-
 def _agent():
     agent = current_user.agent
     if agent is None:

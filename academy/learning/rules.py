@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -129,6 +130,67 @@ def _normalise(value: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", value).split())
 
 
+# Where a place name may start: what a resident leaves off ("横联村" for 澄潭街道横联村).
+_PLACE_LEVELS = ("省", "自治区", "市", "州", "县", "区", "街道", "镇", "乡")
+_NAME_DOTS = str.maketrans({"•": "·", "・": "·", "．": "·", ".": "·", "‧": "·"})
+_NUMBER_UNITS = re.compile(r"(?:元|块钱|块|人|口|年|平方米|平米|㎡|m2|米|岁|个|户|间)$")
+_DATE_FORMS = (
+    re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})"),
+    re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+)
+
+
+def _compact(value: str) -> str:
+    """NFKC (full-width to half-width) with every space removed: how a clerk reads text."""
+    return "".join(unicodedata.normalize("NFKC", value).split())
+
+
+def parse_form_date(value: str) -> date | None:
+    """A date written any common way: 2026-3-5, 2026/03/05, 2026.3.5, 2026年3月5日, 20260305."""
+    text = _compact(value)
+    for pattern in _DATE_FORMS:
+        if m := pattern.fullmatch(text):
+            try:
+                return date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                return None
+    return None
+
+
+def parse_form_number(value: str) -> float | None:
+    """A number as people write amounts and counts: 1,000 / 1000元 / １０００ / 2人 / 78平方米."""
+    text = _compact(value).replace(",", "").replace("，", "")
+    text = _NUMBER_UNITS.sub("", text.removeprefix("¥").removeprefix("￥"))
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _same_place(given: str, expected: str) -> bool:
+    """Same place when one is the other with higher levels left off at a level boundary
+    (横联村 = 澄潭街道横联村 = 新昌县澄潭街道横联村)."""
+    short, long = sorted((given, expected), key=len)
+    if not short or not long.endswith(short) or short == long:
+        return short == long
+    prefix = long[: -len(short)]
+    return prefix.endswith(_PLACE_LEVELS) and not short.startswith(_PLACE_LEVELS)
+
+
+def _near_miss(label: str, given: str, expected: str) -> str | None:
+    """What is missing or extra when an answer is close to the expected one, else None."""
+    if given and given in expected:
+        start = expected.index(given)
+        missing = "……".join(p for p in (expected[:start], expected[start + len(given) :]) if p)
+        return f"“{label}”还不完整，少了“{missing}”。"
+    if expected and expected in given:
+        start = given.index(expected)
+        extra = "……".join(p for p in (given[:start], given[start + len(expected) :]) if p)
+        return f"“{label}”多写了“{extra}”，照情景填写即可。"
+    return None
+
+
 def check_form(fields: Sequence[Mapping], values: Mapping[str, str]) -> PracticeResult:
     known = {f["id"] for f in fields}
     extra = set(values) - known
@@ -152,15 +214,13 @@ def check_form(fields: Sequence[Mapping], values: Mapping[str, str]) -> Practice
         elif kind == "phone":
             problem = phone_problem(raw)
         elif kind == "date":
-            try:
-                if not 1900 <= date.fromisoformat(raw).year <= 2100:
-                    problem = "日期应在 1900 年到 2100 年之间，请检查年份。"
-            except ValueError:
-                problem = "日期格式应为 年-月-日，如 2026-03-01。"
+            day = parse_form_date(raw)
+            if day is None:
+                problem = "日期格式应为 年-月-日，如 2026-03-01 或 2026年3月1日。"
+            elif not 1900 <= day.year <= 2100:
+                problem = "日期应在 1900 年到 2100 年之间，请检查年份。"
         elif kind == "number":
-            try:
-                float(raw)
-            except ValueError:
+            if parse_form_number(raw) is None:
                 problem = "这里应填数字。"
         elif kind == "choice" and raw not in f.get("options", []):
             raise PracticeInputError(f"“{label}”的选项无效")
@@ -169,18 +229,50 @@ def check_form(fields: Sequence[Mapping], values: Mapping[str, str]) -> Practice
             continue
         expected = f.get("expected")
         if expected not in (None, "") and not _same(kind, raw, str(expected)):
-            feedback.append(Feedback(f["id"], f"“{label}”与情景中的信息不一致，请再核对一遍。"))
+            near = _near_miss(label, _compact(raw), _compact(str(expected)))
+            if kind == "date":
+                near = _date_miss(label, raw, str(expected))
+            elif kind != "text":
+                near = None
+            feedback.append(
+                Feedback(f["id"], near or f"“{label}”与情景中的信息不一致，请再核对一遍。")
+            )
     return PracticeResult(not feedback, answer, feedback)
+
+
+def _date_miss(label: str, given: str, expected: str) -> str | None:
+    a, b = parse_form_date(given), parse_form_date(expected)
+    if a is None or b is None:
+        return None
+    wrong = [
+        name
+        for name, x, y in (
+            ("年份", a.year, b.year),
+            ("月份", a.month, b.month),
+            ("日", a.day, b.day),
+        )
+        if x != y
+    ]
+    if len(wrong) == 1:
+        return f"“{label}”的{wrong[0]}不对，请再看一遍情景。"
+    return None
 
 
 def _same(kind: str, given: str, expected: str) -> bool:
     if kind == "id_number":
         return normalise_id_number(given) == normalise_id_number(expected)
     if kind == "number":
-        return abs(float(given) - float(expected)) < 1e-9
+        a, b = parse_form_number(given), parse_form_number(expected)
+        return a is not None and b is not None and abs(a - b) < 1e-9
     if kind == "phone":
-        return given.replace("-", "") == expected.replace("-", "")
-    return _normalise(given) == _normalise(expected)
+        return _compact(given).replace("-", "") == _compact(expected).replace("-", "")
+    if kind == "date":
+        a = parse_form_date(given)
+        return a is not None and a == parse_form_date(expected)
+    if kind == "choice":
+        return _normalise(given) == _normalise(expected)
+    a, b = _compact(given).translate(_NAME_DOTS), _compact(expected).translate(_NAME_DOTS)
+    return a == b or _same_place(a, b)
 
 
 @dataclass

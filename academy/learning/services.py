@@ -444,6 +444,27 @@ def plan_summary(agent: Agent, today: date | None = None) -> PlanSummary | None:
     return PlanSummary(plan, progress, next_item)
 
 
+def next_module_for(agent: Agent, after: Module) -> Module | None:
+    """Where to go after passing ``after``: the next module of the agent's plan (None when
+    the plan is done; the page then offers a refresher module, see learning.views)."""
+    summary = plan_summary(agent)
+    item_ids = []
+    if summary and summary.next_item and summary.next_item.id != after.item_id:
+        item_ids.append(summary.next_item.id)
+    if summary:
+        passed = passed_item_ids([agent.id])[agent.id]
+        item_ids += [
+            e.item_id for e in summary.plan.entries if e.item_id not in passed | {after.item_id}
+        ]
+    for item_id in item_ids:
+        found = db.session.scalar(
+            sa.select(Module).where(Module.item_id == item_id, Module.retired.is_(False))
+        )
+        if found:
+            return found
+    return None
+
+
 def passed_item_ids(agent_ids: list[int]) -> dict[int, set[int]]:
     out: dict[int, set[int]] = {a: set() for a in agent_ids}
     if not agent_ids:

@@ -95,15 +95,21 @@ def module(slug: str):
     order = rules.display_order(
         len(mod.document["practice"]["order"]["steps"]), f"{getattr(agent, 'id', 0)}:{mod.slug}"
     )
+    last_check = practice.get("check") if practice else None
+    next_module = None
+    if agent and last_check and last_check["score"] >= rules.PASS_MARK:
+        next_module = services.next_module_for(agent, mod) or _next_refresher(agent, mod)
     return render_template(
         "learning/module.html",
         module=mod,
+        next_module=next_module,
         doc=mod.document,
         progress=progress,
         practice=practice,
         order=order,
         agent=agent,
         part_labels=PART_LABELS,
+        pass_mark=rules.PASS_MARK,
         Status=ProgressStatus,
         can_edit=can(current_user, Permission.EDIT_MODULES),
         **_check_context(mod, agent, progress),
@@ -117,6 +123,18 @@ def _retake_at(progress) -> datetime | None:
     at, passed = rules.check_last_try(progress.practice or {})
     opens = rules.check_retake_at(at, passed, current_app.config["CHECK_RETAKE_MINUTES"])
     return opens if opens is not None and opens > utcnow() else None
+
+
+def _next_refresher(agent, after: Module) -> Module | None:
+    """With the plan done: the next refresher module of a certificate due for renewal
+    (certification builds on learning, so the page asks it, not learning's services)."""
+    from academy.certification.renewal import renewals
+
+    for r in renewals(agent):
+        for link in r.modules:
+            if link.slug != after.slug:
+                return services.module_or_none(link.slug)
+    return None
 
 
 def _check_context(mod: Module, agent, progress) -> dict:
@@ -230,7 +248,7 @@ def check(slug: str):
         )
     if progress.status == ProgressStatus.PASSED:
         flash("恭喜，本模块已通过。", "success")
-    return redirect(url_for("learning.module", slug=slug, _anchor="check"))
+    return redirect(url_for("learning.module", slug=slug, _anchor="check-result"))
 
 
 # --- township heads: onboarding plans -----------------------------------------------

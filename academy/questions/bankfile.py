@@ -199,7 +199,7 @@ def _read_question(q: Any, index: int, data: dict, seen: dict, add, item_slugs) 
         problems.append(("item", f"事项 “{item}” 不在目录中"))
     question = Question(
         type=kind.name,
-        name=str(q.get("name") or f"{data.get('slug')}-{qid}"),
+        name=str(q.get("name") or readable_name(str(q.get("text", "")))),
         text=str(q.get("text", "")).strip(),
         general_feedback=str(q.get("general_feedback", "") or ""),
         text_format="markdown",
@@ -215,10 +215,17 @@ def _read_question(q: Any, index: int, data: dict, seen: dict, add, item_slugs) 
     return question
 
 
+def readable_name(text: str, length: int = 40) -> str:
+    """A question's title when its file gives none: the start of its text, as a person reads
+    it (markdown and tags dropped), never an identifier like ``bank-slug-q01``."""
+    plain = " ".join(re.sub(r"[*_`#>]", "", re.sub(r"<[^>]+>", " ", text)).split())
+    return plain if len(plain) <= length else plain[: length - 1] + "…"
+
+
 def dump_question(q: Question, qid: str, bank_slug: str | None = None) -> dict:
     """One question as a bank file's YAML mapping (``parse_bank`` reads it back)."""
     out: dict = {"id": qid, "type": q.type}
-    if bank_slug is None or q.name != f"{bank_slug}-{qid}":
+    if bank_slug is None or q.name not in (readable_name(q.text), f"{bank_slug}-{qid}"):
         out["name"] = q.name
     if q.dimension:
         out["dimension"] = DIMENSIONS[q.dimension]

@@ -299,7 +299,7 @@ def content_file(bank: QuestionBank) -> str:
 
 
 def read_only_message(bank: QuestionBank) -> str:
-    return f"此题来自内容文件 {content_file(bank)}，请修改文件后执行 flask content sync"
+    return "此题属于县里统一维护的题库，不能在网页上直接修改"
 
 
 def _editable(bank: QuestionBank) -> None:
@@ -354,7 +354,7 @@ def create_bank(
     if category and len(category) > 200:
         raise DomainError("类别路径不能超过 200 个字", field="category")
     if source == BankSource.CONTENT:
-        raise DomainError("内容文件的题库由 flask content sync 载入")
+        raise DomainError("县里统一维护的题库不能在网页上新建")
     bank = QuestionBank(
         slug=bank_slug(title, item, source),
         title=title,

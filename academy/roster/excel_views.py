@@ -89,6 +89,15 @@ def import_upload():
     return _preview(plan, pending["token"], name)
 
 
+@bp.post("/import/cancel")
+@requires(Permission.MANAGE_ROSTER)
+def import_cancel():
+    """「放弃」: the uploaded roster (ID numbers inside) is deleted at once."""
+    if FLOW.cancel(ConfirmForm()):
+        flash("已放弃这次导入，上传的文件已删除。", "info")
+    return redirect(url_for("roster.import_page"))
+
+
 @bp.post("/import/confirm")
 @requires(Permission.MANAGE_ROSTER)
 def import_confirm():

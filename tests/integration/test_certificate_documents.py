@@ -247,3 +247,30 @@ def test_freeze_prints_a_real_one_page_pdf_from_the_stored_html(world, schemes, 
     assert doc.pdf.startswith(b"%PDF-") and doc.sha256 == stored
     assert re.search(rb"/Type\s*/Pages\s*/Count 1\b", doc.pdf)  # one A4 page
     assert re.search(rb"/MediaBox \[0 0 594\.9\d* 841\.9\d*\]", doc.pdf)  # A4
+
+
+def test_without_public_base_url_a_document_made_outside_a_request_uses_the_address_seen(
+    app, world, schemes, client, login_as, tmp_path
+):
+    app.config["PUBLIC_ADDRESS_FILE"] = str(tmp_path / "public_address")
+    app.extensions.pop("public_address", None)
+    try:
+        login_as(world.admin)
+        home = client.get("/home").get_data(as_text=True)  # through localhost: not remembered
+        assert "二维码会指向本机" in home
+        public = "http://academy.xinchang.example"
+        with client.session_transaction(base_url=public) as s:  # signed in on that host too
+            s["_user_id"] = world.admin.get_id()
+        assert client.get("/home", base_url=public).status_code == 200
+        app.extensions.pop("public_address", None)  # a new process (the cron job) reads the file
+        cert = services.issue_certificate(
+            world.east_agent, schemes[ItemCategory.PAYMENT], TODAY, CertSource.MANUAL
+        )
+        html = _doc(cert).html
+        assert f"http://academy.xinchang.example/verify/{cert.code}" in html
+        assert "localhost" not in html
+        home = client.get("/home").get_data(as_text=True)
+        assert "暂用最近一次访问的网址 http://academy.xinchang.example" in home
+    finally:
+        app.config["PUBLIC_ADDRESS_FILE"] = None
+        app.extensions.pop("public_address", None)

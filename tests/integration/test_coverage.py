@@ -359,6 +359,7 @@ def test_a_scheme_that_asks_for_an_exam_waits_for_a_passing_exam(world, schemes,
     assert not db.session.scalars(sa.select(Certificate)).all()
     gap = coverage.gaps([world.east.id], TODAY)[0]
     assert gap.nearest_agent == world.east_agent and gap.steps_left == 1  # the exam
+    assert gap.next_step == "模块已全部学完，还需通过本类考试（60 分及以上）"
     question = factories.question(item=world.item)
     exam = make_exam(questions=[question], shuffle_answers=False)
     exam.category = ItemCategory.REGISTRATION

@@ -135,9 +135,7 @@ def test_retire_and_restore_with_reason(world):
 def test_content_questions_are_read_only_and_can_be_copied(world):
     question = content_question(world)
     assert question.bank.path == "question_banks/sub/pension-bank.yaml"
-    message = (
-        "此题来自内容文件 question_banks/sub/pension-bank.yaml，请修改文件后执行 flask content sync"
-    )
+    message = "此题属于县里统一维护的题库，不能在网页上直接修改"
     for call in (
         lambda: services.revise_question(world.expert, question, services.spec_of(question)),
         lambda: services.retire_question(world.expert, question, "x"),

@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from academy.questions.bankfile import dump_bank, parse_bank, question_problems
+from academy.questions.bankfile import dump_bank, parse_bank, question_problems, readable_name
 from tests.content_samples import valid_bank
 from tests.unit.qstrategies import ROUND_TRIP, comparable, question
 
@@ -40,7 +40,10 @@ def test_sample_bank_parses_every_type():
     assert by_type["matching"].pairs[0] == ("残疾人证", "残联")
     assert by_type["essay"].grader_info.startswith("先安抚")
     assert all(q.item == "pension" and q.category == "登记申领/测试" for q in questions)
-    assert questions[0].dimension == "knowledge" and questions[0].name == "b-q01"
+    assert questions[0].dimension == "knowledge"
+    # A question without a name is titled by its text, never by an identifier like "b-q01".
+    assert questions[0].name == readable_name(questions[0].text)
+    assert "q01" not in questions[0].name and questions[0].name
 
 
 def _broken(mutate):

@@ -124,3 +124,30 @@ def test_month_ends():
         D(2026, 2, 28),
         D(2026, 3, 15),
     ]
+
+
+def test_refresher_need_offers_village_items_first_and_counts_what_is_done():
+    need = rules.refresher_need(
+        scheme_items={1, 2, 3, 4},
+        offered={3},
+        recent_passed_items={4},
+        needed=2,
+        with_module={1, 2, 3, 4},
+        rank={1: 1, 2: 5},
+    )
+    assert (need.needed, need.done, need.left) == (2, 1, 1)
+    assert need.todo == (3, 2, 1)  # the village's item, then the busiest
+    done = rules.refresher_need({1, 2}, set(), {1, 2}, 3, {1, 2})
+    assert (done.needed, done.left, done.todo) == (2, 0, ())
+
+
+def test_gap_next_step_names_the_concrete_step_never_a_zero_count():
+    step = rules.gap_next_step
+    assert step(False, [], None, None, 0).startswith("先新增一名在岗代办员")
+    assert step(True, ["甲", "乙", "丙", "丁"], 60.0, None, 3) == (
+        "学完 4 个模块（甲、乙、丙等），再通过本类考试（60 分及以上）"
+    )
+    assert step(True, [], None, date(2026, 3, 1), 3) == (
+        "证书已于 2026-03-01 过期：复训 3 个模块并通过小测即可恢复"
+    )
+    assert "0 个" not in step(True, [], None, None, 3)

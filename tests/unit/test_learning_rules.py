@@ -156,6 +156,78 @@ def test_document_changes_names_changed_paths():
     assert rules.document_changes(old, new) == ["guide.fee", "tell_once"]
 
 
+PLACE = [
+    {"id": "location", "label": "房屋坐落", "type": "text", "expected": "澄潭街道横联村"},
+    {"id": "amount", "label": "金额（元）", "type": "number", "expected": 1000},
+    {"id": "day", "label": "申请日期", "type": "date", "expected": "2026-03-05"},
+    {"id": "name", "label": "姓名", "type": "text", "expected": "阿依古丽·买买提"},
+]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"location": "横联村", "amount": "1,000", "day": "2026年3月5日", "name": "阿依古丽•买买提"},
+        {
+            "location": "新昌县澄潭街道横联村",
+            "amount": "1000元",
+            "day": "2026-3-5",
+            "name": "阿依古丽・买买提",
+        },
+        {
+            "location": "澄潭街道 横联村",
+            "amount": "１０００",
+            "day": "2026/03/05",
+            "name": "阿依古丽 · 买买提",
+        },
+        {
+            "location": "澄潭街道横联村",
+            "amount": "1000.0",
+            "day": "2026.3.5",
+            "name": "阿依古丽·买买提",
+        },
+    ],
+)
+def test_form_accepts_what_a_person_would_call_the_same(values):
+    result = rules.check_form(PLACE, values)
+    assert result.correct, [f.message for f in result.feedback]
+
+
+def test_form_says_what_is_missing_when_near():
+    fields = [
+        {
+            "id": "address",
+            "label": "户籍地址",
+            "type": "text",
+            "expected": "浙江省新昌县澄潭街道横联村8号",
+        },
+        {"id": "day", "label": "申请日期", "type": "date", "expected": "2026-03-05"},
+        {"id": "amount", "label": "金额（元）", "type": "number", "expected": 1000},
+    ]
+    result = rules.check_form(fields, {"address": "横联村", "day": "2026年3月6日", "amount": "100"})
+    messages = {f.target: f.message for f in result.feedback}
+    assert "少了“浙江省新昌县澄潭街道……8号”" in messages["address"]
+    assert "日不对" in messages["day"]
+    assert "不一致" in messages["amount"]
+    # A different place that merely ends the same way is not the same place.
+    other = rules.check_form(PLACE[:1], {"location": "联村"})
+    assert not other.correct
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-3-5", date(2026, 3, 5)),
+        ("2026年03月05日", date(2026, 3, 5)),
+        ("20260305", date(2026, 3, 5)),
+        ("2026-2-30", None),
+        ("明天", None),
+    ],
+)
+def test_parse_form_date(text, expected):
+    assert rules.parse_form_date(text) == expected
+
+
 def test_check_retake_waits_only_after_a_failed_try():
     from datetime import datetime
 

@@ -69,7 +69,9 @@ def test_user_form_errors(world, login_as):
             "password": "short",
         },
     ).get_data(as_text=True)
-    assert "用户名只能包含" in html and "代办员编号应为数字" in html and "长度需在" in html
+    assert (
+        "用户名只能包含" in html and "花名册中没有名为“abc”的代办员" in html and "长度需在" in html
+    )
     html = admin.post(
         "/admin/users/new",
         data={
@@ -180,3 +182,45 @@ def test_admin_creates_township(world, login_as):
         "/townships/new", data={"name": "北镇", "kind": "town", "code": "12"}
     ).get_data(as_text=True)
     assert "区划代码应为" in html
+
+
+def test_admin_links_an_agent_account_by_name_or_phone_not_by_an_id(client, world, login_as):
+    from tests import factories
+
+    newcomer = factories.agent(world.west_village, "王新来")
+    db.session.commit()
+    admin = login_as(world.admin)
+    detail = admin.get(f"/roster/{newcomer.id}").get_data(as_text=True)
+    assert "开通登录账号" in detail
+    form = admin.get(f"/admin/users/new?agent={newcomer.phone}&name={newcomer.name}").get_data(
+        as_text=True
+    )
+    assert newcomer.phone in form and "网址" not in form
+    resp = admin.post(
+        "/admin/users/new",
+        data={
+            "username": "agent-west",
+            "display_name": "王新来",
+            "role": "agent",
+            "township_id": "",
+            "agent_id": "王新来",
+            "password": "secret12345",
+        },
+    )
+    assert resp.status_code == 302
+    user = db.session.scalar(sa.select(User).where(User.username == "agent-west"))
+    assert user.agent_id == newcomer.id
+    edit = admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert f"王新来 {newcomer.phone}" in edit
+
+
+def test_staff_pages_show_no_commands_or_file_paths(client, world, login_as):
+    for user, paths in (
+        (world.admin, ["/home", "/dashboard/", "/certificates/archive", "/questions/banks/"]),
+        (world.expert, ["/home", "/questions/banks/"]),
+    ):
+        login_as(user)
+        for path in paths:
+            html = client.get(path).get_data(as_text=True)
+            for word in ("flask ", ".yaml", "content sync"):
+                assert word not in html, f"{path} shows {word!r}"

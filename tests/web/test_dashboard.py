@@ -118,5 +118,6 @@ def test_agent_sees_own_alerts_on_home(world, login_as):
     build_alerts()
     db.session.commit()
     html = login_as(world.agent_user).get("/home").get_data(as_text=True)
-    assert "张东 的《登记申领类代办资格（初级）》将于" in html
+    # The expiry alert comes as the renewal card: what is due, by when, and the way in.
+    assert "《登记申领类代办资格（初级）》即将到期，请复训续期" in html
     assert "李西" not in html

@@ -209,6 +209,45 @@ def test_agent_home_and_catalogue_show_what_to_learn_next(world, module, login_a
     assert "计划中的事项已全部通过" in client.get("/learn/").get_data(as_text=True)
 
 
+def _second_module(world):
+    from academy.content.loader import ContentDoc
+    from academy.learning.services import module_or_none, sync_modules
+    from tests import factories
+
+    item = factories.item("城乡居民养老保险待遇领取", frequency=1)
+    world.east_village.items.append(item)
+    docs = []
+    for slug in (world.item.slug, item.slug):  # a sync is of every module there is
+        data = valid_module(slug)
+        if slug == item.slug:
+            data["title"] = "养老保险待遇领取"
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        docs.append(ContentDoc(f"courses/{slug}.yaml", data, text))
+    sync_modules(docs)
+    return module_or_none(item.slug)
+
+
+def test_check_lands_on_its_result_and_a_pass_offers_the_next_module(world, module, login_as):
+    from academy.learning.services import create_plan
+
+    second = _second_module(world)
+    create_plan(world.east_agent.current_posting)
+    db.session.commit()
+    client = login_as(world.agent_user)
+    failed = client.post(
+        f"/learn/{module.slug}/check", data=GOOD_CHECK | {"q-0": "1", "q-1": "true"}
+    )
+    assert failed.headers["Location"].endswith("#check-result")
+    page = client.get(f"/learn/{module.slug}").get_data(as_text=True)
+    assert 'id="check-result"' in page and "未达到合格线" in page
+    assert "下一个模块" not in page
+    resp = client.post(f"/learn/{module.slug}/check", data=GOOD_CHECK)
+    assert resp.headers["Location"].endswith("#check-result")
+    page = client.get(f"/learn/{module.slug}").get_data(as_text=True)
+    assert "本次小测答对 5/5 题" in page
+    assert f'href="/learn/{second.slug}">下一个模块：养老保险待遇领取' in page
+
+
 # --- retaking the check ------------------------------------------------------------------
 
 

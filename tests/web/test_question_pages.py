@@ -394,10 +394,8 @@ def test_content_questions_are_read_only_with_a_copy_action(world, expert, bank)
     question = db.session.scalar(sa.select(Question).where(Question.key == "pension-bank/q01"))
     db.session.commit()
     page = plain(expert.get(f"/questions/{question.id}"))
-    assert (
-        "此题来自内容文件 question_banks/pension-bank.yaml，请修改文件后执行 flask content sync"
-        in page
-    )
+    assert "此题属于县里统一维护的题库，不能在网页上直接修改" in page
+    assert "flask" not in page and ".yaml" not in page and "pension-bank-q01" not in page
     assert "复制为新题" in page and f"/questions/{question.id}/edit" not in text(
         expert.get(f"/questions/{question.id}")
     )
@@ -409,7 +407,7 @@ def test_content_questions_are_read_only_with_a_copy_action(world, expert, bank)
     resp = expert.post(
         f"/questions/{question.id}/retire", data={"reason": "x"}, follow_redirects=True
     )
-    assert "请修改文件后执行 flask content sync" in text(resp)
+    assert "不能在网页上直接修改" in text(resp)
     db.session.expire_all()
     assert question.current_version == before and not question.retired
     resp = expert.post(f"/questions/{question.id}/copy", data={"bank": str(bank.id)})

@@ -440,3 +440,29 @@ def test_a_failure_late_in_the_commit_writes_nothing(world, login_as, monkeypatc
     assert east.current_posting.village_id == world.east_village.id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OnboardingPlan)) == 0
+
+
+def test_cancelled_upload_is_deleted_and_abandoned_ones_expire(world, login_as, tmp_path):
+    import os
+    import time
+
+    from academy import uploads
+
+    client = login_as(world.east_head)
+    html = upload(client, workbook([row()])).get_data(as_text=True)
+    assert "放弃（删除上传的文件）" in html
+    assert len(list(Path(tmp_path, "imports").glob("*.xlsx"))) == 1
+    token = re.search(r'name="token" type="hidden" value="([0-9a-f]+)"', html).group(1)
+    resp = client.post("/roster/import/cancel", data={"token": token})
+    assert resp.status_code == 302
+    assert "上传的文件已删除" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert list(Path(tmp_path, "imports").glob("*.xlsx")) == []
+    assert confirm(client, html).status_code == 302  # nothing left to confirm
+    # A preview nobody confirms or cancels is gone within hours, ID numbers and all.
+    upload(client, workbook([row()]))
+    (stored,) = Path(tmp_path, "imports").glob("*.xlsx")
+    old = time.time() - uploads.KEEP_SECONDS - 60
+    os.utime(stored, (old, old))
+    with client.application.app_context():
+        assert uploads.sweep() == 1
+    assert not stored.exists()

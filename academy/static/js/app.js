@@ -42,3 +42,14 @@
     wrap.parentNode.insertBefore(hint, wrap);
   });
 })();
+// Arriving at a result (e.g. "#check-result" after 交卷): scroll there and move focus to it,
+// so the result is what the learner sees and what a screen reader reads first.
+(function () {
+  "use strict";
+  var id = window.location.hash.slice(1);
+  var target = id && document.getElementById(id);
+  if (target && target.getAttribute("tabindex") === "-1") {
+    target.focus();
+    target.scrollIntoView({ block: "center" });
+  }
+})();

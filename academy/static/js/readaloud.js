@@ -10,19 +10,19 @@
   var stopBtn = document.getElementById("readaloud-stop");
   var current = null;
 
-  var labels = buttons.map(function (b) { return b.textContent; });
+  var note = document.getElementById("readaloud-note");
+  // Without speech the buttons go away and the page says why once (not once per section,
+  // and never squeezed beside a heading in large type).
   function unsupported(message) {
-    buttons.forEach(function (b) {
-      b.disabled = true;
-      b.textContent = message;
-      b.title = message;
-    });
+    buttons.forEach(function (b) { b.disabled = true; b.hidden = true; });
+    if (note) { note.textContent = message; note.hidden = false; }
   }
   function supported() {
-    buttons.forEach(function (b, i) { b.disabled = false; b.textContent = labels[i]; b.title = ""; });
+    buttons.forEach(function (b) { b.disabled = false; b.hidden = false; });
+    if (note) { note.hidden = true; note.textContent = ""; }
   }
   if (!synth || typeof window.SpeechSynthesisUtterance === "undefined") {
-    unsupported("本浏览器不支持朗读");
+    unsupported("本浏览器不支持朗读，各节的「朗读」按钮已隐藏。");
     return;
   }
   function chineseVoice() {
@@ -32,7 +32,7 @@
   // Voices load asynchronously: decide once the list has arrived (or after a short wait),
   // and change our mind if a Chinese voice turns up later.
   function checkVoices() {
-    if (chineseVoice()) { supported(); } else { unsupported("本机没有中文语音，无法朗读"); }
+    if (chineseVoice()) { supported(); } else { unsupported("本机没有安装中文语音，暂时无法朗读；各节的「朗读」按钮已隐藏。"); }
   }
   if (synth.onvoiceschanged !== undefined) { synth.onvoiceschanged = checkVoices; }
   setTimeout(checkVoices, 1500);
