@@ -24,6 +24,32 @@ class PartReport(Protocol):
     def line(self) -> str | None: ...
 
 
+@dataclass
+class DocumentSyncReport:
+    """The usual PartReport of a folder of documents upserted by slug (a subclass names what
+    they are in ``label`` and what a changed one became in ``updated_word``)."""
+
+    label = "文件"
+    updated_word = "更新"
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.retired)
+
+    def line(self) -> str | None:
+        if not (self.changed or self.unchanged):
+            return None
+        changed = f"{self.updated_word} {len(self.updated)} 个"
+        return (
+            f"{self.label}：新增 {len(self.created)} 个，{changed}，"
+            f"停用 {len(self.retired)} 个，未变 {self.unchanged} 个。"
+        )
+
+
 Syncer = Callable[[list[ContentDoc]], PartReport]
 # folder -> syncer, run after the catalogue in the order the kinds were registered
 SYNCERS: dict[str, Syncer] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from academy.catalogue.models import ServiceItem
 from academy.content.loader import ContentDoc
 from academy.content.modules import check_module
 from academy.content.problems import ContentInvalid, Problem
+from academy.content.sync import DocumentSyncReport
 from academy.content.yamlio import parse_yaml
 from academy.db import utcnow
 from academy.errors_domain import DomainError
@@ -44,24 +45,9 @@ from academy.roster.models import Agent, Posting
 # --- modules: sync, edit, revert, export ------------------------------------------
 
 
-@dataclass
-class ModuleSyncReport:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    retired: list[str] = field(default_factory=list)
-    unchanged: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created or self.updated or self.retired)
-
-    def line(self) -> str | None:
-        if not (self.changed or self.unchanged):
-            return None
-        return (
-            f"课程模块：新增 {len(self.created)} 个，更新 {len(self.updated)} 个，"
-            f"停用 {len(self.retired)} 个，未变 {self.unchanged} 个。"
-        )
+class ModuleSyncReport(DocumentSyncReport):
+    label = "课程模块"
+    updated_word = "更新"
 
 
 def _new_revision(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import secrets
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ from academy.auth.policy import Scope, scope_by_township
 from academy.catalogue.models import ServiceItem
 from academy.certification.services import simulation_score_source
 from academy.content.problems import ContentInvalid, Problem
+from academy.content.sync import DocumentSyncReport
 from academy.content.yamlio import parse_yaml
 from academy.db import utcnow
 from academy.errors_domain import DomainError
@@ -49,24 +50,9 @@ class RunRefused(DomainError):
 # --- sync and authoring --------------------------------------------------------------------------
 
 
-@dataclass
-class CaseSyncReport:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    retired: list[str] = field(default_factory=list)
-    unchanged: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created or self.updated or self.retired)
-
-    def line(self) -> str | None:
-        if not (self.changed or self.unchanged):
-            return None
-        return (
-            f"模拟案例：新增 {len(self.created)} 个，新版本 {len(self.updated)} 个，"
-            f"停用 {len(self.retired)} 个，未变 {self.unchanged} 个。"
-        )
+class CaseSyncReport(DocumentSyncReport):
+    label = "模拟案例"
+    updated_word = "新版本"
 
 
 def _items_by_slug() -> dict[str, ServiceItem]:
