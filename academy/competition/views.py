@@ -559,7 +559,8 @@ def refresh(round_id: int):
         n = judging.refresh_auto_scores(rnd)
     except DomainError as err:
         return _fail(err, url_for(".panel", round_id=rnd.id))
-    flash(f"已从考试系统取得 {n} 名选手的成绩；没有成绩的记 0 分（缺考）。", "success")
+    engine = "考试系统" if rnd.kind == RoundKind.WRITTEN else "情景模拟"
+    flash(f"已从{engine}取得 {n} 名选手的成绩；没有成绩的记 0 分（缺考）。", "success")
     return redirect(url_for(".panel", round_id=rnd.id))
 
 
