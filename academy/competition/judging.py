@@ -129,33 +129,7 @@ def save_sheet(
         raise DomainError("本轮已锁定，评分不能再改；如有错误请向裁判长申请更正")
     if not assigned(rnd, entry_id, judge):
         raise DomainError("您没有被分配评这名选手")
-    criteria = {c.id: c for c in rnd.criteria}
-    unknown = [k for k in values if k not in criteria]
-    if unknown:
-        raise DomainError("提交了本轮没有的评分指标")
-    parsed: dict[int, float] = {}
-    problems = []
-    for cid, raw in values.items():
-        if raw is None or raw == "":
-            continue
-        try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            problems.append(f"{criteria[cid].title}：评分必须是数字")
-            continue
-        if number.is_integer():
-            number = int(number)
-        problem = rules.mark_problem(rule_criterion(criteria[cid]), number)
-        if problem:
-            problems.append(f"{criteria[cid].title}：{problem}")
-        else:
-            parsed[cid] = float(number)
-    if submit:
-        blank = [c.title for c in rnd.criteria if c.id not in parsed]
-        if blank:
-            problems.append("还有指标没有评分：" + "、".join(blank))
-    if problems:
-        raise DomainError("；".join(problems))
+    parsed = _checked_marks(rnd, values, submit)
     if len(comment) > 2000:
         raise DomainError("评语不能超过 2000 字", "comment")
 
@@ -181,6 +155,40 @@ def save_sheet(
         sheet.submitted_at = sheet.saved_at
     db.session.flush()
     return SaveResult(sheet, stale=False)
+
+
+def _checked_marks(rnd: CompetitionRound, values: Mapping[int, object], submit: bool):
+    """The posted values as numbers by criterion id (blank ones left out); every problem at
+    once as a DomainError (not a number, out of range, blank on submission)."""
+    criteria = {c.id: c for c in rnd.criteria}
+    if any(k not in criteria for k in values):
+        raise DomainError("提交了本轮没有的评分指标")
+    parsed: dict[int, float] = {}
+    problems = []
+    for cid, raw in values.items():
+        if raw is None or raw == "":
+            continue
+        problem = _mark_problem(criteria[cid], raw)
+        if problem:
+            problems.append(f"{criteria[cid].title}：{problem}")
+        else:
+            parsed[cid] = float(raw)
+    blank = [c.title for c in rnd.criteria if c.id not in parsed]
+    if submit and blank:
+        problems.append("还有指标没有评分：" + "、".join(blank))
+    if problems:
+        raise DomainError("；".join(problems))
+    return parsed
+
+
+def _mark_problem(criterion: Criterion, raw: object) -> str | None:
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        return "评分必须是数字"
+    return rules.mark_problem(
+        rule_criterion(criterion), int(number) if number.is_integer() else number
+    )
 
 
 def _sheet_locked_for_update(rnd: CompetitionRound, entry_id: int, judge) -> Sheet:
