@@ -46,9 +46,9 @@ def random_response(qtype: str, data: dict, rng: random.Random):
         return rng.choice([a["text"] for a in data["answers"]] + ["不知道"])
     if qtype == "numerical":
         return rng.choice([a["text"] for a in data["answers"]] + ["12345"])
-    if qtype == "matching":
+    if qtype == "matching":  # a pair with no left side is a distractor: an option, no item
         rights = [r for _, r in data["pairs"]]
-        return [rng.choice(rights) for _ in rights]
+        return [rng.choice(rights) for left, _ in data["pairs"] if left]
     if qtype == "ordering":
         order = list(range(len(data["order"])))
         rng.shuffle(order)
