@@ -376,10 +376,13 @@ def _record(run: SimRun, case: rules.Case, step: dict, response, taken) -> RunSt
 
 
 def _progress(run: SimRun) -> None:
-    """Certification may now be earned (min_simulation_score)."""
+    """Certification may now be earned — only where a scheme asks for a simulation score
+    (min_simulation_score); otherwise a finished case changes no certificate, and the
+    evaluation (a dozen queries) would be paid on every last step for nothing."""
+    from academy.certification.services import active_schemes
     from academy.events import learning_progressed
 
-    if run.agent is not None:
+    if run.agent is not None and any(s.min_simulation_score is not None for s in active_schemes()):
         learning_progressed.send(None, agent=run.agent)
 
 
