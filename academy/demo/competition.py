@@ -194,7 +194,7 @@ def seed_competitions(rng: random.Random, today: date) -> list[str]:
     judge_rows = {j.id: j for j in db.session.scalars(sa.select(CompetitionJudge))}
     severity = {j.id: 0.0 for j in judge_rows.values()}
     harsh = next(j for j in judge_rows.values() if j.user.username == "judge-shi")
-    severity[harsh.id] = -0.12  # one noticeably strict judge, for the rater analysis
+    severity[harsh.id] = -0.07  # one noticeably strict judge, for the rater analysis
     flagged = False
     for a in db.session.scalars(
         sa.select(Assignment).where(Assignment.round_id == live.id).order_by(Assignment.id)
@@ -203,10 +203,10 @@ def seed_competitions(rng: random.Random, today: date) -> list[str]:
         values = {}
         for c in live.criteria:
             if c.kind == CriterionKind.JUDGEMENT:
-                level = round(3 * skill + rng.gauss(0, 0.35))
+                level = round(3 * skill + rng.gauss(0, 0.2))
                 values[c.id] = max(0, min(3, level))
             else:
-                points = round(2 * (c.max_points * skill + rng.gauss(0, 0.6))) / 2
+                points = round(2 * (c.max_points * skill + rng.gauss(0, 0.3))) / 2
                 values[c.id] = max(0.0, min(c.max_points, points))
         if not flagged and a.judge_id == harsh.id:
             values[live.criteria[2].id] = 0  # far from the rest of the panel: a flag
