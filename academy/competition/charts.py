@@ -8,7 +8,7 @@ from collections import defaultdict
 from flask import Response
 from matplotlib.figure import Figure
 
-from academy.analytics.charts import ACCENT, BRAND, _figure, _render, _style
+from academy.analytics.charts import ACCENT, BRAND, _render, _style
 from academy.competition.rules import DIMENSION_LABELS
 
 
@@ -21,7 +21,11 @@ def svg_response(data: bytes) -> Response:
 def judge_severity(analysis) -> bytes:
     """Each judge's severity (logits, higher = harsher) with ±2 SE, misfits in red."""
     with _style():
-        fig, ax = _figure("评委宽严度（多面 Rasch，数值越大越严）")
+        fig = Figure(figsize=(4.2, 3.0), dpi=100)  # drawn for a phone's width
+        ax = fig.add_subplot()
+        ax.set_title("评委宽严度（数值越大越严）", fontsize=12, loc="left")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
         rows = analysis.judges if analysis else []
         if not rows:
             ax.text(0.5, 0.5, "评分数据不足", ha="center", va="center", transform=ax.transAxes)
