@@ -105,13 +105,14 @@ class Setup:
     schema_how: str
 
 
-def prepare(url: str, n: int, questions: int, minutes: int) -> Setup:
-    """Schema, content, N agents with users, and one published exam; committed."""
+def seed_agents(
+    county_name: str, usernames: list[str], name: str, phone_prefix: str, townships: int = 1
+) -> tuple[list[int], list[int]]:
+    """A county of ``townships`` townships, two agents a village, each agent active with a
+    login of ``usernames`` and the bench's PASSWORD (one hash shared: seeding stays fast).
+    Returns (agent ids, user ids) in the order of ``usernames``; flushed, not committed."""
     from academy.auth.models import Role, User
     from academy.bulk import insert_ids
-    from academy.db import utcnow
-    from academy.exams import services
-    from academy.exams.models import Exam, ExamSection, ExamStatus, Layout
     from academy.extensions import db
     from academy.regions.models import (
         County,
@@ -123,78 +124,91 @@ def prepare(url: str, n: int, questions: int, minutes: int) -> Setup:
     )
     from academy.roster.models import Agent, AgentKind, Posting
 
+    n = len(usernames)
+    county = County(name=county_name)
+    db.session.add(county)
+    db.session.flush()
+    township_ids = insert_ids(
+        Township,
+        [
+            {
+                "county_id": county.id,
+                "name": f"基准{t + 1}镇",
+                "kind": TownshipKind.TOWN,
+                "position": t,
+            }
+            for t in range(townships)
+        ],
+        ("name",),
+    )
+    n_villages = max(1, math.ceil(n / 2))
+    village_ids = insert_ids(
+        Village,
+        [
+            {
+                "township_id": township_ids[v % townships],
+                "name": f"基准{v + 1}村",
+                "kind": VillageKind.VILLAGE,
+                "tier": StationTier.STANDARD,
+            }
+            for v in range(n_villages)
+        ],
+        ("name",),
+    )
+    agent_ids = insert_ids(
+        Agent,
+        [{"name": f"{name}{i + 1:05d}", "phone": f"{phone_prefix}{i + 1:08d}"} for i in range(n)],
+        ("phone",),
+    )
+    joined = date.today() - timedelta(days=200)
+    db.session.execute(
+        sa.insert(Posting),
+        [
+            {
+                "agent_id": a,
+                "village_id": village_ids[i % n_villages],
+                "kind": AgentKind.FULL_TIME,
+                "joined_on": joined,
+            }
+            for i, a in enumerate(agent_ids)
+        ],
+    )
+    probe = User(username="probe", display_name="probe", role=Role.AGENT)
+    probe.set_password(PASSWORD)  # one scrypt hash, shared by every user
+    user_ids = insert_ids(
+        User,
+        [
+            {
+                "username": u,
+                "display_name": f"{name}{i + 1:05d}",
+                "password_hash": probe.password_hash,
+                "role": Role.AGENT,
+                "agent_id": a,
+                "active": True,
+                "session_version": 1,
+            }
+            for i, (u, a) in enumerate(zip(usernames, agent_ids, strict=True))
+        ],
+        ("username",),
+    )
+    return agent_ids, user_ids
+
+
+def prepare(url: str, n: int, questions: int, minutes: int) -> Setup:
+    """Schema, content, N agents with users, and one published exam; committed."""
+    from academy.db import utcnow
+    from academy.exams import services
+    from academy.exams.models import Exam, ExamSection, ExamStatus, Layout
+    from academy.extensions import db
+
     started = time.perf_counter()
     app = make_app(url)
     with app.app_context():
         how = build_schema(app)
         load_reference_content()
-        county = County(name="考试日基准县")
-        db.session.add(county)
-        db.session.flush()
-        n_villages = max(1, math.ceil(n / 2))
-        n_townships = max(1, math.ceil(n_villages / 20))
-        township_ids = insert_ids(
-            Township,
-            [
-                {
-                    "county_id": county.id,
-                    "name": f"基准{t + 1}镇",
-                    "kind": TownshipKind.TOWN,
-                    "position": t,
-                }
-                for t in range(n_townships)
-            ],
-            ("name",),
-        )
-        village_ids = insert_ids(
-            Village,
-            [
-                {
-                    "township_id": township_ids[v % n_townships],
-                    "name": f"基准{v + 1}村",
-                    "kind": VillageKind.VILLAGE,
-                    "tier": StationTier.STANDARD,
-                }
-                for v in range(n_villages)
-            ],
-            ("name",),
-        )
-        agent_ids = insert_ids(
-            Agent,
-            [{"name": f"考生{i + 1:05d}", "phone": f"139{i + 1:08d}"} for i in range(n)],
-            ("phone",),
-        )
-        joined = date.today() - timedelta(days=200)
-        db.session.execute(
-            sa.insert(Posting),
-            [
-                {
-                    "agent_id": a,
-                    "village_id": village_ids[i % n_villages],
-                    "kind": AgentKind.FULL_TIME,
-                    "joined_on": joined,
-                }
-                for i, a in enumerate(agent_ids)
-            ],
-        )
-        probe = User(username="probe", display_name="probe", role=Role.AGENT)
-        probe.set_password(PASSWORD)  # one scrypt hash, shared by every candidate
         usernames = [f"cand{i + 1:05d}" for i in range(n)]
-        user_ids = insert_ids(
-            User,
-            [
-                {
-                    "username": u,
-                    "display_name": f"考生{i + 1:05d}",
-                    "password_hash": probe.password_hash,
-                    "role": Role.AGENT,
-                    "agent_id": a,
-                    "active": True,
-                    "session_version": 1,
-                }
-                for i, (u, a) in enumerate(zip(usernames, agent_ids, strict=True))
-            ],
-            ("username",),
+        agent_ids, user_ids = seed_agents(
+            "考试日基准县", usernames, "考生", "139", townships=max(1, math.ceil(n / 40))
         )
         d1 = round(questions * 0.4)
         d2 = round(questions * 0.4)
@@ -230,7 +244,7 @@ def prepare(url: str, n: int, questions: int, minutes: int) -> Setup:
         exam_id = exam.id
         db.session.remove()
         db.engine.dispose()
-    cands = list(zip([f"cand{i + 1:05d}" for i in range(n)], user_ids, agent_ids, strict=True))
+    cands = list(zip(usernames, user_ids, agent_ids, strict=True))
     return Setup(url, exam_id, cands, time.perf_counter() - started, how)
 
 

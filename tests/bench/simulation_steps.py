@@ -30,14 +30,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import random
 import re
 import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -51,6 +49,7 @@ from tests.bench.exam_day import (
     csrf_of,
     fmt,
     pct,
+    seed_agents,
 )
 from tests.bench.province import (
     REPO_ROOT,
@@ -70,18 +69,7 @@ RUN = re.compile(r"/simulations/runs/(\d+)")
 
 
 def prepare(url: str, n: int) -> tuple[list[str], list[str], float]:
-    from academy.auth.models import Role, User
-    from academy.bulk import insert_ids
     from academy.extensions import db
-    from academy.regions.models import (
-        County,
-        StationTier,
-        Township,
-        TownshipKind,
-        Village,
-        VillageKind,
-    )
-    from academy.roster.models import Agent, AgentKind, Posting
     from academy.simulations.services import live_cases
 
     started = time.perf_counter()
@@ -89,64 +77,8 @@ def prepare(url: str, n: int) -> tuple[list[str], list[str], float]:
     with app.app_context():
         build_schema(app)
         load_reference_content()
-        county = County(name="模拟基准县")
-        db.session.add(county)
-        db.session.flush()
-        (township,) = insert_ids(
-            Township,
-            [{"county_id": county.id, "name": "基准镇", "kind": TownshipKind.TOWN, "position": 0}],
-            ("name",),
-        )
-        n_villages = max(1, math.ceil(n / 2))
-        village_ids = insert_ids(
-            Village,
-            [
-                {
-                    "township_id": township,
-                    "name": f"基准{v + 1}村",
-                    "kind": VillageKind.VILLAGE,
-                    "tier": StationTier.STANDARD,
-                }
-                for v in range(n_villages)
-            ],
-            ("name",),
-        )
-        agent_ids = insert_ids(
-            Agent,
-            [{"name": f"代办员{i + 1:05d}", "phone": f"137{i + 1:08d}"} for i in range(n)],
-            ("phone",),
-        )
-        db.session.execute(
-            sa.insert(Posting),
-            [
-                {
-                    "agent_id": a,
-                    "village_id": village_ids[i % n_villages],
-                    "kind": AgentKind.FULL_TIME,
-                    "joined_on": date.today() - timedelta(days=200),
-                }
-                for i, a in enumerate(agent_ids)
-            ],
-        )
-        probe = User(username="probe", display_name="probe", role=Role.AGENT)
-        probe.set_password(PASSWORD)
         usernames = [f"sim{i + 1:05d}" for i in range(n)]
-        insert_ids(
-            User,
-            [
-                {
-                    "username": u,
-                    "display_name": u,
-                    "password_hash": probe.password_hash,
-                    "role": Role.AGENT,
-                    "agent_id": a,
-                    "active": True,
-                    "session_version": 1,
-                }
-                for u, a in zip(usernames, agent_ids, strict=True)
-            ],
-            ("username",),
-        )
+        seed_agents("模拟基准县", usernames, "代办员", "137")
         slugs = [c.slug for c in live_cases()]
         db.session.commit()
         db.session.remove()
