@@ -325,9 +325,8 @@ def lock_problems(rnd: CompetitionRound) -> list[str]:
             if expected and submitted.get(e, 0) < expected.get(e, rnd.judges_per_candidate)
         ]
         if waiting:
-            problems.append(
-                f"还有 {len(waiting)} 名选手的评分未全部提交（{'、'.join(waiting[:10])}…）"
-            )
+            shown = "、".join(waiting[:10]) + ("…" if len(waiting) > 10 else "")
+            problems.append(f"还有 {len(waiting)} 名选手的评分未全部提交（{shown}）")
         done = moderations(rnd)
         flagged = sorted(
             {

@@ -66,19 +66,6 @@ def create_competition(
     return comp
 
 
-def update_settings(actor: User, comp: Competition, **values) -> None:
-    if comp.status == CompetitionStatus.PUBLISHED:
-        raise DomainError("结果已经公布，不能再修改比武设置")
-    changed = {}
-    for key, value in values.items():
-        old = getattr(comp, key)
-        if old != value:
-            changed[key] = [str(old), str(value)]
-            setattr(comp, key, value)
-    if changed:
-        audit.record(actor, "competition.settings", comp, f"修改 {comp.title} 设置", changed)
-
-
 def add_round(
     actor: User,
     comp: Competition,
