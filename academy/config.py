@@ -28,7 +28,12 @@ def normalise_db_url(url: str) -> str:
 class Config:
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled from DATABASE_URL in create_app
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # PostgreSQL: a pooled connection is pinged before use only when it sat idle this long
+    # (academy/dbsetup.py); unset (None) for no check at all.
+    DB_PING_AFTER_IDLE_SECONDS: float | None = float(
+        os.environ.get("DB_PING_AFTER_IDLE_SECONDS", "10")
+    )
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
     # SQLite only: how long a write waits for the database's single write lock (then 503).
     SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "30000"))

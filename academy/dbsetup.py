@@ -16,18 +16,26 @@ SQLite allows one writer at a time. Three settings make that safe under concurre
 
 Foreign keys are switched on, and SQLAlchemy (not pysqlite) decides when transactions
 begin, so that SAVEPOINTs work and a failed request rolls back all of its writes.
-PostgreSQL needs none of this: row locks and MVCC give the same outcome.
+PostgreSQL needs none of this: row locks and MVCC give the same outcome. There, a pooled
+connection is checked (a ``SELECT 1`` round trip) when it is taken from the pool only if it
+sat unused for ``DB_PING_AFTER_IDLE_SECONDS`` (10): a connection that served a request a
+moment ago is not pinged again, which a busy exam day pays on every save otherwise
+(SQLAlchemy's ``pool_pre_ping`` pings every checkout). A connection the server dropped
+(restart, idle timeout, a pooler) is found by the ping and replaced before the request
+uses it; one dropped within the idle threshold fails that one request, and the pool then
+drops its connections (SQLAlchemy's disconnect handling).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 import click
 from flask import Flask, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import event, exc
 
 from academy.extensions import db
 
@@ -66,10 +74,33 @@ def writing() -> None:
         session.commit()
 
 
+def _ping_idle_connections(engine, idle_seconds: float) -> None:
+    """Ping a connection on checkout when it was idle for ``idle_seconds`` or more (see the
+    module docstring); a failed ping makes the pool replace it (DisconnectionError)."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _fresh(_dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy):
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as err:
+            raise exc.DisconnectionError() from err  # the pool connects anew and retries
+
+
 def configure_engines(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if engine.dialect.name != "sqlite":
+            idle = app.config.get("DB_PING_AFTER_IDLE_SECONDS")
+            if idle is not None and not engine.pool._pre_ping:
+                _ping_idle_connections(engine, float(idle))
             return
         timeout_ms = int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30000))
 

@@ -37,7 +37,7 @@ from flask import abort, request
 from flask_login import current_user, login_required
 from sqlalchemy.orm import aliased
 
-from academy.auth.models import Role
+from academy.auth.models import Role, User
 from academy.extensions import db
 from academy.regions.models import Township, Village
 
@@ -126,6 +126,89 @@ def can(user, permission: Permission) -> bool:
 
 def roles_with(permission: Permission) -> tuple[Role, ...]:
     return tuple(r for r in Role if permission in ROLE_PERMISSIONS.get(r, frozenset()))
+
+
+@dataclass(frozen=True)
+class SessionIdentity:
+    """Who the session says is signed in — not yet checked against the account — and the
+    permission the view needs. For hot endpoints (an exam save, a simulation step) that
+    check the account inside their own one SELECT instead of loading the user first: the
+    SELECT adds ``account_matches()`` and returns the account's role, and the view asks
+    ``permitted(role)``. An account deactivated, or signed out everywhere (its session
+    version moved on), matches no row, exactly as ``load_user`` refuses it."""
+
+    user_id: int
+    version: int
+    permission: Permission
+
+    @staticmethod
+    def account_matches() -> sa.ColumnElement[bool]:
+        """The SQL condition on ``User``, with bind parameters (``params()`` fills them), so
+        that a statement using it can be built once."""
+        return sa.and_(
+            User.id == sa.bindparam("identity_user"),
+            User.session_version == sa.bindparam("identity_version"),
+            User.active.is_(True),
+        )
+
+    def params(self) -> dict[str, int]:
+        return {"identity_user": self.user_id, "identity_version": self.version}
+
+    def permitted(self, role: Role | str) -> bool:
+        return self.permission in ROLE_PERMISSIONS.get(Role(role), frozenset())
+
+
+class NotSignedIn(Exception):
+    """The session names no valid account (a hot endpoint's SELECT found none)."""
+
+
+def session_identity(permission: Permission) -> SessionIdentity | None:
+    """The identity the session cookie carries (``"<user id>:<session version>"``, as
+    ``User.get_id`` writes it); with no session but a remember-me cookie, Flask-Login's own
+    path restores it. None when nobody is signed in."""
+    from flask import session
+
+    raw = session.get("_user_id")
+    if raw is None:
+        if not current_user.is_authenticated:
+            return None
+        raw = current_user.get_id()
+    try:
+        uid, version = (int(part) for part in str(raw).split(":", 1))
+    except ValueError:
+        return None
+    return SessionIdentity(uid, version, permission)
+
+
+def signed_out_json():
+    """A JSON endpoint's answer to a request without a valid session: 401 and where to sign
+    in again (the page keeps what it could not send)."""
+    from flask import jsonify, url_for
+
+    return jsonify(error="登录已失效，请重新登录后继续。", login=url_for("auth.login")), 401
+
+
+def requires_identity(permission: Permission) -> Callable:
+    """View decorator for hot JSON endpoints: the view receives ``identity`` (a
+    SessionIdentity) and must check it in its own SELECT (``account_matches``) and answer
+    403 unless ``identity.permitted(role)``; without a session the answer is a 401 JSON."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            identity = session_identity(permission)
+            if identity is None:
+                return signed_out_json()
+            try:
+                return view(*args, identity=identity, **kwargs)
+            except NotSignedIn:
+                return signed_out_json()
+            except PermissionError:
+                abort(403)
+
+        return wrapped
+
+    return decorator
 
 
 def requires(permission: Permission, *, post: Permission | None = None) -> Callable:

@@ -24,6 +24,7 @@ from academy.activity.models import ObjectType, Verb
 from academy.activity.services import record_event
 from academy.audit.services import record
 from academy.auth.models import User
+from academy.auth.policy import NotSignedIn, SessionIdentity
 from academy.catalogue.models import ServiceItem
 from academy.db import utcnow
 from academy.errors_domain import DomainError
@@ -385,9 +386,82 @@ def attempt_problem(attempt_state: AttemptState, deadline: datetime | None, now:
     return None
 
 
+_ANSWER_COLUMNS = (
+    Attempt.state,
+    Attempt.deadline,
+    Attempt.exam_id,
+    Attempt.township_id,
+    Exam.title,
+    AttemptAnswer.id,
+    AttemptAnswer.qtype,
+    QuestionVersion.data,
+    Attempt.agent_id,
+)
+
+
+def _answer_of_attempt() -> sa.Join:
+    return (
+        sa.join(
+            Attempt,
+            AttemptAnswer,
+            sa.and_(
+                AttemptAnswer.attempt_id == Attempt.id,
+                AttemptAnswer.position == sa.bindparam("position"),
+            ),
+        )
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.version_id)
+    )
+
+
+# Built once: a save is the hottest request of an exam day (SQLAlchemy caches the compiled
+# form; building the statement anew each time cost more than running it).
+_ANSWER_BY_AGENT = (
+    sa.select(*_ANSWER_COLUMNS)
+    .select_from(_answer_of_attempt())
+    .where(Attempt.id == sa.bindparam("attempt_id"), Attempt.agent_id == sa.bindparam("agent_id"))
+)
+_ANSWERS = AttemptAnswer.__table__
+_STORE_ANSWER = (
+    sa.update(_ANSWERS)
+    .where(_ANSWERS.c.id == sa.bindparam("answer_id"), _ANSWERS.c.seq < sa.bindparam("new_seq"))
+    .values(
+        response=sa.bindparam("response"),
+        seq=sa.bindparam("new_seq"),
+        saved_at=sa.bindparam("saved_at"),
+    )
+)
+_STORE_ANSWER_AND_FLAG = _STORE_ANSWER.values(flagged=sa.bindparam("flag"))
+
+
+# The autosave from the web: the account (its role) and — when the attempt is theirs — the
+# answer row, in one SELECT: the account LEFT JOIN the attempt's answer.
+_ANSWER_BY_ACCOUNT = (
+    sa.select(User.role, *_ANSWER_COLUMNS)
+    .select_from(
+        sa.outerjoin(
+            User,
+            _answer_of_attempt(),
+            sa.and_(Attempt.id == sa.bindparam("attempt_id"), Attempt.agent_id == User.agent_id),
+        )
+    )
+    .where(SessionIdentity.account_matches())
+)
+
+
+def _answer_by_identity(identity: SessionIdentity, attempt_id: int, position: int):
+    params = {"attempt_id": attempt_id, "position": position, **identity.params()}
+    row = db.session.connection().execute(_ANSWER_BY_ACCOUNT, params).first()
+    if row is None:
+        raise NotSignedIn()
+    if not identity.permitted(row[0]):
+        raise PermissionError(identity.permission)
+    return None if row.id is None else row[1:]  # row.id: the answer's (no other id selected)
+
+
 def save_answer(
     attempt_id: int,
-    agent_id: int,
+    owner: int | SessionIdentity,
     position: int,
     form,
     seq: int,
@@ -395,50 +469,42 @@ def save_answer(
     now: datetime | None = None,
 ) -> Saved:
     """Store one answer as posted by the page (``form``: a MultiDict with the answer's fields,
-    named ``a<position>…`` as templates/questions/_answer.html names them).
+    named ``a<position>…`` as templates/questions/_answer.html names them). ``owner`` is the
+    agent's id, or the session's identity (the web's autosave: the account is checked in the
+    same SELECT, see auth.policy.requires_identity).
 
-    One SELECT (attempt state, deadline, the answer row checked to be the agent's, and the
-    version it drew) and one UPDATE guarded by the sequence number. Raises LookupError when
-    the attempt or answer is not the agent's (the view answers 404), DomainError when it may
-    not be changed any more, ResponseError for a malformed answer."""
+    One SELECT (account, attempt state, deadline, the answer row checked to be the agent's,
+    and the version it drew), one UPDATE guarded by the sequence number and the event's
+    INSERT — Core statements on the request's connection, no ORM objects. Raises LookupError
+    when the attempt or answer is not the agent's (the view answers 404), DomainError when
+    it may not be changed any more, ResponseError for a malformed answer; with an identity,
+    NotSignedIn or PermissionError for the account."""
     now = now or utcnow()
-    row = db.session.execute(
-        sa.select(
-            Attempt.state,
-            Attempt.deadline,
-            Attempt.exam_id,
-            Attempt.township_id,
-            Exam.title,
-            AttemptAnswer.id,
-            AttemptAnswer.qtype,
-            QuestionVersion.data,
+    if isinstance(owner, SessionIdentity):
+        row = _answer_by_identity(owner, attempt_id, position)
+    else:
+        row = (
+            db.session.connection()
+            .execute(
+                _ANSWER_BY_AGENT,
+                {"attempt_id": attempt_id, "agent_id": owner, "position": position},
+            )
+            .first()
         )
-        .join(AttemptAnswer, AttemptAnswer.attempt_id == Attempt.id)
-        .join(Exam, Exam.id == Attempt.exam_id)
-        .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.version_id)
-        .where(
-            Attempt.id == attempt_id,
-            Attempt.agent_id == agent_id,
-            AttemptAnswer.position == position,
-        )
-    ).first()
     if row is None:
         raise LookupError(attempt_id)
-    state, deadline, exam_id, township_id, title, answer_id, qtype, data = row
+    state, deadline, exam_id, township_id, title, answer_id, qtype, data, agent_id = row
     problem = attempt_problem(state, deadline, now)
     if problem:
         raise DomainError(problem)
     kind = get_type(qtype)
     raw = kind.from_form(data, form, f"a{position}")
     response = None if raw is None else kind.check(data, raw)
-    values = {"response": response, "seq": seq, "saved_at": now}
+    params = {"answer_id": answer_id, "new_seq": seq, "response": response, "saved_at": now}
     if flagged is not None:
-        values["flagged"] = flagged
-    result = db.session.execute(
-        sa.update(AttemptAnswer)
-        .where(AttemptAnswer.id == answer_id, AttemptAnswer.seq < seq)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        params["flag"] = flagged
+    result = db.session.connection().execute(
+        _STORE_ANSWER if flagged is None else _STORE_ANSWER_AND_FLAG, params
     )
     stale = result.rowcount == 0
     if not stale:

@@ -16,7 +16,7 @@ from flask import (
 from flask_login import current_user
 
 from academy import dbsetup
-from academy.auth.policy import Permission, requires
+from academy.auth.policy import Permission, SessionIdentity, requires, requires_identity
 from academy.db import utcnow
 from academy.errors_domain import DomainError
 from academy.exams import admission, rules, services
@@ -193,9 +193,11 @@ def take(attempt_id: int):
 
 
 @bp.post("/attempts/<id:attempt_id>/answers/<int:position>")
-@requires(Permission.LEARN)
-def save(attempt_id: int, position: int):
-    """The autosave: one answer's fields (as the page names them) plus ``seq``."""
+@requires_identity(Permission.LEARN)
+def save(attempt_id: int, position: int, identity: SessionIdentity):
+    """The autosave: one answer's fields (as the page names them) plus ``seq``. The hottest
+    request of an exam day: the account is checked inside the save's own SELECT (no user
+    loaded first), then one UPDATE and the event's INSERT."""
     seq = request.form.get("seq", type=int)
     if seq is None or not 0 < seq < 2**31:
         return jsonify(error="缺少保存序号"), 400
@@ -203,7 +205,7 @@ def save(attempt_id: int, position: int):
     try:
         saved = services.save_answer(
             attempt_id,
-            _agent().id,
+            identity,
             position,
             request.form,
             seq,

@@ -105,6 +105,32 @@ def test_bad_and_foreign_saves_are_refused(login_as, world, exam):
     assert db.session.get(Attempt, attempt.id).answers[0].response is None
 
 
+@pytest.mark.parametrize("how", ["signed out everywhere", "deactivated"])
+def test_a_save_from_a_session_no_longer_valid_is_refused_with_a_sign_in(
+    login_as, world, exam, how
+):
+    """The autosave checks the account inside its own SELECT (no user loaded first): a
+    session whose account was signed out everywhere or deactivated saves nothing and gets a
+    401 naming the sign-in page, so the page keeps the answer and asks to sign in again."""
+    client = login_as(world.agent_user)
+    attempt = _start(client, exam)
+    assert (
+        client.post(f"/attempts/{attempt.id}/answers/1", data={"a1": "0", "seq": "1"}).json["stale"]
+        is False
+    )
+    if how == "deactivated":
+        world.agent_user.active = False
+    else:
+        world.agent_user.session_version += 1
+    db.session.commit()
+    r = client.post(f"/attempts/{attempt.id}/answers/1", data={"a1": "1", "seq": "2"})
+    assert r.status_code == 401
+    assert r.json["login"] == "/login" and "重新登录" in r.json["error"]
+    db.session.expire_all()
+    answer = db.session.get(Attempt, attempt.id).answers[0]
+    assert (answer.response, answer.seq) == ([0], 1)  # the first save, not the refused one
+
+
 def test_staff_use_the_management_pages_not_the_candidate_ones(login_as, world, exam):
     client = login_as(world.expert)
     assert client.get("/exams/").status_code == 403

@@ -506,6 +506,8 @@ def _outcome(resp) -> str:
     code = resp.status_code
     if code in (301, 302, 303, 307, 308) and "/login" in resp.headers.get("Location", ""):
         return "login"
+    if code == 401 and resp.is_json and "login" in resp.json:  # a JSON endpoint's "sign in"
+        return "login"
     if code in (403, 404):
         return str(code)
     if code >= 500 or code in (401, 405):

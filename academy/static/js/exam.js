@@ -110,6 +110,14 @@
         window.location.assign(res.data.redirect);
         return false;
       }
+      if (res.code === 401) {
+        // Signed out (another device signed in, the account was reset): the answer stays
+        // in this browser and is sent again once the candidate has signed in again.
+        offline = true;
+        qstate(fs, "未保存：登录已失效", "bad");
+        status(res.data.error + "（答案暂存在本机）", "bad");
+        return false;
+      }
       if (res.code === 400 || res.code === 404) {
         drop(pos, "pending");
         qstate(fs, res.data.error || "保存失败", "bad");
