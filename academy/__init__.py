@@ -128,6 +128,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
+    _source_language_gettext(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
@@ -139,6 +140,20 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(auth_services.load_user)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     limiter.init_app(app)
+
+
+def _source_language_gettext(app: Flask) -> None:
+    """The interface is written in Chinese and ships no translation catalogues: templates'
+    ``_()`` returns its text as written. Flask-Babel would look the catalogue up on every
+    call (hundreds on an exam page); with none to find, the templates get gettext from an
+    empty catalogue directly. A deployment that adds catalogues keeps Flask-Babel's."""
+    from babel.support import NullTranslations
+
+    folders = app.config.get("BABEL_TRANSLATION_DIRECTORIES", "translations").split(";")
+    if any(os.path.isdir(os.path.join(app.root_path, f)) for f in folders):
+        return
+    none = NullTranslations()
+    app.jinja_env.install_gettext_callables(none.gettext, none.ngettext, newstyle=True)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -57,4 +57,12 @@ def clean_html(html: str | None) -> Markup:
 def render_markdown(text: str | None) -> Markup:
     if not text:
         return Markup("")
-    return clean_html(_parser().render(str(text)))
+    return _rendered(str(text))
+
+
+@lru_cache(maxsize=4096)
+def _rendered(text: str) -> Markup:
+    """The same text always renders the same: an exam page shows fifty question texts that
+    every candidate of the exam shares, so each is rendered once per process, not per page
+    (a few MB at most per process)."""
+    return clean_html(_parser().render(text))

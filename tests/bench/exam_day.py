@@ -356,10 +356,25 @@ class CpuMeter:
         return sum(last[p] - first[p] for p in last) / os.sysconf("SC_CLK_TCK")
 
 
+APP_FACTORY = "academy:create_app"
+
+
 class Server:
-    def __init__(self, kind: str, url: str, workers: int, threads: int, n: int, log_dir: Path):
+    def __init__(
+        self,
+        kind: str,
+        url: str,
+        workers: int,
+        threads: int,
+        n: int,
+        log_dir: Path,
+        factory: str = APP_FACTORY,
+        worker_class: str | None = None,
+    ):
         self.kind, self.url, self.workers, self.threads = kind, url, workers, threads
         self.n = n
+        self.factory = factory  # "module:function" returning the WSGI app
+        self.worker_class = worker_class  # gunicorn -k (default: sync, or gthread with threads)
         self.port = free_port()
         self.log_dir = log_dir
         self.proc: subprocess.Popen | None = None
@@ -375,6 +390,8 @@ class Server:
             return "flask run (Werkzeug, a thread per request), as make run serves"
         if self.kind == "waitress":
             return f"waitress, 1 process × {self.threads} threads"
+        if self.worker_class:
+            return f"gunicorn, {self.workers} {self.worker_class} workers"
         if self.threads > 1:
             return f"gunicorn, {self.workers} gthread workers × {self.threads} threads"
         return f"gunicorn, {self.workers} sync workers"
@@ -386,7 +403,7 @@ class Server:
                 "-m",
                 "flask",
                 "--app",
-                "academy",
+                self.factory,
                 "run",
                 "--host",
                 "127.0.0.1",
@@ -406,7 +423,7 @@ class Server:
                 f"--connection-limit={max(100, self.n + 50)}",
                 "--asyncore-use-poll",
                 "--call",
-                "academy:create_app",
+                self.factory,
             ]
         cmd = [
             sys.executable,
@@ -421,9 +438,11 @@ class Server:
             "--timeout",
             "60",
         ]
-        if self.threads > 1:
+        if self.worker_class:
+            cmd += ["-k", self.worker_class, "--worker-connections", str(max(100, self.n + 50))]
+        elif self.threads > 1:
             cmd += ["-k", "gthread", "--threads", str(self.threads)]
-        return [*cmd, "academy:create_app()"]
+        return [*cmd, f"{self.factory}()"]
 
     def start(self, env_extra: dict[str, str]) -> float:
         env = {
@@ -450,7 +469,12 @@ class Server:
         self._wait_ready()
         return time.perf_counter() - started
 
+    @property
+    def ready_path(self) -> str:
+        return "/login" if self.factory == APP_FACTORY else "/rows"
+
     def _wait_ready(self, timeout: float = 90.0) -> None:
+        import urllib.error
         import urllib.request
 
         deadline = time.monotonic() + timeout
@@ -459,8 +483,10 @@ class Server:
             if self.proc.poll() is not None:
                 raise SystemExit(f"server exited at start:\n{self.tail()}")
             try:
-                with urllib.request.urlopen(self.base + "/login", timeout=5) as r:
+                with urllib.request.urlopen(self.base + self.ready_path, timeout=5) as r:
                     ok += r.status == 200
+            except urllib.error.HTTPError as err:  # the reference app answers GET with 405
+                ok += err.code == 405
             except OSError:
                 time.sleep(0.2)
                 continue
@@ -470,8 +496,8 @@ class Server:
             )
             if booted and ok >= 3:
                 for _ in range(3 * self.workers):
-                    with urllib.request.urlopen(self.base + "/login", timeout=10):
-                        pass
+                    with contextlib.suppress(urllib.error.HTTPError):
+                        urllib.request.urlopen(self.base + self.ready_path, timeout=10).close()
                 return
             time.sleep(0.2)
         raise SystemExit(f"server did not answer within {timeout:.0f} s:\n{self.tail()}")
@@ -494,6 +520,70 @@ class Server:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+class Cluster:
+    """Several app instances (each a Server) behind one port: the bench's TCP balancer
+    (tests/bench/balancer.py) hands connections round-robin to them — how a province exam
+    day runs stateless instances behind a load balancer. With more than one instance the
+    admission gate and the login throttle live in Redis (REDIS_URL), shared by all."""
+
+    def __init__(self, servers: list[Server], log_dir: Path, redis_url: str | None):
+        self.servers = servers
+        self.port = free_port()
+        self.log_dir = log_dir
+        self.redis_url = redis_url
+        self.proc: subprocess.Popen | None = None
+        self.env: dict[str, str] = {}
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def describe(self) -> str:
+        return (
+            f"{len(self.servers)} instances × ({self.servers[0].describe()}) behind a TCP balancer"
+        )
+
+    def start(self, env_extra: dict[str, str]) -> float:
+        started = time.perf_counter()
+        self.env = env_extra
+        env = {**env_extra, **({"REDIS_URL": self.redis_url} if self.redis_url else {})}
+        for server in self.servers:
+            server.start(env)
+        backends = [f"--backend=127.0.0.1:{s.port}" for s in self.servers]
+        self.log = self.log_dir / "balancer.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.bench.balancer", f"--listen={self.port}", *backends],
+            cwd=str(REPO_ROOT),
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                break
+            time.sleep(0.1)
+        return time.perf_counter() - started
+
+    def pids(self) -> list[int]:
+        own = [self.proc.pid] if self.proc and self.proc.poll() is None else []
+        return own + [p for s in self.servers for p in s.pids()]
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        for server in self.servers:
+            server.stop()
+
+    def tail(self, lines: int = 30) -> str:
+        parts = [f"-- instance {i + 1}:\n{s.tail(lines)}" for i, s in enumerate(self.servers)]
+        with contextlib.suppress(OSError):
+            parts.append("-- balancer:\n" + self.log.read_text(errors="replace"))
+        return "\n".join(parts)
 
 
 # --------------------------------------------------------------------------------------
