@@ -139,7 +139,7 @@ class SessionIdentity:
 
     user_id: int
     version: int
-    permission: Permission
+    permission: Permission | None  # None: any signed-in account (the view checks ownership)
 
     @staticmethod
     def account_matches() -> sa.ColumnElement[bool]:
@@ -155,6 +155,8 @@ class SessionIdentity:
         return {"identity_user": self.user_id, "identity_version": self.version}
 
     def permitted(self, role: Role | str) -> bool:
+        if self.permission is None:
+            return True
         return self.permission in ROLE_PERMISSIONS.get(Role(role), frozenset())
 
 
@@ -162,7 +164,7 @@ class NotSignedIn(Exception):
     """The session names no valid account (a hot endpoint's SELECT found none)."""
 
 
-def session_identity(permission: Permission) -> SessionIdentity | None:
+def session_identity(permission: Permission | None) -> SessionIdentity | None:
     """The identity the session cookie carries (``"<user id>:<session version>"``, as
     ``User.get_id`` writes it); with no session but a remember-me cookie, Flask-Login's own
     path restores it. None when nobody is signed in."""
@@ -180,29 +182,34 @@ def session_identity(permission: Permission) -> SessionIdentity | None:
     return SessionIdentity(uid, version, permission)
 
 
-def signed_out_json():
-    """A JSON endpoint's answer to a request without a valid session: 401 and where to sign
-    in again (the page keeps what it could not send)."""
-    from flask import jsonify, url_for
+def signed_out(json: bool):
+    """The answer to a request without a valid session: for a JSON endpoint a 401 naming
+    where to sign in again (the page keeps what it could not send); for a page, Flask-Login's
+    own (to the login page, as ``login_required`` does)."""
+    from flask import current_app, jsonify, url_for
 
-    return jsonify(error="登录已失效，请重新登录后继续。", login=url_for("auth.login")), 401
+    if json:
+        return jsonify(error="登录已失效，请重新登录后继续。", login=url_for("auth.login")), 401
+    return current_app.login_manager.unauthorized()
 
 
-def requires_identity(permission: Permission) -> Callable:
-    """View decorator for hot JSON endpoints: the view receives ``identity`` (a
-    SessionIdentity) and must check it in its own SELECT (``account_matches``) and answer
-    403 unless ``identity.permitted(role)``; without a session the answer is a 401 JSON."""
+def requires_identity(permission: Permission | None, *, json: bool = False) -> Callable:
+    """View decorator for hot endpoints (an exam save, a simulation step): the view receives
+    ``identity`` (a SessionIdentity) and must check it in its own SELECT (``account_matches``)
+    and answer 403 unless ``identity.permitted(role)`` (it raises NotSignedIn when the
+    SELECT finds no account, PermissionError when the role may not); without a session the
+    answer is ``signed_out(json)``."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
             identity = session_identity(permission)
             if identity is None:
-                return signed_out_json()
+                return signed_out(json)
             try:
                 return view(*args, identity=identity, **kwargs)
             except NotSignedIn:
-                return signed_out_json()
+                return signed_out(json)
             except PermissionError:
                 abort(403)
 

@@ -193,7 +193,7 @@ def take(attempt_id: int):
 
 
 @bp.post("/attempts/<id:attempt_id>/answers/<int:position>")
-@requires_identity(Permission.LEARN)
+@requires_identity(Permission.LEARN, json=True)
 def save(attempt_id: int, position: int, identity: SessionIdentity):
     """The autosave: one answer's fields (as the page names them) plus ``seq``. The hottest
     request of an exam day: the account is checked inside the save's own SELECT (no user

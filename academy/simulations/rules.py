@@ -270,6 +270,9 @@ def graph_problems(steps: Mapping[str, dict], start: str) -> dict[str, str]:
 @dataclass
 class Case:
     doc: dict
+    # Results that depend only on the document and the draws (the best path): a Case kept
+    # for a version (services) computes each once. Never part of the case's value.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def steps(self) -> dict[str, dict]:
@@ -352,7 +355,15 @@ def _full_points(case: Case, path: Sequence[PathStep]) -> dict[str, float]:
 def extreme_path(case: Case, seed: int, best: bool = True) -> list[PathStep]:
     """The best (or worst) simple path from the start to an end for this run's draws: the
     highest weighted points (free text at full marks), then a solved outcome, then fewest
-    steps. Exhaustive over simple paths (cases are small; capped at SEARCH_LIMIT)."""
+    steps. Exhaustive over simple paths (cases are small; capped at SEARCH_LIMIT). The seed
+    matters only through the complications it draws: the result is kept per draw."""
+    memo_key = ("extreme", best, tuple(sorted(case.drawn_events(seed).items())))
+    if memo_key not in case.memo:
+        case.memo[memo_key] = _extreme_path(case, seed, best)
+    return list(case.memo[memo_key])
+
+
+def _extreme_path(case: Case, seed: int, best: bool) -> list[PathStep]:
     ctx = Context(seed)
     steps = case.steps
     weights = case.weights

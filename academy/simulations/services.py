@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from academy.activity.models import ObjectType, Verb
 from academy.activity.services import record_event
 from academy.auth.models import User
-from academy.auth.policy import Scope, scope_by_township
+from academy.auth.policy import NotSignedIn, Scope, SessionIdentity, scope_by_township
 from academy.catalogue.models import ServiceItem
 from academy.certification.services import simulation_score_source
 from academy.content.problems import ContentInvalid, Problem
@@ -210,7 +210,12 @@ def all_cases() -> list[SimCase]:
 
 
 def case_of(run: SimRun) -> rules.Case:
-    return rules.Case(run.version.document)
+    version = run.version
+    if version.id is None or version.created_at is None:  # not stored yet
+        return rules.Case(version.document)
+    # the document only when this process has not built the version's case yet (run_for
+    # leaves it unloaded: a reload or a step would otherwise decode it every time)
+    return _case_of_version(version.id, version.created_at)
 
 
 def start_run(
@@ -272,7 +277,10 @@ def run_for(run_id: int, agent: Agent | None = None, user: User | None = None) -
     """The run if it is this agent's (or this author's preview); None otherwise."""
     run = db.session.scalar(
         sa.select(SimRun)
-        .options(selectinload(SimRun.version), selectinload(SimRun.case))
+        .options(
+            joinedload(SimRun.version).defer(CaseVersion.document),
+            joinedload(SimRun.case),
+        )
         .where(SimRun.id == run_id)
     )
     if run is None:
@@ -303,38 +311,177 @@ def submit_step(run: SimRun, seq: int, step_id: str, form) -> RunStep:
     return _record(run, case, step, response, taken)
 
 
-def _record(run: SimRun, case: rules.Case, step: dict, response, taken) -> RunStep:
+# The step request from the web, on its hot path: the account, the run (checked to be
+# theirs) and the version's document in one SELECT; then the run's UPDATE guarded by its
+# sequence number, the step's INSERT and the event's — Core statements, no ORM objects.
+_RUN_BY_ACCOUNT = (
+    sa.select(
+        User.role,
+        User.agent_id.label("account_agent"),
+        SimRun.agent_id,
+        SimRun.user_id,
+        SimRun.preview,
+        SimRun.seq,
+        SimRun.current_step,
+        SimRun.state,
+        SimRun.seed,
+        SimRun.township_id,
+        CaseVersion.retired,
+        SimRun.version_id,
+        CaseVersion.created_at,
+        SimCase.title,
+        SimCase.slug,
+    )
+    .select_from(
+        sa.outerjoin(
+            User,
+            sa.join(SimRun, CaseVersion, CaseVersion.id == SimRun.version_id).join(
+                SimCase, SimCase.id == SimRun.case_id
+            ),
+            SimRun.id == sa.bindparam("run_id"),
+        )
+    )
+    .where(SessionIdentity.account_matches())
+)
+_RUNS = SimRun.__table__
+_ADVANCE_RUN = (
+    sa.update(_RUNS)
+    .where(
+        _RUNS.c.id == sa.bindparam("run_id"),
+        _RUNS.c.seq == sa.bindparam("at_seq"),
+        _RUNS.c.state == RunState.ACTIVE,
+    )
+    .values(seq=sa.bindparam("new_seq"), current_step=sa.bindparam("next_step"))
+)
+_INSERT_STEP = sa.insert(RunStep.__table__)
+
+
+def take_step_quickly(
+    identity: SessionIdentity, run_id: int, seq: int, step_id: str, form
+) -> bool | None:
+    """The web's step when it is an ordinary one: True when taken here (a step that does not
+    end the case, posted at the run's current step and seq, with an answer the step
+    accepts). None when this path does not decide — a refusal to explain, the step that
+    ends the case (final scoring), a race — and nothing was written: the caller then takes
+    the full path (``run_for`` + ``submit_step``), which gives the same answer as ever.
+    Raises NotSignedIn for a session whose account is gone, LookupError for a run that is
+    not theirs (a 404, like ``run_for``)."""
+    row = (
+        db.session.connection()
+        .execute(_RUN_BY_ACCOUNT, {"run_id": run_id, **identity.params()})
+        .first()
+    )
+    if row is None:
+        raise NotSignedIn()
+    if not identity.permitted(row.role):
+        raise PermissionError(identity.permission)
+    if row.seq is None:
+        raise LookupError(run_id)
+    mine = (
+        row.user_id == identity.user_id
+        if row.preview
+        else (row.agent_id is not None and row.agent_id == row.account_agent)
+    )
+    if not mine:
+        raise LookupError(run_id)
+    if row.state != RunState.ACTIVE or row.retired or seq != row.seq or step_id != row.current_step:
+        return None
+    case = _case_of_version(row.version_id, row.created_at)
+    step = case.steps.get(step_id)
+    if step is None:
+        return None
+    kind = STEP_KINDS[step["kind"]]
+    try:
+        response = kind.parse(step, form) if kind.interactive else None
+        taken = rules.take_step(case, step_id, response, row.seed)
+    except StepInputError:
+        return None
+    if not taken.next or case.step(taken.next)["kind"] == "end":
+        return None  # the last step: scored and recorded by the full path
+    advanced = db.session.connection().execute(
+        _ADVANCE_RUN,
+        {"run_id": run_id, "at_seq": seq, "new_seq": seq + 1, "next_step": taken.next},
+    )
+    if advanced.rowcount != 1:
+        return None  # taken meanwhile (a double tap): the full path says so
+    db.session.connection().execute(
+        _INSERT_STEP, {"run_id": run_id, "at": utcnow(), **_step_row(step, response, taken, seq)}
+    )
+    if row.agent_id and not row.preview:
+        _step_event(run_id, step, taken, row.agent_id, row.township_id, row.title, row.slug)
+    return True
+
+
+_CASES: dict[tuple[int, datetime], rules.Case] = {}
+_CASES_KEPT = 256
+
+
+def _case_of_version(version_id: int, created_at: datetime, document=None) -> rules.Case:
+    """A version's case, built once per process (with what it computes once, such as its
+    best paths): versions never change — an edited case is a new version. Keyed with the
+    creation time too, so that a database rebuilt with the same ids (tests, a restore) is
+    never answered from an older one's document."""
+    key = (version_id, created_at)
+    case = _CASES.get(key)
+    if case is None:
+        if document is None:
+            document = (
+                db.session.connection()
+                .execute(sa.select(CaseVersion.document).where(CaseVersion.id == version_id))
+                .scalar_one()
+            )
+        if len(_CASES) >= _CASES_KEPT:
+            _CASES.clear()
+        case = _CASES[key] = rules.Case(document)
+    return case
+
+
+def discard_changes() -> None:
+    db.session.rollback()
+
+
+def _step_row(step: dict, response, taken, seq: int) -> dict:
+    """The RunStep's columns for a step taken at ``seq`` (shared by both paths)."""
     full = STEP_KINDS[step["kind"]].max_points(step)
     fraction = None
     if STEP_KINDS[step["kind"]].scored and not taken.pending:
         top = sum(full.values())
         got = sum(taken.points.values())
         fraction = round(max(0.0, got) / top, 3) if top > 0 else (1.0 if taken.correct else 0.0)
-    row = RunStep(
-        run=run,
-        seq=run.seq + 1,
-        step_id=step["id"],
-        kind=step["kind"],
-        response=response,
-        result=taken.as_dict(),
-        option=response if step["kind"] == "choice" else None,
-        fraction=fraction,
-        pending=taken.pending,
+    return {
+        "seq": seq + 1,
+        "step_id": step["id"],
+        "kind": step["kind"],
+        "response": response,
+        "result": taken.as_dict(),
+        "option": response if step["kind"] == "choice" else None,
+        "fraction": fraction,
+        "pending": taken.pending,
+    }
+
+
+def _step_event(run_id, step, taken, agent_id, township_id, title, slug) -> None:
+    record_event(
+        Verb.STEPPED,
+        ObjectType.SIMULATION,
+        f"{run_id}/{step['id']}",
+        title,
+        agent=agent_id,
+        township_id=township_id,
+        result={"success": taken.correct} if taken.correct is not None else None,
+        context={"parent": f"simulation:{slug}"},
     )
+
+
+def _record(run: SimRun, case: rules.Case, step: dict, response, taken) -> RunStep:
+    row = RunStep(run=run, **_step_row(step, response, taken, run.seq))
     db.session.add(row)
     run.seq += 1
     run.current_step = taken.next
     next_step = case.step(taken.next) if taken.next else None
     if run.agent_id and not run.preview:
-        record_event(
-            Verb.STEPPED,
-            ObjectType.SIMULATION,
-            f"{run.id}/{step['id']}",
-            run.case.title,
-            agent=run.agent_id,
-            township_id=run.township_id,
-            result={"success": taken.correct} if taken.correct is not None else None,
-            context={"parent": f"simulation:{run.case.slug}"},
+        _step_event(
+            run.id, step, taken, run.agent_id, run.township_id, run.case.title, run.case.slug
         )
     if next_step is not None and next_step["kind"] == "end":
         end = rules.take_step(case, next_step["id"], None, run.seed)
@@ -379,10 +526,20 @@ def _progress(run: SimRun) -> None:
     """Certification may now be earned — only where a scheme asks for a simulation score
     (min_simulation_score); otherwise a finished case changes no certificate, and the
     evaluation (a dozen queries) would be paid on every last step for nothing."""
-    from academy.certification.services import active_schemes
+    from academy.certification.models import CertificationScheme
     from academy.events import learning_progressed
 
-    if run.agent is not None and any(s.min_simulation_score is not None for s in active_schemes()):
+    if run.agent_id is None:
+        return
+    asks = db.session.scalar(
+        sa.select(
+            sa.exists().where(
+                CertificationScheme.active.is_(True),
+                CertificationScheme.min_simulation_score.is_not(None),
+            )
+        )
+    )
+    if asks:
         learning_progressed.send(None, agent=run.agent)
 
 

@@ -8,7 +8,14 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from academy.auth.models import Role
-from academy.auth.policy import Permission, can, current_scope, requires
+from academy.auth.policy import (
+    Permission,
+    SessionIdentity,
+    can,
+    current_scope,
+    requires,
+    requires_identity,
+)
 from academy.content.problems import ContentInvalid
 from academy.content.yamlio import parse_yaml
 from academy.simulations import graph, rules, services
@@ -129,14 +136,22 @@ def play(run_id: int):
 
 
 @bp.post("/simulations/runs/<id:run_id>/step")
-@login_required
-def step(run_id: int):
-    run = _run_or_404(run_id)
-    seq = request.form.get("seq", "")
+@requires_identity(None)  # any account: the run must be theirs (an agent's, an author's preview)
+def step(run_id: int, identity: SessionIdentity):
+    seq_text = request.form.get("seq", "")
+    seq = int(seq_text) if seq_text.isdigit() and len(seq_text) < 10 else -1
+    step_id = request.form.get("step", "")
     try:
-        services.submit_step(
-            run, int(seq) if seq.isdigit() else -1, request.form.get("step", ""), request.form
-        )
+        if services.take_step_quickly(identity, run_id, seq, step_id, request.form):
+            return redirect(url_for("simulations.play", run_id=run_id))
+    except LookupError:
+        abort(404)  # not theirs: indistinguishable from a run that does not exist
+    except IntegrityError:
+        services.discard_changes()  # a race the full path below explains (409)
+    # Anything the quick path does not decide (a refusal, the last step) — as ever:
+    run = _run_or_404(run_id)
+    try:
+        services.submit_step(run, seq, step_id, request.form)
     except services.RunRefused as err:
         # Nothing was changed; the page shows the step the run is really at.
         db_refresh(run)

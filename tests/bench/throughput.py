@@ -57,6 +57,7 @@ class Result:
     errors: int
     examples: list[str] = field(default_factory=list)
     cpu_server: float = 0.0
+    cpu_client: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -67,7 +68,8 @@ class Result:
         return (
             f"{self.label:<34} | {self.rate:8.1f} req/s | p50 {pct(lat, 50):6.1f} | "
             f"p95 {pct(lat, 95):6.1f} | p99 {pct(lat, 99):6.1f} ms | errors {self.errors}"
-            + (f" | server CPU {self.cpu_server * 1000 / max(1, self.requests):.2f} ms/req")
+            + f" | CPU ms/req: server {self.cpu_server * 1000 / max(1, self.requests):.2f},"
+            f" client {self.cpu_client * 1000 / max(1, self.requests):.2f}"
         )
 
 
@@ -199,15 +201,16 @@ async def _measure_saves(base, exam_id, usernames, seconds, warmup, server) -> t
             await _sign_in_and_start(s, u, exam_id, i)
             for i, (s, u) in enumerate(zip(sessions, usernames, strict=True), 1)
         ]
-        cpu0 = _cpu(server.pids())
+        cpu0, own0 = _cpu(server.pids()), time.process_time()
         done, lat, errors, examples = await _hammer(clients, _save, seconds, warmup)
-        cpu = _cpu(server.pids()) - cpu0
+        cpu, own = _cpu(server.pids()) - cpu0, time.process_time() - own0
     finally:
         for s in sessions:
             await s.close()
         await connector.close()
     result = Result("exam save (the app)", done, seconds, lat, errors, examples)
     result.cpu_server = cpu * seconds / (seconds + warmup)  # the warm-up's share left out
+    result.cpu_client = own * seconds / (seconds + warmup)
     return result, clients
 
 
@@ -219,11 +222,12 @@ async def _measure_reference(base, concurrency, seconds, warmup, server) -> Resu
         base_url=base, connector=connector, timeout=aiohttp.ClientTimeout(total=60)
     ) as session:
         clients = [(session, random.Random(i), i) for i in range(1, concurrency + 1)]
-        cpu0 = _cpu(server.pids())
+        cpu0, own0 = _cpu(server.pids()), time.process_time()
         done, lat, errors, examples = await _hammer(clients, _reference, seconds, warmup)
-        cpu = _cpu(server.pids()) - cpu0
+        cpu, own = _cpu(server.pids()) - cpu0, time.process_time() - own0
     result = Result("reference: Flask+SQLAlchemy INSERT", done, seconds, lat, errors, examples)
     result.cpu_server = cpu * seconds / (seconds + warmup)
+    result.cpu_client = own * seconds / (seconds + warmup)
     return result
 
 

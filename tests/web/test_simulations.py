@@ -128,6 +128,24 @@ def test_replayed_and_out_of_order_steps_are_refused(client, world, login_as, si
     assert 'data-step="who_applies"' in ahead.text  # shows where the run really is
 
 
+def test_a_step_from_a_session_signed_out_everywhere_takes_nothing(client, world, login_as, sim):
+    """The step checks the account inside its own SELECT (no user loaded first): after
+    "sign out everywhere" the old session is sent to the login page and nothing changes."""
+    run = _start(client, login_as, world, sim)
+    world.agent_user.session_version += 1
+    db.session.commit()
+    r = client.post(f"/simulations/runs/{run.id}/step", data={"seq": "0", "step": "greet"})
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert _state(run) == (0, "greet", 0)
+
+
+def test_a_step_with_a_giant_sequence_number_is_refused_not_a_crash(client, world, login_as, sim):
+    run = _start(client, login_as, world, sim)
+    r = client.post(f"/simulations/runs/{run.id}/step", data={"seq": "9" * 5000, "step": "greet"})
+    assert r.status_code == 409 and "不能重复提交" in r.text
+    assert _state(run) == (0, "greet", 0)
+
+
 def test_another_agents_run_is_not_found(client, world, login_as, sim):
     run = _start(client, login_as, world, sim)
     other = world.west_agent_user
