@@ -87,6 +87,9 @@ class Config:
     # Exam starts running at once (per app, or across instances with REDIS_URL); more wait
     # in a queue that the page retries by itself.
     EXAM_START_CONCURRENCY = int(os.environ.get("EXAM_START_CONCURRENCY", "8"))
+    # Starts read an exam's question pools once per process every this many seconds (0: at
+    # every start); a question retired or edited reaches new draws within it.
+    EXAM_POOL_CACHE_SECONDS = float(os.environ.get("EXAM_POOL_CACHE_SECONDS", "15"))
     # Item statistics label a question 过难/过易/区分度为负 only from this many answers;
     # below it they say 样本不足 (academy/exams/statistics.py says why 30).
     ITEM_STATS_MIN_ANSWERS = int(os.environ.get("ITEM_STATS_MIN_ANSWERS", "30"))
@@ -106,6 +109,7 @@ class TestConfig(Config):
     PUBLIC_ADDRESS_FILE = None  # remember the public address in memory only
     CHROMIUM_PATH = ""  # each launch takes a second: the PDF tests turn it on themselves
     CHECK_RETAKE_MINUTES = 0  # journeys fail then pass a check; the wait has its own tests
+    EXAM_POOL_CACHE_SECONDS = 0  # tests retire and edit questions between draws
 
 
 def database_url(app_instance_path: str) -> str:

@@ -11,6 +11,7 @@ UPDATE, plus the learning event's INSERT.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -225,11 +226,56 @@ class Paper:
     section_of: dict[int, ExamSection]
 
 
-def draw_paper(exam: Exam, seed: int, seen: Mapping[int, float] | None = None) -> Paper:
-    """Draw a paper of ``exam`` from ``seed`` (raises rules.DrawError). One pool query per
-    section; used to start an attempt and for the expert's preview."""
+# Starts share the pools they draw from: an exam day's rush (hundreds of starts a minute)
+# reads each section's pool once per process every EXAM_POOL_CACHE_SECONDS, not once per
+# start. The key holds everything the pool depends on in the exam (its blueprint, version
+# policy); what changes in the banks (a question retired or edited) reaches new starts
+# within those seconds — attempts already started keep what they drew in any case.
+_POOL_CACHE: dict[tuple, tuple[float, dict[int, list[PoolEntry]], list[rules.Cell]]] = {}
+
+
+def _blueprint_key(exam: Exam) -> tuple:
+    return (
+        exam.id,
+        exam.version_policy,
+        exam.pinned_at,
+        tuple(
+            (
+                s.id,
+                tuple(s.question_ids or ()),
+                tuple(s.item_ids or ()),
+                s.category,
+                s.dimension,
+                tuple(s.qtypes or ()),
+                tuple(sorted((s.counts or {}).items())),
+            )
+            for s in exam.sections
+        ),
+    )
+
+
+def _pools_and_cells(exam: Exam) -> tuple[dict[int, list[PoolEntry]], list[rules.Cell]]:
+    seconds = current_app.config.get("EXAM_POOL_CACHE_SECONDS", 0)
+    key = _blueprint_key(exam) if seconds > 0 else None
+    now = time.monotonic()
+    if key is not None:
+        kept = _POOL_CACHE.get(key)
+        if kept is not None and now - kept[0] < seconds:
+            return kept[1], kept[2]
     pools = {s.id: section_pool(exam, s) for s in exam.sections}
     cells = blueprint_cells(exam, pools)
+    if key is not None:
+        if len(_POOL_CACHE) > 64:  # exams of the past: forget them all, the live ones return
+            _POOL_CACHE.clear()
+        _POOL_CACHE[key] = (now, pools, cells)
+    return pools, cells
+
+
+def draw_paper(exam: Exam, seed: int, seen: Mapping[int, float] | None = None) -> Paper:
+    """Draw a paper of ``exam`` from ``seed`` (raises rules.DrawError). One pool query per
+    section (kept for a few seconds, see _POOL_CACHE); used to start an attempt and for the
+    expert's preview."""
+    pools, cells = _pools_and_cells(exam)
     chosen = rules.draw(cells, seen or {}, seed)
     by_section: list[list[int]] = [[] for _ in exam.sections]
     for cell, qs in zip(cells, chosen, strict=True):
@@ -322,8 +368,8 @@ def start_attempt(exam: Exam, agent: Agent, user: User | None, now: datetime | N
         if existing is None:
             raise
         return existing
-    db.session.execute(
-        sa.insert(AttemptAnswer),
+    db.session.connection().execute(  # Core: fifty rows without ORM bookkeeping
+        sa.insert(AttemptAnswer.__table__),
         [
             {
                 "attempt_id": attempt.id,

@@ -300,3 +300,37 @@ def test_an_exam_journey_is_in_the_learning_event_log(app, world):
         )
         == 5
     )
+
+
+def test_starts_in_a_rush_share_one_pool_read_and_see_bank_changes_after_it(
+    app, world, bank, monkeypatch
+):
+    """With EXAM_POOL_CACHE_SECONDS set (production: 15), starts within those seconds read
+    the section's pool once per process; a question retired meanwhile reaches new draws once
+    the kept pool is older than that."""
+    monkeypatch.setitem(app.config, "EXAM_POOL_CACHE_SECONDS", 15)
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    exam = make_exam(counts={"1": 3}, attempts_allowed=9)
+    pool_reads = []
+
+    def count(conn, cursor, statement, *args):
+        if "question_version" in statement and "current_version" in statement:
+            pool_reads.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        first = services.start_attempt(exam, world.east_agent, world.agent_user)
+        second = services.start_attempt(exam, world.west_agent, None)
+        assert len(pool_reads) == 1  # one read for both starts
+        easy = [q for q in bank if q.difficulty == 1]
+        assert {a.question_id for a in first.answers} == {q.id for q in easy}
+        easy[0].retired = True
+        db.session.flush()
+        services.finish_attempt(second, FinishReason.SUBMITTED)
+        clock[0] += 16  # the kept pool is now older than 15 s
+        with pytest.raises(DomainError, match="题库暂时不足"):  # two easy ones are left
+            services.start_attempt(exam, world.west_agent, None)
+        assert len(pool_reads) == 2
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
