@@ -344,14 +344,16 @@ _RUN_BY_ACCOUNT = (
     .where(SessionIdentity.account_matches())
 )
 _RUNS = SimRun.__table__
-_ADVANCE_RUN = (
-    sa.update(_RUNS)
-    .where(
-        _RUNS.c.id == sa.bindparam("run_id"),
-        _RUNS.c.seq == sa.bindparam("at_seq"),
-        _RUNS.c.state == RunState.ACTIVE,
-    )
-    .values(seq=sa.bindparam("new_seq"), current_step=sa.bindparam("next_step"))
+_AT_SEQ = (
+    _RUNS.c.id == sa.bindparam("run_id"),
+    _RUNS.c.seq == sa.bindparam("at_seq"),
+    _RUNS.c.state == RunState.ACTIVE,
+)
+_STEPS = RunStep.__table__
+_PATH_OF_RUN = (
+    sa.select(_STEPS.c.step_id, _STEPS.c.kind, _STEPS.c.response, _STEPS.c.result, _STEPS.c.mark)
+    .where(_STEPS.c.run_id == sa.bindparam("run_id"))
+    .order_by(_STEPS.c.seq)
 )
 _INSERT_STEP = sa.insert(RunStep.__table__)
 
@@ -359,11 +361,11 @@ _INSERT_STEP = sa.insert(RunStep.__table__)
 def take_step_quickly(
     identity: SessionIdentity, run_id: int, seq: int, step_id: str, form
 ) -> bool | None:
-    """The web's step when it is an ordinary one: True when taken here (a step that does not
-    end the case, posted at the run's current step and seq, with an answer the step
-    accepts). None when this path does not decide — a refusal to explain, the step that
-    ends the case (final scoring), a race — and nothing was written: the caller then takes
-    the full path (``run_for`` + ``submit_step``), which gives the same answer as ever.
+    """The web's step: True when taken here (posted at the run's current step and seq, with an
+    answer the step accepts; when it leads to the end, the run is scored and finished here
+    too). None when this path does not decide — a refusal to explain, a race — and nothing
+    was written: the caller then takes the full path (``run_for`` + ``submit_step``), which
+    gives the same answer as ever.
     Raises NotSignedIn for a session whose account is gone, LookupError for a run that is
     not theirs (a 404, like ``run_for``)."""
     row = (
@@ -396,19 +398,49 @@ def take_step_quickly(
         taken = rules.take_step(case, step_id, response, row.seed)
     except StepInputError:
         return None
-    if not taken.next or case.step(taken.next)["kind"] == "end":
-        return None  # the last step: scored and recorded by the full path
-    advanced = db.session.connection().execute(
-        _ADVANCE_RUN,
-        {"run_id": run_id, "at_seq": seq, "new_seq": seq + 1, "next_step": taken.next},
+    if not taken.next:
+        return None
+    end = case.step(taken.next) if case.step(taken.next)["kind"] == "end" else None
+    conn = db.session.connection()
+    now = utcnow()
+    rows = [{"run_id": run_id, "at": now, **_step_row(step, response, taken, seq)}]
+    values = {"seq": seq + 1, "current_step": taken.next}
+    score = None
+    if end is not None:  # the case ends here: score the whole path now
+        ended = rules.take_step(case, end["id"], None, row.seed)
+        rows.append({"run_id": run_id, "at": now, **_end_row(end, ended, seq + 1)})
+        earlier = conn.execute(_PATH_OF_RUN, {"run_id": run_id}).all()
+        path = [rules.PathStep(e.step_id, e.response, _taken(e.result)) for e in earlier]
+        path += [rules.PathStep(step_id, response, taken), rules.PathStep(end["id"], None, ended)]
+        marks = {e.step_id: e.mark for e in earlier if e.kind == "free_text" and e.mark is not None}
+        score = rules.score_run(case, row.seed, path, marks)
+        values.update(
+            seq=seq + 2,
+            outcome=end["outcome"],
+            state=RunState.FINISHED,
+            finished_at=now,
+            **_score_columns(score),
+        )
+    advanced = conn.execute(
+        sa.update(_RUNS).where(*_AT_SEQ).values(**values), {"run_id": run_id, "at_seq": seq}
     )
     if advanced.rowcount != 1:
         return None  # taken meanwhile (a double tap): the full path says so
-    db.session.connection().execute(
-        _INSERT_STEP, {"run_id": run_id, "at": utcnow(), **_step_row(step, response, taken, seq)}
-    )
+    conn.execute(_INSERT_STEP, rows)
     if row.agent_id and not row.preview:
         _step_event(run_id, step, taken, row.agent_id, row.township_id, row.title, row.slug)
+        if score is not None:
+            _completed_event(
+                run_id,
+                row.title,
+                row.slug,
+                row.agent_id,
+                row.township_id,
+                score.total,
+                case.pass_mark,
+                end["outcome"],
+            )
+            _progress(row.agent_id)
     return True
 
 
@@ -460,6 +492,53 @@ def _step_row(step: dict, response, taken, seq: int) -> dict:
     }
 
 
+def _end_row(end: dict, ended, seq: int) -> dict:
+    """The RunStep's columns for the end reached after the step taken at ``seq``."""
+    return {
+        "seq": seq + 1,
+        "step_id": end["id"],
+        "kind": "end",
+        "response": None,
+        "result": ended.as_dict(),
+        "option": None,
+        "fraction": None,
+        "pending": False,
+    }
+
+
+def _taken(result: dict):
+    from academy.simulations.kinds import Taken
+
+    return Taken(**{k: v for k, v in result.items() if k in Taken.__dataclass_fields__})
+
+
+def _score_columns(score: rules.Score) -> dict:
+    return {
+        "score": score.total,
+        "auto_score": score.auto_total,
+        "dimension_scores": score.percent,
+        "pending_marks": score.pending,
+    }
+
+
+def _completed_event(run_id, title, slug, agent_id, township_id, total, pass_mark, outcome):
+    record_event(
+        Verb.COMPLETED,
+        ObjectType.SIMULATION,
+        run_id,
+        title,
+        agent=agent_id,
+        township_id=township_id,
+        result={
+            "score": total,
+            "max": 100,
+            "success": total is not None and total >= pass_mark,
+            "completion": True,
+        },
+        context={"parent": f"simulation:{slug}", "outcome": outcome},
+    )
+
+
 def _step_event(run_id, step, taken, agent_id, township_id, title, slug) -> None:
     record_event(
         Verb.STEPPED,
@@ -485,16 +564,7 @@ def _record(run: SimRun, case: rules.Case, step: dict, response, taken) -> RunSt
         )
     if next_step is not None and next_step["kind"] == "end":
         end = rules.take_step(case, next_step["id"], None, run.seed)
-        db.session.add(
-            RunStep(
-                run=run,
-                seq=run.seq + 1,
-                step_id=next_step["id"],
-                kind="end",
-                response=None,
-                result=end.as_dict(),
-            )
-        )
+        db.session.add(RunStep(run=run, **_end_row(next_step, end, run.seq)))
         run.seq += 1
         run.outcome = next_step["outcome"]
         run.state = RunState.FINISHED
@@ -502,34 +572,29 @@ def _record(run: SimRun, case: rules.Case, step: dict, response, taken) -> RunSt
         db.session.flush()
         rescore(run)
         if run.agent_id and not run.preview:
-            record_event(
-                Verb.COMPLETED,
-                ObjectType.SIMULATION,
+            _completed_event(
                 run.id,
                 run.case.title,
-                agent=run.agent_id,
-                township_id=run.township_id,
-                result={
-                    "score": run.score,
-                    "max": 100,
-                    "success": run.score is not None and run.score >= case.pass_mark,
-                    "completion": True,
-                },
-                context={"parent": f"simulation:{run.case.slug}", "outcome": run.outcome},
+                run.case.slug,
+                run.agent_id,
+                run.township_id,
+                run.score,
+                case.pass_mark,
+                run.outcome,
             )
-            _progress(run)
+            _progress(run.agent_id)
     db.session.flush()
     return row
 
 
-def _progress(run: SimRun) -> None:
+def _progress(agent_id: int | None) -> None:
     """Certification may now be earned — only where a scheme asks for a simulation score
     (min_simulation_score); otherwise a finished case changes no certificate, and the
     evaluation (a dozen queries) would be paid on every last step for nothing."""
     from academy.certification.models import CertificationScheme
     from academy.events import learning_progressed
 
-    if run.agent_id is None:
+    if agent_id is None:
         return
     asks = db.session.scalar(
         sa.select(
@@ -540,18 +605,12 @@ def _progress(run: SimRun) -> None:
         )
     )
     if asks:
-        learning_progressed.send(None, agent=run.agent)
+        learning_progressed.send(None, agent=db.session.get(Agent, agent_id))
 
 
 def path_of(run: SimRun) -> list[rules.PathStep]:
-    from academy.simulations.kinds import Taken
-
     return [
-        rules.PathStep(
-            s.step_id,
-            s.response,
-            Taken(**{k: v for k, v in s.result.items() if k in Taken.__dataclass_fields__}),
-        )
+        rules.PathStep(s.step_id, s.response, _taken(s.result))
         for s in sorted(run.steps, key=lambda s: s.seq)
     ]
 
@@ -566,10 +625,8 @@ def run_score(run: SimRun) -> rules.Score:
 
 def rescore(run: SimRun) -> rules.Score:
     score = run_score(run)
-    run.score = score.total
-    run.auto_score = score.auto_total
-    run.dimension_scores = score.percent
-    run.pending_marks = score.pending
+    for column, value in _score_columns(score).items():
+        setattr(run, column, value)
     return score
 
 
@@ -619,7 +676,7 @@ def mark_reply(expert: User, row: RunStep, points, note: str | None) -> SimRun:
             result={"score": value, "max": float(step["points"])},
         )
         if run.state == RunState.FINISHED:
-            _progress(run)
+            _progress(run.agent_id)
     db.session.flush()
     return run
 
