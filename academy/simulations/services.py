@@ -360,12 +360,12 @@ _INSERT_STEP = sa.insert(RunStep.__table__)
 
 def take_step_quickly(
     identity: SessionIdentity, run_id: int, seq: int, step_id: str, form
-) -> bool | None:
-    """The web's step: True when taken here (posted at the run's current step and seq, with an
-    answer the step accepts; when it leads to the end, the run is scored and finished here
-    too). None when this path does not decide — a refusal to explain, a race — and nothing
-    was written: the caller then takes the full path (``run_for`` + ``submit_step``), which
-    gives the same answer as ever.
+) -> RunState | None:
+    """The web's step: the run's state after it when taken here (posted at the run's current
+    step and seq, with an answer the step accepts; when it leads to the end, the run is
+    scored and finished here too). None when this path does not decide — a refusal to
+    explain, a race — and nothing was written: the caller then takes the full path
+    (``run_for`` + ``submit_step``), which gives the same answer as ever.
     Raises NotSignedIn for a session whose account is gone, LookupError for a run that is
     not theirs (a 404, like ``run_for``)."""
     row = (
@@ -441,7 +441,7 @@ def take_step_quickly(
                 end["outcome"],
             )
             _progress(row.agent_id)
-    return True
+    return RunState.FINISHED if end is not None else RunState.ACTIVE
 
 
 _CASES: dict[tuple[int, datetime], rules.Case] = {}

@@ -142,7 +142,10 @@ def step(run_id: int, identity: SessionIdentity):
     seq = int(seq_text) if seq_text.isdigit() and len(seq_text) < 10 else -1
     step_id = request.form.get("step", "")
     try:
-        if services.take_step_quickly(identity, run_id, seq, step_id, request.form):
+        state = services.take_step_quickly(identity, run_id, seq, step_id, request.form)
+        if state == RunState.FINISHED:
+            return redirect(url_for("simulations.debrief", run_id=run_id))
+        if state is not None:
             return redirect(url_for("simulations.play", run_id=run_id))
     except LookupError:
         abort(404)  # not theirs: indistinguishable from a run that does not exist

@@ -43,6 +43,10 @@ def _play_best(client, run: SimRun) -> None:
             response = step["model_answer"]
         r = client.post(f"/simulations/runs/{run.id}/step", data=_form(step, response, run.seq))
         assert r.status_code == 302, r.text
+        db.session.refresh(run)
+        # the step that ends the case leads straight to the debrief, any other to the next step
+        wanted = "/debrief" if run.state == RunState.FINISHED else f"/runs/{run.id}"
+        assert r.headers["Location"].endswith(wanted)
     raise AssertionError("run did not finish")
 
 
