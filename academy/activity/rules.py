@@ -79,7 +79,10 @@ def statement_id(event_id: int) -> str:
 
 
 def activity_iri(object_type: str, object_id: str) -> str:
-    return f"urn:academy:{ObjectType(object_type).value}:{object_id}"
+    """``urn:academy:<kind>:<id>`` — the kind is an ObjectType for the event's own object, or
+    any kind a parent names (a practice answer's parent is its ``practice-session``)."""
+    kind = object_type.value if isinstance(object_type, ObjectType) else str(object_type)
+    return f"urn:academy:{kind}:{object_id}"
 
 
 def iso_timestamp(at: datetime) -> str:

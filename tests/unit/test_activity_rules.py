@@ -75,6 +75,14 @@ def test_statement_has_the_xapi_shape():
     json.dumps(s)  # serialisable as it is
 
 
+def test_a_parent_that_is_not_an_object_type_still_makes_a_statement():
+    """A practice answer's parent is its practice session: the export once failed on it."""
+    s = rules.to_statement(Event(context={"parent": "practice-session:7"}))
+    assert s["context"]["contextActivities"] == {
+        "parent": [{"objectType": "Activity", "id": "urn:academy:practice-session:7"}]
+    }
+
+
 def test_statement_id_is_a_stable_uuid_of_the_event_id():
     first = rules.to_statement(Event())["id"]
     assert first == rules.to_statement(Event(at=datetime(2027, 1, 1)))["id"]
