@@ -9,7 +9,9 @@ SAVEPOINT (``join_transaction_mode="create_savepoint"``).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from flask import g
@@ -22,6 +24,27 @@ from tests.databases import BACKENDS, database_url, test_app
 
 # Tests that read content without an app (tests/unit) see the same folders as the app.
 register_content_kinds()
+
+# The day the test modules were imported: several name ``TODAY = date.today()`` then.
+COLLECTED_ON = date.today()
+
+
+@pytest.fixture(autouse=True)
+def _today_is_the_day_the_test_runs(request, monkeypatch):
+    """A run that crosses midnight would compare the day a module was imported on with the
+    app's new today (certificates "expiring", departure dates "in the future"): each test
+    sees the day it runs on. Only a module TODAY equal to the import day is moved (a module
+    that fixes its own date keeps it)."""
+    today = date.today()
+    if today == COLLECTED_ON:
+        return
+    modules = [request.module, sys.modules.get("tests.competition_world")]
+    for module in filter(None, modules):
+        value = getattr(module, "TODAY", None)
+        if value == COLLECTED_ON:
+            monkeypatch.setattr(module, "TODAY", today)
+        elif value == COLLECTED_ON.isoformat():
+            monkeypatch.setattr(module, "TODAY", today.isoformat())
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
