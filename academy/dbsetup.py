@@ -99,7 +99,8 @@ def configure_engines(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name != "sqlite":
             idle = app.config.get("DB_PING_AFTER_IDLE_SECONDS")
-            if idle is not None and not engine.pool._pre_ping:
+            pre_ping = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}).get("pool_pre_ping")
+            if idle is not None and not pre_ping:  # pool_pre_ping pings every checkout anyway
                 _ping_idle_connections(engine, float(idle))
             return
         timeout_ms = int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30000))

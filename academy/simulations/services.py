@@ -285,9 +285,16 @@ def run_for(run_id: int, agent: Agent | None = None, user: User | None = None) -
     )
     if run is None:
         return None
+    mine = _owns(run, getattr(user, "id", None), getattr(agent, "id", None))
+    return run if mine else None
+
+
+def _owns(run, user_id: int | None, agent_id: int | None) -> bool:
+    """Whose a run is: an author's preview is the author's; any other run is its agent's.
+    ``run``: a SimRun or a row with its preview, user_id and agent_id."""
     if run.preview:
-        return run if user is not None and run.user_id == user.id else None
-    return run if agent is not None and run.agent_id == agent.id else None
+        return user_id is not None and run.user_id == user_id
+    return agent_id is not None and run.agent_id == agent_id
 
 
 def submit_step(run: SimRun, seq: int, step_id: str, form) -> RunStep:
@@ -312,8 +319,9 @@ def submit_step(run: SimRun, seq: int, step_id: str, form) -> RunStep:
 
 
 # The step request from the web, on its hot path: the account, the run (checked to be
-# theirs) and the version's document in one SELECT; then the run's UPDATE guarded by its
-# sequence number, the step's INSERT and the event's — Core statements, no ORM objects.
+# theirs), its version and case in one SELECT (the document comes from the per-process
+# case, _case_of_version); then the run's UPDATE guarded by its sequence number, the steps'
+# INSERT and the events — Core statements, no ORM objects.
 _RUN_BY_ACCOUNT = (
     sa.select(
         User.role,
@@ -379,12 +387,7 @@ def take_step_quickly(
         raise PermissionError(identity.permission)
     if row.seq is None:
         raise LookupError(run_id)
-    mine = (
-        row.user_id == identity.user_id
-        if row.preview
-        else (row.agent_id is not None and row.agent_id == row.account_agent)
-    )
-    if not mine:
+    if not _owns(row, identity.user_id, row.account_agent):
         raise LookupError(run_id)
     if row.state != RunState.ACTIVE or row.retired or seq != row.seq or step_id != row.current_step:
         return None
@@ -410,10 +413,9 @@ def take_step_quickly(
         ended = rules.take_step(case, end["id"], None, row.seed)
         rows.append({"run_id": run_id, "at": now, **_end_row(end, ended, seq + 1)})
         earlier = conn.execute(_PATH_OF_RUN, {"run_id": run_id}).all()
-        path = [rules.PathStep(e.step_id, e.response, _taken(e.result)) for e in earlier]
+        path = _path(earlier)
         path += [rules.PathStep(step_id, response, taken), rules.PathStep(end["id"], None, ended)]
-        marks = {e.step_id: e.mark for e in earlier if e.kind == "free_text" and e.mark is not None}
-        score = rules.score_run(case, row.seed, path, marks)
+        score = rules.score_run(case, row.seed, path, _marks(earlier))
         values.update(
             seq=seq + 2,
             outcome=end["outcome"],
@@ -448,7 +450,7 @@ _CASES: dict[tuple[int, datetime], rules.Case] = {}
 _CASES_KEPT = 256
 
 
-def _case_of_version(version_id: int, created_at: datetime, document=None) -> rules.Case:
+def _case_of_version(version_id: int, created_at: datetime) -> rules.Case:
     """A version's case, built once per process (with what it computes once, such as its
     best paths): versions never change — an edited case is a new version. Keyed with the
     creation time too, so that a database rebuilt with the same ids (tests, a restore) is
@@ -456,12 +458,11 @@ def _case_of_version(version_id: int, created_at: datetime, document=None) -> ru
     key = (version_id, created_at)
     case = _CASES.get(key)
     if case is None:
-        if document is None:
-            document = (
-                db.session.connection()
-                .execute(sa.select(CaseVersion.document).where(CaseVersion.id == version_id))
-                .scalar_one()
-            )
+        document = (
+            db.session.connection()
+            .execute(sa.select(CaseVersion.document).where(CaseVersion.id == version_id))
+            .scalar_one()
+        )
         if len(_CASES) >= _CASES_KEPT:
             _CASES.clear()
         case = _CASES[key] = rules.Case(document)
@@ -504,12 +505,6 @@ def _end_row(end: dict, ended, seq: int) -> dict:
         "fraction": None,
         "pending": False,
     }
-
-
-def _taken(result: dict):
-    from academy.simulations.kinds import Taken
-
-    return Taken(**{k: v for k, v in result.items() if k in Taken.__dataclass_fields__})
 
 
 def _score_columns(score: rules.Score) -> dict:
@@ -609,14 +604,29 @@ def _progress(agent_id: int | None) -> None:
 
 
 def path_of(run: SimRun) -> list[rules.PathStep]:
+    return _path(sorted(run.steps, key=lambda s: s.seq))
+
+
+def _path(steps) -> list[rules.PathStep]:
+    """The path of stored steps in order (RunStep objects or rows with the same columns)."""
+    from academy.simulations.kinds import Taken
+
+    fields = Taken.__dataclass_fields__
     return [
-        rules.PathStep(s.step_id, s.response, _taken(s.result))
-        for s in sorted(run.steps, key=lambda s: s.seq)
+        rules.PathStep(
+            s.step_id, s.response, Taken(**{k: v for k, v in s.result.items() if k in fields})
+        )
+        for s in steps
     ]
 
 
 def marks_of(run: SimRun) -> dict[str, float]:
-    return {s.step_id: s.mark for s in run.steps if s.kind == "free_text" and s.mark is not None}
+    return _marks(run.steps)
+
+
+def _marks(steps) -> dict[str, float]:
+    """Experts' points of marked free-text replies (RunStep objects or rows)."""
+    return {s.step_id: s.mark for s in steps if s.kind == "free_text" and s.mark is not None}
 
 
 def run_score(run: SimRun) -> rules.Score:
