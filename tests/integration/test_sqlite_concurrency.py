@@ -36,10 +36,12 @@ from academy.learning.models import ModuleProgress
 from academy.learning.services import sync_modules
 from academy.roster.excel import COLUMNS
 from academy.roster.models import Agent
+from academy.simulations.models import RunStep, SimRun
 from tests import factories
 from tests.content_samples import valid_module
 from tests.databases import test_app
 from tests.integration.test_exam_services import make_exam
+from tests.simcases import load_case, sample_case
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENTS = 6
@@ -117,6 +119,7 @@ def site(tmp_path_factory):
         text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
         sync_modules([ContentDoc(f"courses/{world.item.slug}.yaml", data, text)])
         db.session.commit()
+        case_slug = load_case(sample_case(world.item.slug)).slug
         exam_id = exam.id
         slug = world.item.slug
         db.session.remove()
@@ -130,6 +133,7 @@ def site(tmp_path_factory):
             "users": users,
             "exam": exam_id,
             "slug": slug,
+            "case": case_slug,
         }
     finally:
         server.shutdown()
@@ -293,3 +297,32 @@ def test_one_import_confirmed_five_times_at_once_is_imported_once(site):
         ),
     )
     assert count == 1
+
+
+def test_the_same_simulation_step_posted_five_times_at_once_is_taken_once(site):
+    """A double tap on a phone, five times over: the step's guarded UPDATE lets one post
+    through; the others are told it was already answered — no 5xx, one step stored."""
+    agent = Browser(site["base"])
+    agent.login(site["users"][-1])
+    status, _, headers = agent.request(f"/simulations/{site['case']}/start", {"fresh": "1"})
+    assert status == 302, status
+    run_id = int(headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    first = _query(site, lambda: db.session.get(SimRun, run_id).current_step)
+    posts = together(
+        [
+            lambda: agent.request(f"/simulations/runs/{run_id}/step", {"seq": "0", "step": first})
+            for _ in range(5)
+        ]
+    )
+    statuses = Counter(s for s, _, _ in posts)
+    assert statuses == Counter({302: 1, 409: 4}), (statuses, [b[:300] for _, b, _ in posts])
+    seq, steps = _query(
+        site,
+        lambda: (
+            db.session.get(SimRun, run_id).seq,
+            db.session.scalar(
+                sa.select(sa.func.count()).select_from(RunStep).where(RunStep.run_id == run_id)
+            ),
+        ),
+    )
+    assert (seq, steps) == (1, 1)
