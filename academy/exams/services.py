@@ -867,6 +867,40 @@ def reopen_attempt(
 # --- loading for pages ---------------------------------------------------------------------
 
 
+def attempt_to_take(attempt_id: int, agent: Agent) -> Attempt | None:
+    """The candidate's attempt with its exam (one statement), for the attempt page: the page
+    needs neither the sections nor ORM answer objects (see ``paper``)."""
+    return db.session.scalar(
+        sa.select(Attempt)
+        .options(joinedload(Attempt.exam))
+        .where(Attempt.id == attempt_id, Attempt.agent_id == agent.id)
+    )
+
+
+_PAPER = (
+    sa.select(
+        AttemptAnswer.position,
+        AttemptAnswer.qtype,
+        AttemptAnswer.points,
+        AttemptAnswer.response,
+        AttemptAnswer.seq,
+        AttemptAnswer.saved_at,
+        AttemptAnswer.flagged,
+        AttemptAnswer.version_id,
+        QuestionVersion.data,
+    )
+    .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.version_id)
+    .where(AttemptAnswer.attempt_id == sa.bindparam("attempt_id"))
+    .order_by(AttemptAnswer.position)
+)
+
+
+def paper(attempt_id: int) -> list[sa.Row]:
+    """The attempt's answers in order, each with its question version's content (one
+    statement, plain rows: the page of 50 questions builds no ORM objects)."""
+    return list(db.session.execute(_PAPER, {"attempt_id": attempt_id}))
+
+
 def attempt_for_candidate(attempt_id: int, agent: Agent) -> Attempt | None:
     return db.session.scalar(
         sa.select(Attempt)

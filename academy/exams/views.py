@@ -139,8 +139,11 @@ def _queued(exam: Exam, queued: admission.Queued):
     return html, 503, headers
 
 
-def _views(attempt: Attempt, answers) -> list[dict]:
-    data = services.version_data(a.version_id for a in answers)
+def _views(attempt: Attempt, answers, data: dict[int, dict] | None = None) -> list[dict]:
+    """What the template shows of each answer; ``data``: the version contents by id, when
+    the answers do not carry theirs (rows from services.paper do)."""
+    if data is None:
+        data = {a.version_id: a.data for a in answers}
     out = []
     for a in answers:
         d = data[a.version_id]
@@ -166,7 +169,9 @@ def _answered(answer) -> bool:
 @bp.get("/attempts/<id:attempt_id>")
 @requires(Permission.LEARN)
 def take(attempt_id: int):
-    attempt = _attempt_or_404(attempt_id)
+    attempt = services.attempt_to_take(attempt_id, _agent())
+    if attempt is None:
+        abort(404)
     now = utcnow()
     if attempt.state == AttemptState.IN_PROGRESS and rules.is_overdue(attempt.deadline, now):
         dbsetup.writing()  # re-reads the attempt under the write lock
@@ -175,7 +180,7 @@ def take(attempt_id: int):
         flash("作答时间已到，系统已自动交卷。已保存的答案都已计入。", "warning")
     if attempt.state != AttemptState.IN_PROGRESS:
         return redirect(url_for("exams.result", attempt_id=attempt.id))
-    answers = attempt.answers
+    answers = services.paper(attempt.id)
     one_page = attempt.exam.layout == Layout.ONE_PER_PAGE
     page = min(max(request.args.get("p", 1, type=int), 1), len(answers)) if answers else 1
     shown = [answers[page - 1]] if one_page and answers else answers
@@ -303,7 +308,13 @@ def result(attempt_id: int):
         exam=exam,
         review=review,
         show_answers=review and exam.review_shows_answers,
-        shown=_views(attempt, attempt.answers) if review else [],
+        shown=_views(
+            attempt,
+            attempt.answers,
+            services.version_data(a.version_id for a in attempt.answers),
+        )
+        if review
+        else [],
     )
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -88,6 +89,15 @@ def question_candidate_label(qtype: str, data: dict) -> str:
 def question_type_template(qtype: str) -> str:
     """The template of a type's macros (answer, candidate, answers, editor)."""
     return types.get_type(qtype).template()
+
+
+@bp.app_template_global()
+def question_type_macros(qtype: str):
+    """The type's macros as a module made once per template (``{% import %}`` inside a macro
+    makes a new module at every call: fifty times on an exam page). The macros see the
+    environment's globals (``_``, ``url_for``), not a page's variables — they take theirs as
+    arguments."""
+    return current_app.jinja_env.get_template(question_type_template(qtype)).module
 
 
 @bp.app_template_filter("pct")
