@@ -311,30 +311,25 @@ def open_attempt(exam: Exam, agent: Agent) -> Attempt | None:
     )
 
 
-def attempts_used(exam: Exam, agent: Agent) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(Attempt.id)).where(
-                Attempt.exam_id == exam.id, Attempt.agent_id == agent.id
-            )
-        )
-        or 0
-    )
-
-
 def start_attempt(exam: Exam, agent: Agent, user: User | None, now: datetime | None = None):
     """Start (or resume) the agent's attempt. Raises DomainError when they may not."""
     now = now or utcnow()
     if not may_sit(exam, agent):
         raise DomainError("您不在本次考试的范围内，或考试尚未发布。")
-    current = open_attempt(exam, agent)
-    if current is not None:
+    mine = db.session.execute(  # one statement: the open attempt and how many were used
+        sa.select(Attempt.id, Attempt.state).where(
+            Attempt.exam_id == exam.id, Attempt.agent_id == agent.id
+        )
+    ).all()
+    current_id = next((i for i, state in mine if state == AttemptState.IN_PROGRESS), None)
+    if current_id is not None:
+        current = db.session.get(Attempt, current_id)
         if rules.is_overdue(current.deadline, now):
             finish_attempt(current, FinishReason.TIMEOUT, now)
         else:
             return current
     eff = effective_for(exam, agent)
-    used = attempts_used(exam, agent)
+    used = len(mine)
     problem = rules.start_problem(eff.settings, now, used)
     if problem:
         raise DomainError(problem)
@@ -888,6 +883,7 @@ _PAPER = (
         AttemptAnswer.flagged,
         AttemptAnswer.version_id,
         QuestionVersion.data,
+        QuestionVersion.created_at.label("version_at"),
     )
     .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.version_id)
     .where(AttemptAnswer.attempt_id == sa.bindparam("attempt_id"))

@@ -14,12 +14,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from academy import dbsetup
 from academy.auth.policy import Permission, SessionIdentity, requires, requires_identity
 from academy.db import utcnow
 from academy.errors_domain import DomainError
-from academy.exams import admission, rules, services
+from academy.exams import admission, blocks, rules, services
 from academy.exams.models import Attempt, AttemptState, Exam, ExamStatus, Layout
 from academy.extensions import db
 from academy.questions.display import presentation, render_text
@@ -35,8 +36,8 @@ def _agent():
     return agent
 
 
-def _exam_for_agent(exam_id: int) -> Exam:
-    exam = db.session.get(Exam, exam_id)
+def _exam_for_agent(exam_id: int, *options) -> Exam:
+    exam = db.session.get(Exam, exam_id, options=options)
     if exam is None or exam.status == ExamStatus.DRAFT or not services.may_sit(exam, _agent()):
         abort(404)
     return exam
@@ -106,7 +107,7 @@ def exam(exam_id: int):
 @bp.post("/exams/<id:exam_id>/start")
 @requires(Permission.LEARN)
 def start(exam_id: int):
-    exam = _exam_for_agent(exam_id)
+    exam = _exam_for_agent(exam_id, joinedload(Exam.sections))  # the draw reads them
     ticket = request.form.get("ticket", type=int)
     with admission.admitted(exam.id, ticket) as queued:
         if queued is not None:
@@ -150,6 +151,8 @@ def _views(attempt: Attempt, answers, data: dict[int, dict] | None = None) -> li
         out.append(
             {
                 "answer": a,
+                "version_id": a.version_id,
+                "version_at": getattr(a, "version_at", None),
                 "data": d,
                 "text": render_text(d.get("text"), d.get("text_format", "moodle")),
                 "pres": presentation(
@@ -189,7 +192,7 @@ def take(attempt_id: int):
         attempt=attempt,
         exam=attempt.exam,
         answers=answers,
-        shown=_views(attempt, shown),
+        blocks=blocks.blocks(_views(attempt, shown)),
         page=page,
         one_page=one_page,
         seconds_left=rules.seconds_left(attempt.deadline, now),

@@ -24,6 +24,7 @@ import re
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
@@ -40,7 +41,6 @@ from tests.bench.exam_day import (
 from tests.bench.province import REPO_ROOT, recreate_schema, schema_url
 
 OPS = ("start", "page", "save", "submit")
-STATEMENTS: dict[str, list[str]] = {}  # op → the SQL of its first request
 ATTEMPT = re.compile(r"/attempts/(\d+)")
 
 
@@ -56,37 +56,84 @@ def production_app(url: str):
     )
 
 
-def run(app, setup, profile: set[str], rng: random.Random):
-    """(CPU ms per op, wall ms per op, a cProfile per profiled op)."""
-    cpu: dict[str, list[float]] = defaultdict(list)
-    wall: dict[str, list[float]] = defaultdict(list)
-    profs = {op: cProfile.Profile() for op in profile}
-    statements: list[str] = []
+class Recorder:
+    """Times requests made through the test client: CPU (this process) and wall ms per
+    kind, the SQL of each kind's first request, and a cProfile of the kinds asked for."""
 
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
+    def __init__(self, app, profile: set[str]):
+        self.cpu: dict[str, list[float]] = defaultdict(list)
+        self.wall: dict[str, list[float]] = defaultdict(list)
+        self.statements: dict[str, list[str]] = {}
+        self.profs = {op: cProfile.Profile() for op in profile}
+        self._current: list[str] = []
+        with app.app_context():
+            from academy.extensions import db
 
-    with app.app_context():
-        from academy.extensions import db
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", self._count)
 
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", count)
+    def _count(self, conn, cursor, statement, *args):
+        self._current.append(statement)
 
-    def timed(op, call, *args, **kwargs):
-        prof = profs.get(op)
+    def __call__(self, op, call, *args, **kwargs):
+        prof = self.profs.get(op)
         if prof:
             prof.enable()
-        statements.clear()
+        self._current = []
         c0, w0 = time.process_time(), time.perf_counter()
         resp = call(*args, **kwargs)
-        if op not in STATEMENTS:
-            STATEMENTS[op] = list(statements)
-        cpu[op].append((time.process_time() - c0) * 1000)
-        wall[op].append((time.perf_counter() - w0) * 1000)
+        self.cpu[op].append((time.process_time() - c0) * 1000)
+        self.wall[op].append((time.perf_counter() - w0) * 1000)
         if prof:
             prof.disable()
+        self.statements.setdefault(op, self._current)
         return resp
 
+    def relabel(self, op: str, to: str) -> None:
+        """Count the last ``op`` request as a ``to`` (known only from its response)."""
+        self.cpu[to].append(self.cpu[op].pop())
+        self.wall[to].append(self.wall[op].pop())
+
+    def report(self, ops, args, profiled: Recorder | None = None, name: str = "exam") -> dict:
+        """Print the table (and the SQL, the profiles) and return the summary."""
+        summary = {}
+        print("op          n   CPU ms (mean / p50)    wall ms (mean / p95)   statements")
+        for op in ops:
+            c, w = sorted(self.cpu[op]), sorted(self.wall[op])
+            if not c:
+                continue
+            mean_c, mean_w = sum(c) / len(c), sum(w) / len(w)
+            p50_c, p95_w = c[len(c) // 2], w[min(len(w) - 1, int(len(w) * 0.95))]
+            n_sql = len(self.statements.get(op, []))
+            print(f"{op:<10}{len(c):>4}   {mean_c:7.2f} / {p50_c:7.2f}", end="")
+            print(f"      {mean_w:7.2f} / {p95_w:7.2f}   {n_sql:>6}")
+            summary[f"{op}_cpu_ms"] = round(mean_c, 2)
+            summary[f"{op}_statements"] = n_sql
+        if args.statements:
+            for op, sqls in self.statements.items():
+                print(f"== {op}: {len(sqls)} statements")
+                for sql in sqls:
+                    print("   ", " ".join(sql.split())[:160])
+        for op, prof in (profiled.profs if profiled else {}).items():
+            prof.dump_stats(f"/tmp/profile_{name}_{op}.prof")
+            out = io.StringIO()
+            pstats.Stats(prof, stream=out).sort_stats(args.sort).print_stats(args.top)
+            print(f"== {op} (cProfile, {args.sort}; also in /tmp/profile_{name}_{op}.prof)")
+            print(out.getvalue())
+        print(json.dumps(summary))
+        return summary
+
+
+def add_profile_options(ap: argparse.ArgumentParser, ops) -> None:
+    ap.add_argument("--database-url", default=DEFAULT_DB)
+    ap.add_argument("--top", type=int, default=20)
+    ap.add_argument("--sort", default="cumulative", help="cProfile sort key (tottime: own time)")
+    ap.add_argument("--only", default=",".join(ops), help="profile these request kinds")
+    ap.add_argument("--statements", action="store_true", help="print each op's SQL")
+    ap.add_argument("--seed", type=int, default=2026)
+
+
+def run(app, setup, timed: Recorder, rng: random.Random) -> None:
     for index, (username, _user_id, _agent_id) in enumerate(setup.candidates):
         client = app.test_client()
         login = client.get("/login").get_data(as_text=True)
@@ -127,19 +174,13 @@ def run(app, setup, profile: set[str], rng: random.Random):
             "submit", client.post, f"/attempts/{attempt_id}/submit", data={"csrf_token": csrf}
         )
         assert r.status_code == 302
-    return cpu, wall, profs
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--candidates", type=int, default=40)
     ap.add_argument("--questions", type=int, default=50)
-    ap.add_argument("--database-url", default=DEFAULT_DB)
-    ap.add_argument("--top", type=int, default=20)
-    ap.add_argument("--sort", default="cumulative", help="cProfile sort key (tottime: own time)")
-    ap.add_argument("--only", default=",".join(OPS), help="profile these request kinds")
-    ap.add_argument("--statements", action="store_true", help="print each op's SQL")
-    ap.add_argument("--seed", type=int, default=2026)
+    add_profile_options(ap, OPS)
     args = ap.parse_args(argv)
 
     from academy.config import normalise_db_url
@@ -156,41 +197,15 @@ def main(argv: list[str] | None = None) -> int:
         app = production_app(url)
         half = len(setup.candidates) // 2
         rng = random.Random(args.seed)
-        timed_setup = type(setup)(**{**setup.__dict__, "candidates": setup.candidates[:half]})
-        prof_setup = type(setup)(**{**setup.__dict__, "candidates": setup.candidates[half:]})
-        cpu, wall, _ = run(app, timed_setup, set(), rng)
-        _, _, profs = run(app, prof_setup, set(filter(None, args.only.split(","))), rng)
+        timed = Recorder(app, set())
+        profiled = Recorder(app, set(filter(None, args.only.split(","))))
+        run(app, replace(setup, candidates=setup.candidates[:half]), timed, rng)
+        run(app, replace(setup, candidates=setup.candidates[half:]), profiled, rng)
     finally:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         admin.dispose()
-
-    summary = {}
-    print("op        n   CPU ms (mean / p50)    wall ms (mean / p95)")
-    for op in OPS:
-        c, w = cpu[op], sorted(wall[op])
-        if not c:
-            continue
-        c_sorted = sorted(c)
-        mean_c, mean_w = sum(c) / len(c), sum(w) / len(w)
-        p50_c = c_sorted[len(c) // 2]
-        p95_w = w[min(len(w) - 1, int(len(w) * 0.95))]
-        print(f"{op:<8}{len(c):>4}   {mean_c:7.2f} / {p50_c:7.2f}", end="")
-        print(f"      {mean_w:7.2f} / {p95_w:7.2f}")
-        summary[f"{op}_cpu_ms"] = round(mean_c, 2)
-        summary[f"{op}_statements"] = len(STATEMENTS.get(op, []))
-    if args.statements:
-        for op, sqls in STATEMENTS.items():
-            print(f"== {op}: {len(sqls)} statements")
-            for sql in sqls:
-                print("   ", " ".join(sql.split())[:160])
-    for op, prof in profs.items():
-        prof.dump_stats(f"/tmp/profile_exam_{op}.prof")
-        out = io.StringIO()
-        pstats.Stats(prof, stream=out).sort_stats(args.sort).print_stats(args.top)
-        print(f"== {op} (cProfile, {args.sort})")
-        print(out.getvalue())
-    print(json.dumps(summary))
+    timed.report(OPS, args, profiled, "exam")
     return 0
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from academy.db import utcnow
-from academy.exams.models import Attempt, AttemptState, ReviewWhen
+from academy.exams.models import Attempt, AttemptState, Layout, ReviewWhen
 from academy.extensions import db
 from tests import factories
 from tests.integration.test_exam_services import make_exam
@@ -180,3 +180,61 @@ def test_a_full_start_gate_queues_with_a_position(app, login_as, world, exam):
     )
     assert r.status_code == 200 and "/attempts/" in r.json["redirect"]
     assert db.session.query(Attempt).count() == 1
+
+
+def _block(page: str, position: int) -> str:
+    """The fieldset of the question at ``position`` on an attempt page."""
+    start = page.index(f'<fieldset class="question card" id="q{position}"')
+    return page[start : page.index("</fieldset>", start)]
+
+
+def test_a_question_blank_on_two_papers_carries_each_papers_number(login_as, world):
+    """Blank questions are rendered once per process and kept (exams/blocks.py): the same
+    question drawn at another number on another paper must show that paper's number in its
+    legend, field names and flag — and a saved answer is never shown from a blank block."""
+    mc = factories.question(qtype="multichoice", item=world.item)
+    tf = factories.question(qtype="truefalse", item=world.item)
+    settings = {"shuffle_questions": False, "shuffle_answers": False, "layout": Layout.ALL_ON_ONE}
+    first = make_exam(questions=[mc, tf], **settings)
+    second = make_exam(questions=[tf], **settings)
+    db.session.commit()
+    client = login_as(world.agent_user)
+    one = _start(client, first)
+    page = client.get(f"/attempts/{one.id}").get_data(as_text=True)
+    tf_at_2 = _block(page, 2)
+    assert "第 2 题" in tf_at_2 and 'name="a2"' in tf_at_2 and 'name="flag" value="2"' in tf_at_2
+    two = _start(client, second)
+    page = client.get(f"/attempts/{two.id}").get_data(as_text=True)
+    tf_at_1 = _block(page, 1)
+    assert "第 1 题" in tf_at_1 and 'name="a1"' in tf_at_1 and 'name="flag" value="1"' in tf_at_1
+    assert "a2" not in tf_at_1 and "第 2 题" not in tf_at_1
+    assert 'data-qtype="truefalse"' in tf_at_2 and 'data-qtype="truefalse"' in tf_at_1
+    assert tf_at_1.replace("1", "2") == tf_at_2.replace("1", "2")  # the same question otherwise
+    # Saved and flagged: the page shows it so (not the kept blank block), then still blank
+    # elsewhere.
+    r = client.post(f"/attempts/{two.id}/answers/1", data={"a1": "false", "seq": "1", "flag": "1"})
+    assert r.status_code == 200
+    page = client.get(f"/attempts/{two.id}").get_data(as_text=True)
+    saved = _block(page, 1)
+    assert 'value="false" checked' in saved and 'value="1" checked' in saved and "已保存" in saved
+    again = client.get(f"/attempts/{one.id}").get_data(as_text=True)
+    assert "checked" not in _block(again, 2)
+
+
+@pytest.mark.parametrize("text_format", ["plain", "markdown", "html", "moodle"])
+def test_question_text_holding_the_number_placeholder_stays_text(login_as, world, text_format):
+    """The kept blocks mark the question's number with ``<@n@>``; a question whose own text
+    holds those characters shows them as written, never a number in their place."""
+    from academy.exams.blocks import NUMBER
+    from academy.questions.services import version_data
+
+    spec = factories.question_spec("truefalse", None, name="占位符")
+    data = {**version_data(spec), "text": f"材料第{NUMBER}项是否齐全？", "text_format": text_format}
+    q = factories.question(qtype="truefalse", item=world.item, data=data)
+    exam = make_exam(questions=[q], layout=Layout.ALL_ON_ONE)
+    db.session.commit()
+    client = login_as(world.agent_user)
+    attempt = _start(client, exam)
+    for _ in range(2):  # rendered, then from the kept block
+        block = _block(client.get(f"/attempts/{attempt.id}").get_data(as_text=True), 1)
+        assert "材料第&lt;@n@&gt;项" in block and "材料第1项" not in block

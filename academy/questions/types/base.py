@@ -72,6 +72,10 @@ class Presentation:
     item_order: list[int] = field(default_factory=list)  # ordering: indexes into order
     options: list[str] = field(default_factory=list)  # matching: right-hand choices
 
+    def key(self) -> tuple:
+        """What tells two presentations apart (they draw the same fields when equal)."""
+        return (tuple(self.answer_order), tuple(self.item_order), tuple(self.options))
+
 
 class QuestionType:
     name: ClassVar[str]
