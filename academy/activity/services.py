@@ -142,7 +142,28 @@ def _statement(village: str, township: str) -> sa.Insert:
     return stmt
 
 
-def record_event(
+def record_event(*args, **kwargs) -> None:
+    """Append one learning event to the current transaction (see the module docstring);
+    the arguments are ``_prepared``'s."""
+    prepared = _prepared(*args, **kwargs)
+    if prepared is not None:
+        db.session.connection().execute(*prepared)
+
+
+def record_events(events: Iterable[dict]) -> None:
+    """Append several events (each a dict of record_event's arguments) with one statement
+    per shape — a finished case's last step and completion in one round trip."""
+    shapes: dict[sa.Insert, list[dict]] = {}
+    for event in events:
+        prepared = _prepared(**event)
+        if prepared is not None:
+            shapes.setdefault(prepared[0], []).append(prepared[1])
+    conn = db.session.connection() if shapes else None
+    for stmt, params in shapes.items():
+        conn.execute(stmt, params if len(params) > 1 else params[0])
+
+
+def _prepared(
     verb: Verb | str,
     object_type: ObjectType | str,
     object_id: int | str,
@@ -155,10 +176,10 @@ def record_event(
     at: datetime | None = None,
     township_id=_UNSET,
     village_id=_UNSET,
-) -> None:
-    """Append one learning event to the current transaction (see the module docstring)."""
+) -> tuple[sa.Insert, dict] | None:
+    """The statement and parameters of one event (None when events are switched off)."""
     if not current_app.config["LEARNING_EVENTS"]:
-        return
+        return None
     agent_id = _id(agent)
     village_mode = township_mode = "value"
     if village_id is _UNSET:
@@ -195,8 +216,8 @@ def record_event(
         params["village_id"] = village_id
     if township_mode == "value":
         params["township_id"] = township_id
-    # the session's connection: the request's own transaction (rolled back with it)
-    db.session.connection().execute(_statement(village_mode, township_mode), params)
+    # run on the session's connection: the request's own transaction (rolled back with it)
+    return _statement(village_mode, township_mode), params
 
 
 def append_many(rows: Iterable[dict]) -> int:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from academy.activity.models import ObjectType, Verb
-from academy.activity.services import record_event
+from academy.activity.services import record_event, record_events
 from academy.auth.models import User
 from academy.auth.policy import NotSignedIn, Scope, SessionIdentity, scope_by_township
 from academy.catalogue.models import ServiceItem
@@ -322,6 +322,18 @@ def submit_step(run: SimRun, seq: int, step_id: str, form) -> RunStep:
 # theirs), its version and case in one SELECT (the document comes from the per-process
 # case, _case_of_version); then the run's UPDATE guarded by its sequence number, the steps'
 # INSERT and the events — Core statements, no ORM objects.
+def _asks_simulation_score() -> sa.Exists:
+    """Whether any active certification scheme asks for a simulation score (only then can
+    a finished case change a certificate)."""
+    from academy.certification.models import CertificationScheme
+
+    return sa.exists().where(
+        CertificationScheme.active.is_(True),
+        CertificationScheme.min_simulation_score.is_not(None),
+    )
+
+
+_ASKS_SIMULATION_SCORE = _asks_simulation_score()
 _RUN_BY_ACCOUNT = (
     sa.select(
         User.role,
@@ -339,6 +351,7 @@ _RUN_BY_ACCOUNT = (
         CaseVersion.created_at,
         SimCase.title,
         SimCase.slug,
+        _ASKS_SIMULATION_SCORE.label("asks_score"),
     )
     .select_from(
         sa.outerjoin(
@@ -356,6 +369,13 @@ _AT_SEQ = (
     _RUNS.c.id == sa.bindparam("run_id"),
     _RUNS.c.seq == sa.bindparam("at_seq"),
     _RUNS.c.state == RunState.ACTIVE,
+)
+# A step that does not end the case moves the run on (built once; the last step's UPDATE,
+# with the scores, is built per call)
+_ADVANCE = (
+    sa.update(_RUNS)
+    .where(*_AT_SEQ)
+    .values(seq=sa.bindparam("new_seq"), current_step=sa.bindparam("next_step"))
 )
 _STEPS = RunStep.__table__
 _PATH_OF_RUN = (
@@ -423,26 +443,35 @@ def take_step_quickly(
             finished_at=now,
             **_score_columns(score),
         )
-    advanced = conn.execute(
-        sa.update(_RUNS).where(*_AT_SEQ).values(**values), {"run_id": run_id, "at_seq": seq}
-    )
+    where = {"run_id": run_id, "at_seq": seq}
+    if end is None:
+        advanced = conn.execute(
+            _ADVANCE, {**where, "new_seq": values["seq"], "next_step": values["current_step"]}
+        )
+    else:
+        advanced = conn.execute(sa.update(_RUNS).where(*_AT_SEQ).values(**values), where)
     if advanced.rowcount != 1:
         return None  # taken meanwhile (a double tap): the full path says so
     conn.execute(_INSERT_STEP, rows)
     if row.agent_id and not row.preview:
-        _step_event(run_id, step, taken, row.agent_id, row.township_id, row.title, row.slug)
+        at = (run_id, step, taken, row.agent_id, row.township_id, row.title, row.slug)
+        events = [_step_event(*at)]
         if score is not None:
-            _completed_event(
-                run_id,
-                row.title,
-                row.slug,
-                row.agent_id,
-                row.township_id,
-                score.total,
-                case.pass_mark,
-                end["outcome"],
+            events.append(
+                _completed_event(
+                    run_id,
+                    row.title,
+                    row.slug,
+                    row.agent_id,
+                    row.township_id,
+                    score.total,
+                    case.pass_mark,
+                    end["outcome"],
+                )
             )
-            _progress(row.agent_id)
+        record_events(events)  # one statement for both when the case ends
+        if score is not None:
+            _progress(row.agent_id, asks=row.asks_score)
     return RunState.FINISHED if end is not None else RunState.ACTIVE
 
 
@@ -517,34 +546,36 @@ def _score_columns(score: rules.Score) -> dict:
 
 
 def _completed_event(run_id, title, slug, agent_id, township_id, total, pass_mark, outcome):
-    record_event(
-        Verb.COMPLETED,
-        ObjectType.SIMULATION,
-        run_id,
-        title,
-        agent=agent_id,
-        township_id=township_id,
-        result={
+    """The completed event's arguments (for activity.services.record_events)."""
+    return {
+        "verb": Verb.COMPLETED,
+        "object_type": ObjectType.SIMULATION,
+        "object_id": run_id,
+        "object_name": title,
+        "agent": agent_id,
+        "township_id": township_id,
+        "result": {
             "score": total,
             "max": 100,
             "success": total is not None and total >= pass_mark,
             "completion": True,
         },
-        context={"parent": f"simulation:{slug}", "outcome": outcome},
-    )
+        "context": {"parent": f"simulation:{slug}", "outcome": outcome},
+    }
 
 
-def _step_event(run_id, step, taken, agent_id, township_id, title, slug) -> None:
-    record_event(
-        Verb.STEPPED,
-        ObjectType.SIMULATION,
-        f"{run_id}/{step['id']}",
-        title,
-        agent=agent_id,
-        township_id=township_id,
-        result={"success": taken.correct} if taken.correct is not None else None,
-        context={"parent": f"simulation:{slug}"},
-    )
+def _step_event(run_id, step, taken, agent_id, township_id, title, slug) -> dict:
+    """The step event's arguments (for activity.services.record_events)."""
+    return {
+        "verb": Verb.STEPPED,
+        "object_type": ObjectType.SIMULATION,
+        "object_id": f"{run_id}/{step['id']}",
+        "object_name": title,
+        "agent": agent_id,
+        "township_id": township_id,
+        "result": {"success": taken.correct} if taken.correct is not None else None,
+        "context": {"parent": f"simulation:{slug}"},
+    }
 
 
 def _record(run: SimRun, case: rules.Case, step: dict, response, taken) -> RunStep:
@@ -553,9 +584,12 @@ def _record(run: SimRun, case: rules.Case, step: dict, response, taken) -> RunSt
     run.seq += 1
     run.current_step = taken.next
     next_step = case.step(taken.next) if taken.next else None
+    events = []
     if run.agent_id and not run.preview:
-        _step_event(
-            run.id, step, taken, run.agent_id, run.township_id, run.case.title, run.case.slug
+        events.append(
+            _step_event(
+                run.id, step, taken, run.agent_id, run.township_id, run.case.title, run.case.slug
+            )
         )
     if next_step is not None and next_step["kind"] == "end":
         end = rules.take_step(case, next_step["id"], None, run.seed)
@@ -567,38 +601,36 @@ def _record(run: SimRun, case: rules.Case, step: dict, response, taken) -> RunSt
         db.session.flush()
         rescore(run)
         if run.agent_id and not run.preview:
-            _completed_event(
-                run.id,
-                run.case.title,
-                run.case.slug,
-                run.agent_id,
-                run.township_id,
-                run.score,
-                case.pass_mark,
-                run.outcome,
+            events.append(
+                _completed_event(
+                    run.id,
+                    run.case.title,
+                    run.case.slug,
+                    run.agent_id,
+                    run.township_id,
+                    run.score,
+                    case.pass_mark,
+                    run.outcome,
+                )
             )
-            _progress(run.agent_id)
+    record_events(events)
+    if run.state == RunState.FINISHED and run.agent_id and not run.preview:
+        _progress(run.agent_id)
     db.session.flush()
     return row
 
 
-def _progress(agent_id: int | None) -> None:
+def _progress(agent_id: int | None, asks: bool | None = None) -> None:
     """Certification may now be earned — only where a scheme asks for a simulation score
     (min_simulation_score); otherwise a finished case changes no certificate, and the
-    evaluation (a dozen queries) would be paid on every last step for nothing."""
-    from academy.certification.models import CertificationScheme
+    evaluation (a dozen queries) would be paid on every last step for nothing. ``asks``:
+    already known (the quick step reads it with the run)."""
     from academy.events import learning_progressed
 
     if agent_id is None:
         return
-    asks = db.session.scalar(
-        sa.select(
-            sa.exists().where(
-                CertificationScheme.active.is_(True),
-                CertificationScheme.min_simulation_score.is_not(None),
-            )
-        )
-    )
+    if asks is None:
+        asks = db.session.scalar(sa.select(_asks_simulation_score()))
     if asks:
         learning_progressed.send(None, agent=db.session.get(Agent, agent_id))
 

@@ -93,6 +93,8 @@ class Recorder:
         """Count the last ``op`` request as a ``to`` (known only from its response)."""
         self.cpu[to].append(self.cpu[op].pop())
         self.wall[to].append(self.wall[op].pop())
+        if to not in self.statements:
+            self.statements[to] = self._current
 
     def report(self, ops, args, profiled: Recorder | None = None, name: str = "exam") -> dict:
         """Print the table (and the SQL, the profiles) and return the summary."""
@@ -115,6 +117,8 @@ class Recorder:
                 for sql in sqls:
                     print("   ", " ".join(sql.split())[:160])
         for op, prof in (profiled.profs if profiled else {}).items():
+            if op not in profiled.cpu:
+                continue  # nothing timed under it (a relabelled kind: profile its source)
             prof.dump_stats(f"/tmp/profile_{name}_{op}.prof")
             out = io.StringIO()
             pstats.Stats(prof, stream=out).sort_stats(args.sort).print_stats(args.top)

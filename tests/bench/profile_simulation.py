@@ -23,25 +23,9 @@ import sqlalchemy as sa
 from tests.bench.exam_day import PASSWORD, csrf_of
 from tests.bench.profile_exam import Recorder, add_profile_options, production_app
 from tests.bench.province import recreate_schema, schema_url
-from tests.bench.simulation_steps import FIELD, OPTION, RUN, SCENE, SEQ, prepare
+from tests.bench.simulation_steps import RUN, prepare, step_form
 
-OPS = ("start", "page", "step", "end", "debrief")
-
-
-def step_form(page: str, csrf: str, rng: random.Random) -> list[tuple[str, str]]:
-    """The fields a hurried player posts for the step the page shows (as the bench does)."""
-    step_id, kind = SCENE.search(page).groups()
-    data = [("csrf_token", csrf), ("seq", SEQ.search(page).group(1)), ("step", step_id)]
-    options = OPTION.findall(page)
-    if kind in ("choice", "channel"):
-        data.append(("option", rng.choice(options)))
-    elif kind == "materials":
-        data += [("option", o) for o in rng.sample(options, rng.randint(1, len(options)))]
-    elif kind == "form":
-        data += [(n, "" if rng.random() < 0.3 else "俞国富") for n in FIELD.findall(page)]
-    elif kind == "free_text":
-        data.append(("reply", "阿婆您别急，材料我一次跟您说清楚，村里就能办，不收钱。"))
-    return data
+OPS = ("start", "page", "step", "end", "refused", "debrief")
 
 
 def play(app, usernames, slugs, timed: Recorder, rng: random.Random) -> None:
@@ -65,6 +49,9 @@ def play(app, usernames, slugs, timed: Recorder, rng: random.Random) -> None:
                 assert r.status_code == 200, r.status_code
                 data = MultiDict(step_form(r.get_data(as_text=True), csrf, rng))
                 r = timed("step", client.post, f"{url}/step", data=data)
+                if r.status_code == 409:  # refused (e.g. a required field left empty)
+                    timed.relabel("step", "refused")
+                    continue
                 assert r.status_code == 302, (r.status_code, r.get_data(as_text=True)[:300])
                 if r.headers["Location"].endswith("/debrief"):
                     timed.relabel("step", "end")  # the case ended: the run was scored

@@ -66,6 +66,33 @@ SEQ = re.compile(r'name="seq" value="(\d+)"')
 OPTION = re.compile(r'name="option" value="([a-z0-9_]+)"')
 FIELD = re.compile(r'name="(f_[a-z0-9_]+)"')
 RUN = re.compile(r"/simulations/runs/(\d+)")
+SELECT = re.compile(r'<select[^>]* name="(f_[a-z0-9_]+)"[^>]*>(.*?)</select>', re.S)
+CHOICE = re.compile(r"<option>([^<]+)</option>")
+
+
+def step_form(page: str, csrf: str, rng: random.Random) -> list[tuple[str, str]]:
+    """What a hurried player posts for the step the page shows: a random offered option,
+    some of the materials, a form with some fields left empty (a list field: one of its
+    offered choices, as a phone's picker allows), a sentence of free text."""
+    step_id, kind = SCENE.search(page).groups()
+    data = [("csrf_token", csrf), ("seq", SEQ.search(page).group(1)), ("step", step_id)]
+    options = OPTION.findall(page)
+    if kind in ("choice", "channel"):
+        data.append(("option", rng.choice(options)))
+    elif kind == "materials":
+        data += [("option", o) for o in rng.sample(options, rng.randint(1, len(options)))]
+    elif kind == "form":
+        picks = {name: CHOICE.findall(body) for name, body in SELECT.findall(page)}
+        for name in FIELD.findall(page):
+            if rng.random() < 0.3:
+                data.append((name, ""))
+            elif name in picks:
+                data.append((name, rng.choice(picks[name]) if picks[name] else ""))
+            else:
+                data.append((name, "俞国富"))
+    elif kind == "free_text":
+        data.append(("reply", "阿婆您别急，材料我一次跟您说清楚，村里就能办，不收钱。"))
+    return data
 
 
 def prepare(url: str, n: int) -> tuple[list[str], list[str], float]:
@@ -169,24 +196,10 @@ async def player(i, username, slugs, base, args, t0, stats, connector, rng, coun
                 status, page = await _request(s, "GET", url, "page", stats, expect=(200, 302))
                 if status != 200:
                     break  # finished: redirected to the debrief
-                scene = SCENE.search(page)
-                seq = SEQ.search(page)
-                if not scene or not seq:
+                if not SCENE.search(page) or not SEQ.search(page):
                     stats.add("page", 0.0, "error", "run page without a step")
                     return
-                step_id, kind = scene.groups()
-                data = [("csrf_token", csrf), ("seq", seq.group(1)), ("step", step_id)]
-                options = OPTION.findall(page)
-                if kind in ("choice", "channel"):
-                    data.append(("option", rng.choice(options)))
-                elif kind == "materials":
-                    for o in rng.sample(options, rng.randint(1, len(options))):
-                        data.append(("option", o))
-                elif kind == "form":
-                    for name in FIELD.findall(page):
-                        data.append((name, "" if rng.random() < 0.3 else "俞国富"))
-                elif kind == "free_text":
-                    data.append(("reply", "阿婆您别急，材料我一次跟您说清楚，村里就能办，不收钱。"))
+                data = step_form(page, csrf, rng)
                 await asyncio.sleep(args.think * rng.uniform(0.8, 1.2))
                 status, _ = await _request(
                     s, "POST", f"{url}/step", "step", stats, expect=(302,), data=data
