@@ -384,6 +384,43 @@ _PATH_OF_RUN = (
     .order_by(_STEPS.c.seq)
 )
 _INSERT_STEP = sa.insert(RunStep.__table__)
+_STEP_COLUMNS = (
+    "run_id", "at", "seq", "step_id", "kind", "response", "result", "option", "fraction", "pending"
+)  # fmt: skip
+
+
+def _moved_then_stored(move: sa.Update, rows: int) -> sa.Insert:
+    """PostgreSQL: one statement that moves the run on (``move``, guarded by its seq, in a
+    CTE) and inserts ``rows`` steps only if it did (bind parameters ``<column>_<i>``)."""
+    moved = move.returning(_RUNS.c.id).cte("moved")
+    selects = [
+        sa.select(
+            *(  # typed casts: a UNION of bare parameters leaves PostgreSQL guessing text
+                sa.cast(sa.bindparam(f"{c}_{i}", type_=_STEPS.c[c].type), _STEPS.c[c].type).label(c)
+                for c in _STEP_COLUMNS
+            )
+        ).select_from(moved)
+        for i in range(rows)
+    ]
+    source = selects[0] if rows == 1 else sa.union_all(*selects)
+    # RETURNING counts what was stored (the driver's rowcount is not set for this form)
+    return sa.insert(_STEPS).from_select(_STEP_COLUMNS, source).returning(_STEPS.c.id)
+
+
+_ADVANCE_AND_STORE = _moved_then_stored(_ADVANCE, 1)
+
+
+def _move_and_store(conn, move: sa.Update, params: dict, rows: list[dict]) -> bool:
+    """Move the run on and store the steps taken (both or neither): False when the run had
+    moved meanwhile (a double tap). One round trip on PostgreSQL, two elsewhere."""
+    if conn.dialect.name != "postgresql":
+        if conn.execute(move, params).rowcount != 1:
+            return False
+        conn.execute(_INSERT_STEP, rows)
+        return True
+    stmt = _ADVANCE_AND_STORE if move is _ADVANCE else _moved_then_stored(move, len(rows))
+    values = {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in _STEP_COLUMNS}
+    return len(conn.execute(stmt, {**params, **values}).all()) == len(rows)
 
 
 def take_step_quickly(
@@ -445,14 +482,11 @@ def take_step_quickly(
         )
     where = {"run_id": run_id, "at_seq": seq}
     if end is None:
-        advanced = conn.execute(
-            _ADVANCE, {**where, "new_seq": values["seq"], "next_step": values["current_step"]}
-        )
+        move, params = _ADVANCE, {**where, "new_seq": seq + 1, "next_step": taken.next}
     else:
-        advanced = conn.execute(sa.update(_RUNS).where(*_AT_SEQ).values(**values), where)
-    if advanced.rowcount != 1:
+        move, params = sa.update(_RUNS).where(*_AT_SEQ).values(**values), where
+    if not _move_and_store(conn, move, params, rows):
         return None  # taken meanwhile (a double tap): the full path says so
-    conn.execute(_INSERT_STEP, rows)
     if row.agent_id and not row.preview:
         at = (run_id, step, taken, row.agent_id, row.township_id, row.title, row.slug)
         events = [_step_event(*at)]
