@@ -137,15 +137,21 @@ def add_profile_options(ap: argparse.ArgumentParser, ops) -> None:
     ap.add_argument("--seed", type=int, default=2026)
 
 
+def signed_in(app, username: str):
+    """A test client signed in as ``username`` (the bench's password; not timed)."""
+    client = app.test_client()
+    login = client.get("/login").get_data(as_text=True)
+    r = client.post(
+        "/login",
+        data={"csrf_token": csrf_of(login), "username": username, "password": PASSWORD},
+    )
+    assert r.status_code == 302, r.status_code
+    return client
+
+
 def run(app, setup, timed: Recorder, rng: random.Random) -> None:
     for index, (username, _user_id, _agent_id) in enumerate(setup.candidates):
-        client = app.test_client()
-        login = client.get("/login").get_data(as_text=True)
-        r = client.post(
-            "/login",
-            data={"csrf_token": csrf_of(login), "username": username, "password": PASSWORD},
-        )
-        assert r.status_code == 302, r.status_code
+        client = signed_in(app, username)
         page = client.get(f"/exams/{setup.exam_id}").get_data(as_text=True)
         csrf = csrf_of(page)
         r = timed(
@@ -180,6 +186,32 @@ def run(app, setup, timed: Recorder, rng: random.Random) -> None:
         assert r.status_code == 302
 
 
+def run_profile(args, schema: str, name: str, ops, prepare_users, play) -> None:
+    """A fresh schema; ``prepare_users(url)`` → (users, context); the app in this process;
+    ``play(app, users, context, recorder, rng)`` for half the users timed plainly and half
+    under cProfile (its overhead inflates the figures: read it for the shares); the report."""
+    from academy.config import normalise_db_url
+
+    base_url = normalise_db_url(args.database_url)
+    admin = sa.create_engine(base_url)
+    url = schema_url(base_url, schema)
+    recreate_schema(admin, schema)
+    try:
+        users, context = prepare_users(url)
+        app = production_app(url)
+        half = len(users) // 2
+        rng = random.Random(args.seed)
+        timed = Recorder(app, set())
+        profiled = Recorder(app, set(filter(None, args.only.split(","))))
+        play(app, users[:half], context, timed, rng)
+        play(app, users[half:], context, profiled, rng)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()
+    timed.report(ops, args, profiled, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--candidates", type=int, default=40)
@@ -187,29 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     add_profile_options(ap, OPS)
     args = ap.parse_args(argv)
 
-    from academy.config import normalise_db_url
-
-    base_url = normalise_db_url(args.database_url)
-    schema = "bench_profile_exam"
-    admin = sa.create_engine(base_url)
-    url = schema_url(base_url, schema)
-    recreate_schema(admin, schema)
-    try:
-        # Two halves: the first half timed plain (CPU and wall per request), the second
-        # under cProfile (its overhead inflates the figures: read it for the shares).
+    def prepare_users(url):
         setup = prepare(url, args.candidates, args.questions, 60)
-        app = production_app(url)
-        half = len(setup.candidates) // 2
-        rng = random.Random(args.seed)
-        timed = Recorder(app, set())
-        profiled = Recorder(app, set(filter(None, args.only.split(","))))
-        run(app, replace(setup, candidates=setup.candidates[:half]), timed, rng)
-        run(app, replace(setup, candidates=setup.candidates[half:]), profiled, rng)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
-    timed.report(OPS, args, profiled, "exam")
+        return setup.candidates, setup
+
+    def play(app, candidates, setup, recorder, rng):
+        run(app, replace(setup, candidates=candidates), recorder, rng)
+
+    run_profile(args, "bench_profile_exam", "exam", OPS, prepare_users, play)
     return 0
 
 

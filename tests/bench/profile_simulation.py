@@ -18,11 +18,8 @@ import argparse
 import random
 import sys
 
-import sqlalchemy as sa
-
-from tests.bench.exam_day import PASSWORD, csrf_of
-from tests.bench.profile_exam import Recorder, add_profile_options, production_app
-from tests.bench.province import recreate_schema, schema_url
+from tests.bench.exam_day import csrf_of
+from tests.bench.profile_exam import Recorder, add_profile_options, run_profile, signed_in
 from tests.bench.simulation_steps import RUN, prepare, step_form
 
 OPS = ("start", "page", "step", "end", "refused", "debrief")
@@ -32,13 +29,7 @@ def play(app, usernames, slugs, timed: Recorder, rng: random.Random) -> None:
     from werkzeug.datastructures import MultiDict
 
     for username in usernames:
-        client = app.test_client()
-        login = client.get("/login").get_data(as_text=True)
-        r = client.post(
-            "/login",
-            data={"csrf_token": csrf_of(login), "username": username, "password": PASSWORD},
-        )
-        assert r.status_code == 302, r.status_code
+        client = signed_in(app, username)
         csrf = csrf_of(client.get("/simulations/").get_data(as_text=True))
         for slug in slugs:
             r = timed("start", client.post, f"/simulations/{slug}/start", data={"csrf_token": csrf})
@@ -65,27 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     add_profile_options(ap, OPS)
     args = ap.parse_args(argv)
 
-    from academy.config import normalise_db_url
-
-    base_url = normalise_db_url(args.database_url)
-    schema = "bench_profile_sim"
-    admin = sa.create_engine(base_url)
-    url = schema_url(base_url, schema)
-    recreate_schema(admin, schema)
-    try:
+    def prepare_users(url):
         usernames, slugs, _ = prepare(url, args.players)
-        app = production_app(url)
-        half = len(usernames) // 2
-        rng = random.Random(args.seed)
-        timed = Recorder(app, set())
-        profiled = Recorder(app, set(filter(None, args.only.split(","))))
-        play(app, usernames[:half], slugs, timed, rng)
-        play(app, usernames[half:], slugs, profiled, rng)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
-    timed.report(OPS, args, profiled, "simulation")
+        return usernames, slugs
+
+    run_profile(args, "bench_profile_sim", "simulation", OPS, prepare_users, play)
     return 0
 
 
