@@ -372,10 +372,22 @@ _AT_SEQ = (
 )
 # A step that does not end the case moves the run on (built once; the last step's UPDATE,
 # with the scores, is built per call)
+_SCORE_COLUMNS = ("score", "auto_score", "dimension_scores", "pending_marks")
 _ADVANCE = (
     sa.update(_RUNS)
     .where(*_AT_SEQ)
     .values(seq=sa.bindparam("new_seq"), current_step=sa.bindparam("next_step"))
+)
+# The step that ends the case also finishes and scores the run
+_FINISH = (
+    sa.update(_RUNS)
+    .where(*_AT_SEQ)
+    .values(
+        seq=sa.bindparam("new_seq"),
+        current_step=sa.bindparam("next_step"),
+        state=RunState.FINISHED,
+        **{c: sa.bindparam(f"new_{c}") for c in ("outcome", "finished_at", *_SCORE_COLUMNS)},
+    )
 )
 _STEPS = RunStep.__table__
 _PATH_OF_RUN = (
@@ -408,6 +420,7 @@ def _moved_then_stored(move: sa.Update, rows: int) -> sa.Insert:
 
 
 _ADVANCE_AND_STORE = _moved_then_stored(_ADVANCE, 1)
+_FINISH_AND_STORE = _moved_then_stored(_FINISH, 2)  # the step and the end reached
 
 
 def _move_and_store(conn, move: sa.Update, params: dict, rows: list[dict]) -> bool:
@@ -418,7 +431,7 @@ def _move_and_store(conn, move: sa.Update, params: dict, rows: list[dict]) -> bo
             return False
         conn.execute(_INSERT_STEP, rows)
         return True
-    stmt = _ADVANCE_AND_STORE if move is _ADVANCE else _moved_then_stored(move, len(rows))
+    stmt = _ADVANCE_AND_STORE if move is _ADVANCE else _FINISH_AND_STORE
     values = {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in _STEP_COLUMNS}
     return len(conn.execute(stmt, {**params, **values}).all()) == len(rows)
 
@@ -464,7 +477,6 @@ def take_step_quickly(
     conn = db.session.connection()
     now = utcnow()
     rows = [{"run_id": run_id, "at": now, **_step_row(step, response, taken, seq)}]
-    values = {"seq": seq + 1, "current_step": taken.next}
     score = None
     if end is not None:  # the case ends here: score the whole path now
         ended = rules.take_step(case, end["id"], None, row.seed)
@@ -473,18 +485,12 @@ def take_step_quickly(
         path = _path(earlier)
         path += [rules.PathStep(step_id, response, taken), rules.PathStep(end["id"], None, ended)]
         score = rules.score_run(case, row.seed, path, _marks(earlier))
-        values.update(
-            seq=seq + 2,
-            outcome=end["outcome"],
-            state=RunState.FINISHED,
-            finished_at=now,
-            **_score_columns(score),
-        )
-    where = {"run_id": run_id, "at_seq": seq}
-    if end is None:
-        move, params = _ADVANCE, {**where, "new_seq": seq + 1, "next_step": taken.next}
-    else:
-        move, params = sa.update(_RUNS).where(*_AT_SEQ).values(**values), where
+    params = {"run_id": run_id, "at_seq": seq, "new_seq": seq + 1, "next_step": taken.next}
+    move = _ADVANCE
+    if score is not None:
+        move = _FINISH
+        params.update(new_seq=seq + 2, new_outcome=end["outcome"], new_finished_at=now)
+        params.update({f"new_{c}": v for c, v in _score_columns(score).items()})
     if not _move_and_store(conn, move, params, rows):
         return None  # taken meanwhile (a double tap): the full path says so
     if row.agent_id and not row.preview:
