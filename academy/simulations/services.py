@@ -318,10 +318,6 @@ def submit_step(run: SimRun, seq: int, step_id: str, form) -> RunStep:
     return _record(run, case, step, response, taken)
 
 
-# The step request from the web, on its hot path: the account, the run (checked to be
-# theirs), its version and case in one SELECT (the document comes from the per-process
-# case, _case_of_version); then the run's UPDATE guarded by its sequence number, the steps'
-# INSERT and the events — Core statements, no ORM objects.
 def _asks_simulation_score() -> sa.Exists:
     """Whether any active certification scheme asks for a simulation score (only then can
     a finished case change a certificate)."""
@@ -334,6 +330,10 @@ def _asks_simulation_score() -> sa.Exists:
 
 
 _ASKS_SIMULATION_SCORE = _asks_simulation_score()
+# The step request from the web, on its hot path: the account, the run (checked to be
+# theirs), its version and case in one SELECT (the document comes from the per-process
+# case, _case_of_version); then the run's UPDATE guarded by its sequence number, the steps'
+# INSERT and the events — Core statements, no ORM objects.
 _RUN_BY_ACCOUNT = (
     sa.select(
         User.role,
@@ -370,15 +370,14 @@ _AT_SEQ = (
     _RUNS.c.seq == sa.bindparam("at_seq"),
     _RUNS.c.state == RunState.ACTIVE,
 )
-# A step that does not end the case moves the run on (built once; the last step's UPDATE,
-# with the scores, is built per call)
+# A step that does not end the case moves the run on; the one that ends it also finishes and
+# scores the run (both statements built once)
 _SCORE_COLUMNS = ("score", "auto_score", "dimension_scores", "pending_marks")
 _ADVANCE = (
     sa.update(_RUNS)
     .where(*_AT_SEQ)
     .values(seq=sa.bindparam("new_seq"), current_step=sa.bindparam("next_step"))
 )
-# The step that ends the case also finishes and scores the run
 _FINISH = (
     sa.update(_RUNS)
     .where(*_AT_SEQ)
@@ -423,15 +422,16 @@ _ADVANCE_AND_STORE = _moved_then_stored(_ADVANCE, 1)
 _FINISH_AND_STORE = _moved_then_stored(_FINISH, 2)  # the step and the end reached
 
 
-def _move_and_store(conn, move: sa.Update, params: dict, rows: list[dict]) -> bool:
-    """Move the run on and store the steps taken (both or neither): False when the run had
-    moved meanwhile (a double tap). One round trip on PostgreSQL, two elsewhere."""
+def _move_and_store(conn, finishing: bool, params: dict, rows: list[dict]) -> bool:
+    """Move the run on (and finish it, ``finishing``) and store the steps taken (both or
+    neither): False when the run had moved meanwhile (a double tap). One round trip on
+    PostgreSQL, two elsewhere."""
+    move, stmt = (_FINISH, _FINISH_AND_STORE) if finishing else (_ADVANCE, _ADVANCE_AND_STORE)
     if conn.dialect.name != "postgresql":
         if conn.execute(move, params).rowcount != 1:
             return False
         conn.execute(_INSERT_STEP, rows)
         return True
-    stmt = _ADVANCE_AND_STORE if move is _ADVANCE else _FINISH_AND_STORE
     values = {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in _STEP_COLUMNS}
     return len(conn.execute(stmt, {**params, **values}).all()) == len(rows)
 
@@ -486,12 +486,10 @@ def take_step_quickly(
         path += [rules.PathStep(step_id, response, taken), rules.PathStep(end["id"], None, ended)]
         score = rules.score_run(case, row.seed, path, _marks(earlier))
     params = {"run_id": run_id, "at_seq": seq, "new_seq": seq + 1, "next_step": taken.next}
-    move = _ADVANCE
     if score is not None:
-        move = _FINISH
         params.update(new_seq=seq + 2, new_outcome=end["outcome"], new_finished_at=now)
         params.update({f"new_{c}": v for c, v in _score_columns(score).items()})
-    if not _move_and_store(conn, move, params, rows):
+    if not _move_and_store(conn, score is not None, params, rows):
         return None  # taken meanwhile (a double tap): the full path says so
     if row.agent_id and not row.preview:
         at = (run_id, step, taken, row.agent_id, row.township_id, row.title, row.slug)
@@ -670,7 +668,7 @@ def _progress(agent_id: int | None, asks: bool | None = None) -> None:
     if agent_id is None:
         return
     if asks is None:
-        asks = db.session.scalar(sa.select(_asks_simulation_score()))
+        asks = db.session.scalar(sa.select(_ASKS_SIMULATION_SCORE))
     if asks:
         learning_progressed.send(None, agent=db.session.get(Agent, agent_id))
 
