@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from academy.simulations.kinds import (
@@ -274,8 +275,9 @@ class Case:
     # for a version (services) computes each once. Never part of the case's value.
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 
-    @property
+    @cached_property
     def steps(self) -> dict[str, dict]:
+        """Step id → step (built once: ``step`` is asked for on every move)."""
         return {s["id"]: s for s in self.doc["steps"]}
 
     @property
@@ -355,29 +357,98 @@ def _full_points(case: Case, path: Sequence[PathStep]) -> dict[str, float]:
 def extreme_path(case: Case, seed: int, best: bool = True) -> list[PathStep]:
     """The best (or worst) simple path from the start to an end for this run's draws: the
     highest weighted points (free text at full marks), then a solved outcome, then fewest
-    steps. Exhaustive over simple paths (cases are small; capped at SEARCH_LIMIT). The seed
-    matters only through the complications it draws: the result is kept per draw."""
+    steps. Weighed backwards from the ends (a search over simple paths where the graph has a
+    cycle). The seed matters only through the complications it draws: the result is kept per
+    draw."""
     memo_key = ("extreme", best, tuple(sorted(case.drawn_events(seed).items())))
     if memo_key not in case.memo:
         case.memo[memo_key] = _extreme_path(case, seed, best)
     return list(case.memo[memo_key])
 
 
+_RANK = {"solved": 2, "second_trip": 1, "failed": 0}
+
+
+def _path_key(
+    points: Mapping[str, float], outcome: str | None, length: int, case: Case, best: bool
+) -> tuple:
+    """How good a path (or the rest of one) is: weighted points (free text at full marks),
+    then the outcome, then fewer steps. Rounded so that the order in which points were added
+    up (forwards in the search, backwards in the walk) never decides between equal paths."""
+    w = round(weighted(points, case.weights), 9)
+    rank = _RANK.get(outcome, 0)
+    return (w, rank, -length) if best else (-w, -rank, -length)
+
+
+class _Cycle(Exception):
+    """The draws' graph has a cycle: the best path is a search over simple paths."""
+
+
 def _extreme_path(case: Case, seed: int, best: bool) -> list[PathStep]:
+    try:
+        return _extreme_path_acyclic(case, seed, best)
+    except _Cycle:
+        return _extreme_path_search(case, seed, best)
+
+
+def _extreme_path_acyclic(case: Case, seed: int, best: bool) -> list[PathStep]:
+    """On a graph without cycles (every shipped case), the best way on from a step does not
+    depend on how one got there: each step is weighed once, from the ends backwards
+    (linear in the steps and their ways out). The same path as the search: among equally
+    good ways out, the first offered (the search keeps the first it finds)."""
+    from academy.simulations.kinds import STEP_KINDS as K
+
     ctx = Context(seed)
     steps = case.steps
-    weights = case.weights
-    rank = {"solved": 2, "second_trip": 1, "failed": 0}
+    # step id → (points, outcome, length, path) of the best way from there to an end
+    done: dict[str, tuple[dict[str, float], str | None, int, list[PathStep]] | None] = {}
+    open_: set[str] = set()
+
+    def rest(sid: str):
+        if sid in done:
+            return done[sid]
+        if sid in open_:
+            raise _Cycle(sid)
+        open_.add(sid)
+        step = steps[sid]
+        kind = K[step["kind"]]
+        if step["kind"] == "end":
+            taken = kind.take(step, None, ctx)
+            result = (dict(taken.points), step.get("outcome"), 1, [PathStep(sid, None, taken)])
+        else:
+            result, result_key = None, None
+            for response, taken in kind.alternatives(step, ctx):
+                if taken.next is None:
+                    continue
+                on = rest(taken.next)
+                if on is None:
+                    continue
+                here = kind.max_points(step) if taken.pending else taken.points
+                points = dict(on[0])
+                for d, v in here.items():
+                    points[d] = points.get(d, 0.0) + v
+                candidate = (points, on[1], on[2] + 1, [PathStep(sid, response, taken), *on[3]])
+                candidate_key = _path_key(points, on[1], on[2] + 1, case, best)
+                if result_key is None or candidate_key > result_key:
+                    result, result_key = candidate, candidate_key
+        open_.discard(sid)
+        done[sid] = result
+        return result
+
+    found = rest(case.start)
+    return found[3] if found else []
+
+
+def _extreme_path_search(case: Case, seed: int, best: bool) -> list[PathStep]:
+    """Exhaustive over simple paths (for a graph with cycles; capped at SEARCH_LIMIT)."""
+    ctx = Context(seed)
+    steps = case.steps
     found: list[tuple[tuple, list[PathStep]]] = []
     budget = [SEARCH_LIMIT]
 
     def key(path: list[PathStep]) -> tuple:
-        pts = _full_points(case, path)
         outcome = steps[path[-1].step_id].get("outcome")
-        w = weighted(pts, weights)
-        if best:
-            return (w, rank.get(outcome, 0), -len(path))
-        return (-w, -rank.get(outcome, 0), -len(path))
+        return _path_key(_full_points(case, path), outcome, len(path), case, best)
 
     def walk(sid: str, path: list[PathStep], on_path: set[str]) -> None:
         budget[0] -= 1

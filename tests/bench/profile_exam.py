@@ -117,8 +117,8 @@ class Recorder:
                 for sql in sqls:
                     print("   ", " ".join(sql.split())[:160])
         for op, prof in (profiled.profs if profiled else {}).items():
-            if op not in profiled.cpu:
-                continue  # nothing timed under it (a relabelled kind: profile its source)
+            if not prof.getstats():
+                continue  # nothing ran under it (a relabelled kind: profile its source)
             prof.dump_stats(f"/tmp/profile_{name}_{op}.prof")
             out = io.StringIO()
             pstats.Stats(prof, stream=out).sort_stats(args.sort).print_stats(args.top)

@@ -35,3 +35,17 @@ def test_best_path_solves_with_full_score_for_every_draw(doc):
         assert case.step(best[-1].step_id)["outcome"] == "solved"
         assert rules.score_run(case, seed, best).auto_total == 100
     assert len(drawn) > 1, "the complication should vary between runs"
+
+
+@pytest.mark.parametrize("doc", CASES, ids=lambda d: d.data["slug"])
+def test_best_and_worst_path_walked_backwards_match_the_search_over_every_path(doc):
+    """The quick walk (each step weighed once) and the exhaustive search over simple paths
+    choose the same path, best and worst, whatever is drawn."""
+    for seed in range(8):
+        for best in (True, False):
+            quick = rules._extreme_path_acyclic(rules.Case(doc.data), seed, best)
+            search = rules._extreme_path_search(rules.Case(doc.data), seed, best)
+            assert quick, "every shipped case reaches an end"
+            assert [(p.step_id, p.response) for p in quick] == [
+                (p.step_id, p.response) for p in search
+            ]

@@ -141,6 +141,21 @@ def test_best_path_reaches_solved_with_full_auto_score(case, seed):
     assert rules.score_run(c, seed, worst).total < 20
 
 
+def test_a_loop_in_the_case_still_gives_the_best_simple_path(case):
+    # the wrong answer goes back to the start: the walk backwards meets the loop, and the
+    # best path is found by the search over simple paths (never round the loop)
+    _step(case, "greet")["next"] = "first_reply"
+    _step(case, "who_applies")["options"][1]["next"] = "greet"
+    c = rules.Case(case)
+    for seed in range(4):
+        best = rules.extreme_path(c, seed)
+        ids = [p.step_id for p in best]
+        assert len(ids) == len(set(ids)) and c.step(ids[-1])["outcome"] == "solved"
+        assert rules.score_run(c, seed, best, marks={"tell_once": 6}).total == 100
+        worst = [p.step_id for p in rules.extreme_path(c, seed, best=False)]
+        assert len(worst) == len(set(worst)) and c.step(worst[-1])["kind"] == "end"
+
+
 def test_pending_reply_counts_zero_until_marked(case):
     c = rules.Case(case)
     best = rules.extreme_path(c, 1)
