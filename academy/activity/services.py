@@ -109,19 +109,24 @@ _COLUMNS = (
 _STATEMENTS: dict[tuple[str, str], sa.Insert] = {}
 
 
-def _statement(village: str, township: str) -> sa.Insert:
-    stmt = _STATEMENTS.get((village, township))
-    if stmt is not None:
-        return stmt
+def _values(village: str, township: str, suffix: str = "", typed: bool = False) -> dict:
+    """Column → what one event's row holds: bind parameters ``<column><suffix>`` (cast to
+    the column's type when ``typed``: in a SELECT list PostgreSQL would guess text), and the
+    place looked up from the agent's active posting or the village where the shape says."""
     table = LearningEvent.__table__
-    agent = sa.bindparam("agent_id")
-    values = {c: sa.bindparam(c) for c in _COLUMNS}
+
+    def param(c: str):
+        value = sa.bindparam(f"{c}{suffix}", type_=table.c[c].type)
+        return sa.cast(value, table.c[c].type) if typed else value
+
+    agent = param("agent_id")
+    values = {c: param(c) for c in _COLUMNS}
     values["agent_id"] = agent
     active = sa.and_(Posting.agent_id == agent, Posting.left_on.is_(None))
     values["village_id"] = (
         sa.select(Posting.village_id).where(active).scalar_subquery()
         if village == "agent"
-        else sa.bindparam("village_id")
+        else param("village_id")
     )
     if township == "agent":
         values["township_id"] = (
@@ -133,13 +138,49 @@ def _statement(village: str, township: str) -> sa.Insert:
     elif township == "village":
         values["township_id"] = (
             sa.select(Village.township_id)
-            .where(Village.id == sa.bindparam("village_id"))
+            .where(Village.id == param("village_id"))
             .scalar_subquery()
         )
     else:
-        values["township_id"] = sa.bindparam("township_id")
-    stmt = _STATEMENTS[(village, township)] = sa.insert(table).values(**values)
+        values["township_id"] = param("township_id")
+    return values
+
+
+def _statement(village: str, township: str) -> sa.Insert:
+    stmt = _STATEMENTS.get((village, township))
+    if stmt is None:
+        values = _values(village, township)
+        stmt = _STATEMENTS[(village, township)] = sa.insert(LearningEvent.__table__).values(
+            **values
+        )
     return stmt
+
+
+Shape = tuple[str, str]  # how an event's row gets its place: (village, township) modes
+
+
+def prepared_events(events: Iterable[dict]) -> list[tuple[Shape, dict]]:
+    """Each event (a dict of record_event's arguments) as its shape and parameters, for
+    ``insert_events_from``; empty when events are switched off."""
+    return [p for p in (_prepared(**e) for e in events) if p is not None]
+
+
+def insert_events_from(source: sa.FromClause, shapes: tuple[Shape, ...]) -> sa.Insert:
+    """An INSERT of one event per shape for each row ``source`` yields (none when it yields
+    none): a statement that writes something (a CTE) and logs it in one round trip.
+    Parameters ``<column>_e<i>`` (see ``event_params``)."""
+    selects = []
+    for i, shape in enumerate(shapes):
+        values = _values(*shape, suffix=f"_e{i}", typed=True)
+        selects.append(sa.select(*(v.label(c) for c, v in values.items())).select_from(source))
+    rows = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    columns = list(_values(*shapes[0]))
+    return sa.insert(LearningEvent.__table__).from_select(columns, rows)
+
+
+def event_params(prepared: list[tuple[Shape, dict]]) -> dict:
+    """The parameters of ``insert_events_from``'s statement for these prepared events."""
+    return {f"{k}_e{i}": v for i, (_, params) in enumerate(prepared) for k, v in params.items()}
 
 
 def record_event(*args, **kwargs) -> None:
@@ -147,20 +188,19 @@ def record_event(*args, **kwargs) -> None:
     the arguments are ``_prepared``'s."""
     prepared = _prepared(*args, **kwargs)
     if prepared is not None:
-        db.session.connection().execute(*prepared)
+        shape, params = prepared
+        db.session.connection().execute(_statement(*shape), params)
 
 
 def record_events(events: Iterable[dict]) -> None:
     """Append several events (each a dict of record_event's arguments) with one statement
     per shape — a finished case's last step and completion in one round trip."""
-    shapes: dict[sa.Insert, list[dict]] = {}
-    for event in events:
-        prepared = _prepared(**event)
-        if prepared is not None:
-            shapes.setdefault(prepared[0], []).append(prepared[1])
+    shapes: dict[Shape, list[dict]] = {}
+    for shape, params in prepared_events(events):
+        shapes.setdefault(shape, []).append(params)
     conn = db.session.connection() if shapes else None
-    for stmt, params in shapes.items():
-        conn.execute(stmt, params if len(params) > 1 else params[0])
+    for shape, params in shapes.items():
+        conn.execute(_statement(*shape), params if len(params) > 1 else params[0])
 
 
 def _prepared(
@@ -176,8 +216,8 @@ def _prepared(
     at: datetime | None = None,
     township_id=_UNSET,
     village_id=_UNSET,
-) -> tuple[sa.Insert, dict] | None:
-    """The statement and parameters of one event (None when events are switched off)."""
+) -> tuple[Shape, dict] | None:
+    """The shape and parameters of one event (None when events are switched off)."""
     if not current_app.config["LEARNING_EVENTS"]:
         return None
     agent_id = _id(agent)
@@ -217,7 +257,7 @@ def _prepared(
     if township_mode == "value":
         params["township_id"] = township_id
     # run on the session's connection: the request's own transaction (rolled back with it)
-    return _statement(village_mode, township_mode), params
+    return (village_mode, township_mode), params
 
 
 def append_many(rows: Iterable[dict]) -> int:

@@ -19,7 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from academy.activity.models import ObjectType, Verb
-from academy.activity.services import record_event, record_events
+from academy.activity.services import (
+    event_params,
+    insert_events_from,
+    prepared_events,
+    record_event,
+    record_events,
+)
 from academy.auth.models import User
 from academy.auth.policy import NotSignedIn, Scope, SessionIdentity, scope_by_township
 from academy.catalogue.models import ServiceItem
@@ -400,9 +406,11 @@ _STEP_COLUMNS = (
 )  # fmt: skip
 
 
-def _moved_then_stored(move: sa.Update, rows: int) -> sa.Insert:
+def _moved_then_stored(move: sa.Update, rows: int, shapes: tuple = ()) -> sa.Insert:
     """PostgreSQL: one statement that moves the run on (``move``, guarded by its seq, in a
-    CTE) and inserts ``rows`` steps only if it did (bind parameters ``<column>_<i>``)."""
+    CTE) and inserts ``rows`` steps (bind parameters ``<column>_<i>``) and the learning
+    events of ``shapes`` (activity.services.insert_events_from) only if it did. Returns a
+    row for each step stored, or for each event when there are events."""
     moved = move.returning(_RUNS.c.id).cte("moved")
     selects = [
         sa.select(
@@ -415,25 +423,41 @@ def _moved_then_stored(move: sa.Update, rows: int) -> sa.Insert:
     ]
     source = selects[0] if rows == 1 else sa.union_all(*selects)
     # RETURNING counts what was stored (the driver's rowcount is not set for this form)
-    return sa.insert(_STEPS).from_select(_STEP_COLUMNS, source).returning(_STEPS.c.id)
+    stored = sa.insert(_STEPS).from_select(_STEP_COLUMNS, source).returning(_STEPS.c.id)
+    if not shapes:
+        return stored
+    # a data-modifying CTE runs whether or not the statement reads it: add_cte renders it
+    logged = insert_events_from(moved, shapes).add_cte(stored.cte("stored"))
+    return logged.returning(sa.literal_column("1"))
 
 
 _ADVANCE_AND_STORE = _moved_then_stored(_ADVANCE, 1)
 _FINISH_AND_STORE = _moved_then_stored(_FINISH, 2)  # the step and the end reached
+_LOGGED: dict[tuple, sa.Insert] = {}  # (finishing, event shapes) → the statement
 
 
-def _move_and_store(conn, finishing: bool, params: dict, rows: list[dict]) -> bool:
-    """Move the run on (and finish it, ``finishing``) and store the steps taken (both or
-    neither): False when the run had moved meanwhile (a double tap). One round trip on
-    PostgreSQL, two elsewhere."""
-    move, stmt = (_FINISH, _FINISH_AND_STORE) if finishing else (_ADVANCE, _ADVANCE_AND_STORE)
+def _move_and_store(conn, finishing: bool, params: dict, rows: list[dict], events) -> bool:
+    """Move the run on (and finish it, ``finishing``), store the steps taken and log the
+    ``events`` (dicts of record_event's arguments) — all or nothing: False when the run had
+    moved meanwhile (a double tap). One round trip on PostgreSQL, three elsewhere."""
+    move = _FINISH if finishing else _ADVANCE
     if conn.dialect.name != "postgresql":
         if conn.execute(move, params).rowcount != 1:
             return False
         conn.execute(_INSERT_STEP, rows)
+        record_events(events)
         return True
     values = {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in _STEP_COLUMNS}
-    return len(conn.execute(stmt, {**params, **values}).all()) == len(rows)
+    prepared = prepared_events(events)
+    if not prepared:  # an author's preview, or events switched off
+        stmt = _FINISH_AND_STORE if finishing else _ADVANCE_AND_STORE
+        return len(conn.execute(stmt, {**params, **values}).all()) == len(rows)
+    shapes = tuple(shape for shape, _ in prepared)
+    stmt = _LOGGED.get((finishing, shapes))
+    if stmt is None:
+        stmt = _LOGGED[(finishing, shapes)] = _moved_then_stored(move, len(rows), shapes)
+    found = conn.execute(stmt, {**params, **values, **event_params(prepared)}).all()
+    return len(found) == len(prepared)
 
 
 def take_step_quickly(
@@ -489,11 +513,11 @@ def take_step_quickly(
     if score is not None:
         params.update(new_seq=seq + 2, new_outcome=end["outcome"], new_finished_at=now)
         params.update({f"new_{c}": v for c, v in _score_columns(score).items()})
-    if not _move_and_store(conn, score is not None, params, rows):
-        return None  # taken meanwhile (a double tap): the full path says so
-    if row.agent_id and not row.preview:
+    logged = row.agent_id and not row.preview
+    events = []
+    if logged:
         at = (run_id, step, taken, row.agent_id, row.township_id, row.title, row.slug)
-        events = [_step_event(*at)]
+        events.append(_step_event(*at))
         if score is not None:
             events.append(
                 _completed_event(
@@ -507,9 +531,10 @@ def take_step_quickly(
                     end["outcome"],
                 )
             )
-        record_events(events)  # one statement for both when the case ends
-        if score is not None:
-            _progress(row.agent_id, asks=row.asks_score)
+    if not _move_and_store(conn, score is not None, params, rows, events):
+        return None  # taken meanwhile (a double tap): the full path says so
+    if logged and score is not None:
+        _progress(row.agent_id, asks=row.asks_score)
     return RunState.FINISHED if end is not None else RunState.ACTIVE
 
 

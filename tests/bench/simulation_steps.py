@@ -173,7 +173,7 @@ async def player(i, username, slugs, base, args, t0, stats, connector, rng, coun
             await asyncio.sleep(max(0.0, delay))
         while loop.time() < end:
             slug = rng.choice(slugs)
-            status, _ = await _request(
+            status, moved = await _request(
                 s,
                 "POST",
                 f"/simulations/{slug}/start",
@@ -185,12 +185,7 @@ async def player(i, username, slugs, base, args, t0, stats, connector, rng, coun
             if status != 302:
                 return
             counts["runs"] += 1
-            async with s.post(
-                f"/simulations/{slug}/start",
-                data={"csrf_token": csrf},
-                allow_redirects=False,
-            ) as r:
-                run_id = RUN.search(r.headers.get("Location", "")).group(1)
+            run_id = RUN.search(moved).group(1)  # the redirect's body links the new run
             url = f"/simulations/runs/{run_id}"
             while loop.time() < end:
                 status, page = await _request(s, "GET", url, "page", stats, expect=(200, 302))

@@ -323,6 +323,40 @@ def test_events_logged_for_started_step_completed_marked(client, world, login_as
     assert {v.value for v in verbs} == {"started", "stepped", "completed", "graded"}
 
 
+def _simulation_events(verb: str) -> list:
+    import sqlalchemy as sa
+
+    from academy.activity.models import LearningEvent, ObjectType
+
+    return list(
+        db.session.scalars(
+            sa.select(LearningEvent).where(
+                LearningEvent.object_type == ObjectType.SIMULATION,
+                LearningEvent.verb == verb,
+            )
+        )
+    )
+
+
+def test_a_case_played_on_the_web_logs_each_step_once_with_the_agents_place(
+    client, world, login_as, sim
+):
+    run = _start(client, login_as, world, sim)
+    _play_best(client, run)
+    taken = [s for s in run.steps if s.kind != "end"]  # the end is reached, not posted
+    stepped = _simulation_events("stepped")
+    assert sorted(e.object_id for e in stepped) == sorted(f"{run.id}/{s.step_id}" for s in taken)
+    (completed,) = _simulation_events("completed")
+    assert completed.object_id == str(run.id) and completed.result["score"] == run.score
+    for event in [*stepped, completed]:
+        assert event.agent_id == world.east_agent.id
+        assert (event.township_id, event.village_id) == (world.east.id, world.east_village.id)
+    # a step posted again after the end changes nothing and logs nothing
+    r = client.post(f"/simulations/runs/{run.id}/step", data={"seq": "0", "step": "greet"})
+    assert r.status_code in (302, 409)
+    assert len(_simulation_events("stepped")) == len(stepped)
+
+
 def test_agent_home_and_practice_link_to_simulations(client, world, login_as, sim):
     login_as(world.agent_user)
     assert "/simulations/" in client.get("/home").text
@@ -350,6 +384,7 @@ def test_the_same_step_posted_twice_at_once_is_refused(client, world, login_as, 
     db.session.commit()
     r = client.post(f"/simulations/runs/{run.id}/step", data={"seq": "0", "step": "greet"})
     assert r.status_code == 409 and "不能重复提交" in r.text
+    assert _simulation_events("stepped") == []  # the losing post logged nothing either
 
 
 def test_booklet_prints_every_live_case_and_roles_are_enforced(client, world, login_as, sim):
