@@ -400,6 +400,12 @@ _PATH_OF_RUN = (
     .where(_STEPS.c.run_id == sa.bindparam("run_id"))
     .order_by(_STEPS.c.seq)
 )
+_LAST_STEP = (
+    sa.select(_STEPS.c.step_id, _STEPS.c.kind, _STEPS.c.result)
+    .where(_STEPS.c.run_id == sa.bindparam("run_id"))
+    .order_by(_STEPS.c.seq.desc())
+    .limit(1)
+)
 _INSERT_STEP = sa.insert(RunStep.__table__)
 _STEP_COLUMNS = (
     "run_id", "at", "seq", "step_id", "kind", "response", "result", "option", "fraction", "pending"
@@ -696,6 +702,12 @@ def _progress(agent_id: int | None, asks: bool | None = None) -> None:
         asks = db.session.scalar(sa.select(_ASKS_SIMULATION_SCORE))
     if asks:
         learning_progressed.send(None, agent=db.session.get(Agent, agent_id))
+
+
+def last_step(run: SimRun):
+    """The run's latest step (step_id, kind, result: its feedback is shown above the next
+    step), or None — one row read, not the run's whole path."""
+    return db.session.execute(_LAST_STEP, {"run_id": run.id}).first()
 
 
 def path_of(run: SimRun) -> list[rules.PathStep]:

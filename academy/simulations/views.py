@@ -106,7 +106,7 @@ def _render_play(run, error: str | None = None, status: int = 200):
     if run.state == RunState.FINISHED:
         return redirect(url_for("simulations.debrief", run_id=run.id))
     step = case.step(run.current_step)
-    last = run.steps[-1] if run.steps else None
+    last = services.last_step(run)
     extra = {}
     if step["kind"] == "complication":
         extra["event"] = STEP_KINDS["complication"].drawn(step, rules.Context(run.seed))

@@ -97,6 +97,20 @@ def test_reload_resumes_at_the_same_step(client, world, login_as, sim):
     assert 'data-step="first_reply"' in client.get(f"/simulations/runs/{run.id}").text
 
 
+def test_the_next_step_shows_what_the_last_choice_meant(client, world, login_as, sim):
+    run = _start(client, login_as, world, sim)
+    assert 'id="last-feedback"' not in client.get(f"/simulations/runs/{run.id}").text
+    client.post(f"/simulations/runs/{run.id}/step", data={"seq": "0", "step": "greet"})
+    # a dialogue carries no feedback: nothing shown above the choice
+    assert 'id="last-feedback"' not in client.get(f"/simulations/runs/{run.id}").text
+    data = {"seq": "1", "step": "first_reply", "option": "list_offices"}
+    assert client.post(f"/simulations/runs/{run.id}/step", data=data).status_code == 302
+    page = client.get(f"/simulations/runs/{run.id}").text
+    feedback = page[page.index('id="last-feedback"') : page.index('id="scene"')]
+    assert "照老办法，把要去盖章的地方一个个写在纸上给她。" in feedback
+    assert "跑5个地方" in feedback and 'class="card sim-feedback bad"' in page
+
+
 def test_option_not_offered_is_refused_and_nothing_changes(client, world, login_as, sim):
     run = _start(client, login_as, world, sim)
     client.post(f"/simulations/runs/{run.id}/step", data={"seq": "0", "step": "greet"})
