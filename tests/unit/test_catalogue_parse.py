@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from academy.catalogue.models import ItemCategory
@@ -284,3 +286,55 @@ def test_list_as_key_and_merge_keys_are_reported_in_chinese(tmp_path):
     p.write_text("base: &b {x: 1}\nitem:\n  <<: *b\n  y: 2\n", encoding="utf-8")
     _, problems = load_yaml(p, "k.yaml")
     assert problems and "合并键" in problems[0].reason and "第 3 行" in problems[0].field
+
+
+TRICKY_YAML = [
+    "slug: a\ntitle: 甲\n",
+    "items:\n  - slug: a\n    name: [甲, 乙\n  - slug: b\n",  # unclosed bracket
+    "slug: a\ntitle: 甲\nitems:\n\t- a\n",  # tab indentation
+    "items:\n  - slug: a\n    name: 甲\n    name: 乙\n",  # duplicate key
+    "base: &b {x: 1}\nitem:\n  <<: *b\n  y: 2\n",  # merge key
+    "? [a, b]\n: 1\n",  # a list as a key
+    "slug: !!python/object/apply:os.system ['true']\n",
+    "title: 报警\x07铃\n",  # a control character
+    "title: 第一行\x85第二行\n",  # NEL
+    "title: 甲\u2028乙\n",
+    "\ufeffslug: a\n",  # a byte-order mark
+    "title: @张三\n",
+    "title: `x`\n",
+    "note: *undefined\n",
+    "a: b: c\n",
+    'title: "没有结尾\n',
+    "title: 甲\n  bad: indent\n",
+    "- a\nb: c\n",
+    "on: yes\noff: no\nnum: 012\nfloat: 1e3\ndate: 2026-12-07\nnull: ~\n",
+    "text: |\n  多行\n    缩进\n  文字\n",
+    "x: " + "[" * 50 + "]" * 50 + "\n",
+    "",
+    "# 只有注释\n",
+    "---\na: 1\n---\nb: 2\n",  # two documents
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_YAML)
+def test_fast_reading_answers_as_the_strict_parser_does(text):
+    """libyaml reads first (it is faster); whatever it says, the answer — data or the
+    problem with its line and message — is the pure-Python parser's."""
+    from academy.content.yamlio import parse_strictly, parse_yaml
+
+    assert parse_yaml(text, "x.yaml") == parse_strictly(text, "x.yaml")
+
+
+def test_every_shipped_content_file_reads_the_same_fast_or_strictly():
+    from academy.content.yamlio import parse_strictly, parse_yaml
+
+    root = Path(__file__).resolve().parents[2]
+    files = sorted(
+        p
+        for folder in ("courses", "question_banks", "simulations")
+        for p in (root / folder).rglob("*.yaml")
+    )
+    assert len(files) > 50
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert parse_yaml(text, path.name) == parse_strictly(text, path.name), path
