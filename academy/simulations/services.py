@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from academy.activity.models import ObjectType, Verb
 from academy.activity.services import (
@@ -36,7 +36,8 @@ from academy.content.yamlio import parse_yaml
 from academy.db import utcnow
 from academy.errors_domain import DomainError
 from academy.extensions import db
-from academy.roster.models import Agent
+from academy.regions.models import Village
+from academy.roster.models import Agent, Posting
 from academy.simulations import rules
 from academy.simulations.kinds import STEP_KINDS, StepInputError
 from academy.simulations.models import (
@@ -216,12 +217,43 @@ def all_cases() -> list[SimCase]:
 
 
 def case_of(run: SimRun) -> rules.Case:
-    version = run.version
+    return _case_for(run.version)
+
+
+def _case_for(version: CaseVersion) -> rules.Case:
     if version.id is None or version.created_at is None:  # not stored yet
         return rules.Case(version.document)
     # the document only when this process has not built the version's case yet (run_for
-    # leaves it unloaded: a reload or a step would otherwise decode it every time)
+    # and case_to_start leave it unloaded: a start, a reload or a step would otherwise
+    # decode it every time)
     return _case_of_version(version.id, version.created_at)
+
+
+def case_to_start(slug: str) -> tuple[SimCase, CaseVersion | None] | None:
+    """The case and its current version (without its texts) in one statement, for a start;
+    None when there is no such case."""
+    row = db.session.execute(
+        sa.select(SimCase, CaseVersion)
+        .outerjoin(
+            CaseVersion,
+            sa.and_(
+                CaseVersion.case_id == SimCase.id, CaseVersion.number == SimCase.current_version
+            ),
+        )
+        .options(defer(CaseVersion.document), defer(CaseVersion.source))
+        .where(SimCase.slug == slug)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def _township_of(agent_id: int) -> sa.ScalarSelect:
+    """The township of the agent's active posting, looked up inside the INSERT that needs it."""
+    return (
+        sa.select(Village.township_id)
+        .join(Posting, Posting.village_id == Village.id)
+        .where(Posting.agent_id == agent_id, Posting.left_on.is_(None))
+        .scalar_subquery()
+    )
 
 
 def start_run(
@@ -230,22 +262,24 @@ def start_run(
     seed: int | None = None,
     user: User | None = None,
     preview: bool = False,
+    version: CaseVersion | None = None,
 ) -> SimRun:
-    """A new run on the case's current version; the seed fixes its draws."""
-    version = current_version(case)
+    """A new run on the case's current version (``version``: already loaded, as
+    case_to_start gives it); the seed fixes its draws."""
+    version = version or current_version(case)
     if case.retired or version is None or version.retired:
         raise RunRefused("这个案例已停用，不能开始练习。")
-    posting = agent.current_posting if agent else None
     run = SimRun(
         agent_id=agent.id if agent else None,
         user_id=user.id if user else None,
         case=case,
         version=version,
-        township_id=posting.village.township_id if posting else None,
+        # where the agent serves now, read by the INSERT itself (no posting loaded here)
+        township_id=_township_of(agent.id) if agent else None,
         preview=preview,
         seed=seed if seed is not None else secrets.randbelow(2**31 - 1),
         seq=0,
-        current_step=rules.Case(version.document).start,
+        current_step=_case_for(version).start,
         state=RunState.ACTIVE,
     )
     db.session.add(run)

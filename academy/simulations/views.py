@@ -75,14 +75,17 @@ def index():
 @bp.post("/simulations/<slug>/start")
 @requires(Permission.LEARN)
 def start(slug: str):
-    case = _case_or_404(slug)
+    found = services.case_to_start(slug)
+    if found is None:
+        abort(404)
+    case, version = found
     agent = _agent()
     if agent is None:
         abort(403)
     run = None if request.form.get("fresh") else services.open_run(agent, case)
     if run is None:
         try:
-            run = services.start_run(agent, case)
+            run = services.start_run(agent, case, version=version)
         except services.RunRefused as err:
             flash(err.message, "error")
             return redirect(url_for("simulations.index"))
