@@ -6,6 +6,7 @@ from flask import Flask, Response
 
 from academy import conflicts
 from academy.extensions import db
+from academy.navigation import main_menu
 from academy.xlsx import excerpt
 
 
@@ -38,6 +39,7 @@ def register(app: Flask) -> None:
     # Messages about bad input show a short excerpt of it, never the whole (a 400 MB cell).
     app.jinja_env.filters["short"] = lambda text, limit=200: excerpt(text, limit)
     app.jinja_env.globals["edit_token_input"] = conflicts.token_input
+    app.jinja_env.globals["main_menu"] = main_menu
     hsts = app.config.get("HSTS_SECONDS")
 
     @app.after_request
