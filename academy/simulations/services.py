@@ -313,9 +313,8 @@ def open_run(agent: Agent, case: SimCase) -> SimRun | None:
     )
 
 
-def run_for(run_id: int, agent: Agent | None = None, user: User | None = None) -> SimRun | None:
-    """The run if it is this agent's (or this author's preview); None otherwise."""
-    run = db.session.scalar(
+def _run_query(run_id: int) -> sa.Select:
+    return (
         sa.select(SimRun)
         .options(
             joinedload(SimRun.version).defer(CaseVersion.document),
@@ -323,10 +322,34 @@ def run_for(run_id: int, agent: Agent | None = None, user: User | None = None) -
         )
         .where(SimRun.id == run_id)
     )
+
+
+def run_for(run_id: int, agent: Agent | None = None, user: User | None = None) -> SimRun | None:
+    """The run if it is this agent's (or this author's preview); None otherwise."""
+    run = db.session.scalar(_run_query(run_id))
     if run is None:
         return None
     mine = _owns(run, getattr(user, "id", None), getattr(agent, "id", None))
     return run if mine else None
+
+
+@dataclass(frozen=True)
+class LatestStep:
+    step_id: str
+    kind: str
+    result: dict
+
+
+def run_to_play(
+    run_id: int, agent: Agent | None = None, user: User | None = None
+) -> tuple[SimRun, LatestStep | None] | None:
+    """``run_for`` and the run's latest step (its feedback shows above the next step) read
+    in the same statement, for the run page."""
+    row = db.session.execute(_run_query(run_id).add_columns(*_LATEST)).first()
+    if row is None or not _owns(row[0], getattr(user, "id", None), getattr(agent, "id", None)):
+        return None
+    run, step_id, kind, result = row
+    return run, (LatestStep(step_id, kind, result) if step_id is not None else None)
 
 
 def _owns(run, user_id: int | None, agent_id: int | None) -> bool:
@@ -439,6 +462,15 @@ _LAST_STEP = (
     .where(_STEPS.c.run_id == sa.bindparam("run_id"))
     .order_by(_STEPS.c.seq.desc())
     .limit(1)
+)
+_LATEST = tuple(  # the run page's: the latest step's columns beside the run
+    sa.select(_STEPS.c[c])
+    .where(_STEPS.c.run_id == SimRun.id)
+    .order_by(_STEPS.c.seq.desc())
+    .limit(1)
+    .scalar_subquery()
+    .label(f"last_{c}")
+    for c in ("step_id", "kind", "result")
 )
 _INSERT_STEP = sa.insert(RunStep.__table__)
 _STEP_COLUMNS = (

@@ -104,12 +104,14 @@ def preview(slug: str):
     return redirect(url_for("simulations.play", run_id=run.id))
 
 
-def _render_play(run, error: str | None = None, status: int = 200):
+def _render_play(run, error: str | None = None, status: int = 200, last=False):
+    """The run at its current step; ``last``: its latest step when already read."""
     case = services.case_of(run)
     if run.state == RunState.FINISHED:
         return redirect(url_for("simulations.debrief", run_id=run.id))
     step = case.step(run.current_step)
-    last = services.last_step(run)
+    if last is False:
+        last = services.last_step(run)
     extra = {}
     if step["kind"] == "complication":
         extra["event"] = STEP_KINDS["complication"].drawn(step, rules.Context(run.seed))
@@ -135,7 +137,11 @@ def _render_play(run, error: str | None = None, status: int = 200):
 @bp.get("/simulations/runs/<id:run_id>")
 @login_required
 def play(run_id: int):
-    return _render_play(_run_or_404(run_id))
+    found = services.run_to_play(run_id, agent=_agent(), user=current_user)
+    if found is None:
+        abort(404)  # not theirs: indistinguishable from a run that does not exist
+    run, last = found
+    return _render_play(run, last=last)
 
 
 @bp.post("/simulations/runs/<id:run_id>/step")
