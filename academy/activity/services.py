@@ -60,7 +60,8 @@ from academy.auth.policy import Scope, scope_by_township
 from academy.db import utcnow
 from academy.extensions import db
 from academy.regions.models import Township, Village
-from academy.roster.models import Agent, Posting
+from academy.roster.models import Agent
+from academy.roster.queries import serving_township, serving_village
 
 _UNSET = object()
 MAX_NAME = 200
@@ -119,22 +120,11 @@ def _values(village: str, township: str, suffix: str = "", typed: bool = False) 
         value = sa.bindparam(f"{c}{suffix}", type_=table.c[c].type)
         return sa.cast(value, table.c[c].type) if typed else value
 
-    agent = param("agent_id")
     values = {c: param(c) for c in _COLUMNS}
-    values["agent_id"] = agent
-    active = sa.and_(Posting.agent_id == agent, Posting.left_on.is_(None))
-    values["village_id"] = (
-        sa.select(Posting.village_id).where(active).scalar_subquery()
-        if village == "agent"
-        else param("village_id")
-    )
+    agent = values["agent_id"]
+    values["village_id"] = serving_village(agent) if village == "agent" else param("village_id")
     if township == "agent":
-        values["township_id"] = (
-            sa.select(Village.township_id)
-            .join(Posting, Posting.village_id == Village.id)
-            .where(active)
-            .scalar_subquery()
-        )
+        values["township_id"] = serving_township(agent)
     elif township == "village":
         values["township_id"] = (
             sa.select(Village.township_id)
@@ -174,8 +164,7 @@ def insert_events_from(source: sa.FromClause, shapes: tuple[Shape, ...]) -> sa.I
         values = _values(*shape, suffix=f"_e{i}", typed=True)
         selects.append(sa.select(*(v.label(c) for c, v in values.items())).select_from(source))
     rows = selects[0] if len(selects) == 1 else sa.union_all(*selects)
-    columns = list(_values(*shapes[0]))
-    return sa.insert(LearningEvent.__table__).from_select(columns, rows)
+    return sa.insert(LearningEvent.__table__).from_select(list(values), rows)  # same columns
 
 
 def event_params(prepared: list[tuple[Shape, dict]]) -> dict:

@@ -26,6 +26,26 @@ class TownshipSummary:
         return 0.0 if not self.villages else (self.villages - self.uncovered) / self.villages
 
 
+def serving_village(agent) -> sa.ScalarSelect:
+    """The village of the agent's active posting, as a scalar subquery to use inside another
+    statement (``agent``: an id or a SQL expression such as a bind parameter)."""
+    return (
+        sa.select(Posting.village_id)
+        .where(Posting.agent_id == agent, Posting.left_on.is_(None))
+        .scalar_subquery()
+    )
+
+
+def serving_township(agent) -> sa.ScalarSelect:
+    """The township of the agent's active posting, as ``serving_village`` gives the village."""
+    return (
+        sa.select(Village.township_id)
+        .join(Posting, Posting.village_id == Village.id)
+        .where(Posting.agent_id == agent, Posting.left_on.is_(None))
+        .scalar_subquery()
+    )
+
+
 def township_summaries(scope: Scope) -> list[TownshipSummary]:
     active = (
         sa.select(Posting.village_id, sa.func.count(Posting.id).label("n"))

@@ -339,8 +339,6 @@ def _sum_first_visits(path: Sequence[PathStep]) -> dict[str, float]:
 
 def _full_points(case: Case, path: Sequence[PathStep]) -> dict[str, float]:
     """Points of a path with free-text replies counted at full marks (the best one can do)."""
-    from academy.simulations.kinds import STEP_KINDS as K
-
     total = {d: 0.0 for d in DIMENSIONS}
     seen: set[str] = set()
     for p in path:
@@ -348,7 +346,7 @@ def _full_points(case: Case, path: Sequence[PathStep]) -> dict[str, float]:
             continue
         seen.add(p.step_id)
         step = case.step(p.step_id)
-        pts = K[step["kind"]].max_points(step) if p.taken.pending else p.taken.points
+        pts = STEP_KINDS[step["kind"]].max_points(step) if p.taken.pending else p.taken.points
         for d, v in pts.items():
             total[d] += v
     return total
@@ -396,8 +394,6 @@ def _extreme_path_acyclic(case: Case, seed: int, best: bool) -> list[PathStep]:
     depend on how one got there: each step is weighed once, from the ends backwards
     (linear in the steps and their ways out). The same path as the search: among equally
     good ways out, the first offered (the search keeps the first it finds)."""
-    from academy.simulations.kinds import STEP_KINDS as K
-
     ctx = Context(seed)
     steps = case.steps
     # step id → (points, outcome, length, path) of the best way from there to an end
@@ -411,7 +407,7 @@ def _extreme_path_acyclic(case: Case, seed: int, best: bool) -> list[PathStep]:
             raise _Cycle(sid)
         open_.add(sid)
         step = steps[sid]
-        kind = K[step["kind"]]
+        kind = STEP_KINDS[step["kind"]]
         if step["kind"] == "end":
             taken = kind.take(step, None, ctx)
             result = (dict(taken.points), step.get("outcome"), 1, [PathStep(sid, None, taken)])

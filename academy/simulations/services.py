@@ -36,8 +36,8 @@ from academy.content.yamlio import parse_yaml
 from academy.db import utcnow
 from academy.errors_domain import DomainError
 from academy.extensions import db
-from academy.regions.models import Village
-from academy.roster.models import Agent, Posting
+from academy.roster.models import Agent
+from academy.roster.queries import serving_township
 from academy.simulations import rules
 from academy.simulations.kinds import STEP_KINDS, StepInputError
 from academy.simulations.models import (
@@ -246,16 +246,6 @@ def case_to_start(slug: str) -> tuple[SimCase, CaseVersion | None] | None:
     return (row[0], row[1]) if row else None
 
 
-def _township_of(agent_id: int) -> sa.ScalarSelect:
-    """The township of the agent's active posting, looked up inside the INSERT that needs it."""
-    return (
-        sa.select(Village.township_id)
-        .join(Posting, Posting.village_id == Village.id)
-        .where(Posting.agent_id == agent_id, Posting.left_on.is_(None))
-        .scalar_subquery()
-    )
-
-
 def start_run(
     agent: Agent | None,
     case: SimCase,
@@ -275,7 +265,7 @@ def start_run(
         case=case,
         version=version,
         # where the agent serves now, read by the INSERT itself (no posting loaded here)
-        township_id=_township_of(agent.id) if agent else None,
+        township_id=serving_township(agent.id) if agent else None,
         preview=preview,
         seed=seed if seed is not None else secrets.randbelow(2**31 - 1),
         seq=0,
@@ -348,8 +338,12 @@ def run_to_play(
     row = db.session.execute(_run_query(run_id).add_columns(*_LATEST)).first()
     if row is None or not _owns(row[0], getattr(user, "id", None), getattr(agent, "id", None)):
         return None
-    run, step_id, kind, result = row
-    return run, (LatestStep(step_id, kind, result) if step_id is not None else None)
+    return row[0], _latest(row[1:])
+
+
+def _latest(columns) -> LatestStep | None:
+    step_id, kind, result = columns
+    return LatestStep(step_id, kind, result) if step_id is not None else None
 
 
 def _owns(run, user_id: int | None, agent_id: int | None) -> bool:
@@ -456,12 +450,6 @@ _PATH_OF_RUN = (
     sa.select(_STEPS.c.step_id, _STEPS.c.kind, _STEPS.c.response, _STEPS.c.result, _STEPS.c.mark)
     .where(_STEPS.c.run_id == sa.bindparam("run_id"))
     .order_by(_STEPS.c.seq)
-)
-_LAST_STEP = (
-    sa.select(_STEPS.c.step_id, _STEPS.c.kind, _STEPS.c.result)
-    .where(_STEPS.c.run_id == sa.bindparam("run_id"))
-    .order_by(_STEPS.c.seq.desc())
-    .limit(1)
 )
 _LATEST = tuple(  # the run page's: the latest step's columns beside the run
     sa.select(_STEPS.c[c])
@@ -770,10 +758,10 @@ def _progress(agent_id: int | None, asks: bool | None = None) -> None:
         learning_progressed.send(None, agent=db.session.get(Agent, agent_id))
 
 
-def last_step(run: SimRun):
-    """The run's latest step (step_id, kind, result: its feedback is shown above the next
-    step), or None — one row read, not the run's whole path."""
-    return db.session.execute(_LAST_STEP, {"run_id": run.id}).first()
+def last_step(run: SimRun) -> LatestStep | None:
+    """The run's latest step (its feedback is shown above the next step), or None — one
+    row read, not the run's whole path (``run_to_play`` reads it with the run)."""
+    return _latest(db.session.execute(sa.select(*_LATEST).where(SimRun.id == run.id)).one())
 
 
 def path_of(run: SimRun) -> list[rules.PathStep]:

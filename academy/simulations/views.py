@@ -104,14 +104,13 @@ def preview(slug: str):
     return redirect(url_for("simulations.play", run_id=run.id))
 
 
-def _render_play(run, error: str | None = None, status: int = 200, last=False):
-    """The run at its current step; ``last``: its latest step when already read."""
+def _render_play(run, last, error: str | None = None, status: int = 200):
+    """The run at its current step, below what its ``last`` step meant
+    (services.LatestStep or None)."""
     case = services.case_of(run)
     if run.state == RunState.FINISHED:
         return redirect(url_for("simulations.debrief", run_id=run.id))
     step = case.step(run.current_step)
-    if last is False:
-        last = services.last_step(run)
     extra = {}
     if step["kind"] == "complication":
         extra["event"] = STEP_KINDS["complication"].drawn(step, rules.Context(run.seed))
@@ -141,7 +140,7 @@ def play(run_id: int):
     if found is None:
         abort(404)  # not theirs: indistinguishable from a run that does not exist
     run, last = found
-    return _render_play(run, last=last)
+    return _render_play(run, last)
 
 
 @bp.post("/simulations/runs/<id:run_id>/step")
@@ -165,23 +164,22 @@ def step(run_id: int, identity: SessionIdentity):
     try:
         services.submit_step(run, seq, step_id, request.form)
     except services.RunRefused as err:
-        # Nothing was changed; the page shows the step the run is really at.
-        db_refresh(run)
-        return _render_play(run, error=err.message, status=409)
+        return _refused(run, err.message)
     except IntegrityError:
         # Two posts of the same step at once (two tabs, a double tap): the other one won.
-        db_refresh(run)
-        return _render_play(run, error="这一步已经作答过，不能重复提交。", status=409)
+        return _refused(run, "这一步已经作答过，不能重复提交。")
     if run.state == RunState.FINISHED:
         return redirect(url_for("simulations.debrief", run_id=run.id))
     return redirect(url_for("simulations.play", run_id=run.id))
 
 
-def db_refresh(run) -> None:
+def _refused(run, message: str):
+    """Nothing was changed: the page shows the step the run is really at, with why (409)."""
     from academy.extensions import db
 
     db.session.rollback()
     db.session.refresh(run)
+    return _render_play(run, services.last_step(run), error=message, status=409)
 
 
 @bp.get("/simulations/runs/<id:run_id>/debrief")
