@@ -19,6 +19,7 @@ from academy.regions.models import Village
 from academy.roster.models import Agent
 from tests import factories
 from tests.content_samples import valid_module
+from tests.e2e.waits import shown
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -101,7 +102,7 @@ def test_form_practice_accepts_what_a_person_would_write(site, phone):
     phone.fill("#f-phone", "138 5751 2345")
     phone.select_option("#f-relation", "子女")
     phone.click("#form button[type=submit]")
-    assert phone.is_visible("text=表单填写正确")
+    assert shown(phone, "text=表单填写正确")
 
 
 def test_check_result_is_in_view_and_a_pass_offers_the_next_module(site, phone):

@@ -17,6 +17,7 @@ from academy.roster.models import Agent
 from tests import factories
 from tests.competition_world import build
 from tests.e2e.test_journeys import _login
+from tests.e2e.waits import shown
 
 pytestmark = pytest.mark.e2e
 
@@ -170,9 +171,9 @@ def test_judge_marks_on_a_phone_through_a_network_cut(live_server, phone, venue)
     state, _, marks = _sheet(live_server, v)
     assert state == SheetState.SUBMITTED.value
     assert marks == {meas: 7.5, etq: 3.0, emg: 2.0}
-    assert phone.is_visible("text=评委组")
+    assert shown(phone, "text=评委组")
     assert phone.is_disabled(f"#c{meas}")
     _no_identity(phone, v, "marking page after submitting")
     phone.goto(base + "/competitions/judging")
-    assert phone.is_visible(f"li:has-text('{v['number']} 号选手') >> text=已提交")
+    assert shown(phone, f"li:has-text('{v['number']} 号选手') >> text=已提交")
     _no_identity(phone, v, "queue after submitting")

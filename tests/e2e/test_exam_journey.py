@@ -10,6 +10,7 @@ from academy.exams.models import Attempt, AttemptState
 from academy.extensions import db
 from tests import factories
 from tests.e2e.test_journeys import _login
+from tests.e2e.waits import shown
 from tests.integration.test_exam_services import make_exam
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +46,7 @@ def test_agent_sits_an_exam_with_autosave_through_a_network_cut(live_server, pho
     phone.click("text=浏览器考试")
     phone.click("button:has-text('开始考试')")
     phone.wait_for_url("**/attempts/*")
-    assert phone.is_visible("#timer")
+    assert shown(phone, "#timer")
     overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the exam page scrolls sideways by {overflow}px"
 
@@ -78,9 +79,9 @@ def test_agent_sits_an_exam_with_autosave_through_a_network_cut(live_server, pho
     phone.wait_for_selector("fieldset[data-position='3'] [data-state]:has-text('已保存')")
     phone.click("button:has-text('交卷')")
     phone.wait_for_url("**/submit")
-    assert phone.is_visible("text=已答 3 题")
+    assert shown(phone, "text=已答 3 题")
     phone.click("button:has-text('确认交卷')")
     phone.wait_for_url("**/result")
-    assert phone.is_visible("text=答题回顾")
+    assert shown(phone, "text=答题回顾")
     attempt = _attempt(live_server)
     assert attempt.state == AttemptState.GRADED and attempt.percent == 100.0

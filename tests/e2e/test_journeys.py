@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from academy.extensions import db
 from academy.roster.models import Posting
+from tests.e2e.waits import shown
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -54,8 +55,8 @@ def test_township_head_records_a_departure(live_server, phone):
     phone.select_option("#reason", "resigned")
     phone.fill("#note", "外出务工")
     phone.click("button:has-text('确认离岗')")
-    assert phone.is_visible("text=历史记录已保留")
-    assert phone.is_visible("text=重新到岗")
+    assert shown(phone, "text=历史记录已保留")
+    assert shown(phone, "text=重新到岗")
     with live_server["app"].app_context():
         posting = db.session.scalar(sa.select(Posting).where(Posting.agent_id == ids["east_agent"]))
         assert posting.left_on == date.today()
@@ -70,11 +71,11 @@ def test_agent_completes_a_module_practice_and_check(live_server, phone):
     phone.check("#materials input[value=m1]")
     phone.check("#materials input[value=m3]")
     phone.click("#materials button[type=submit]")
-    assert phone.is_visible("text=不需要")
+    assert shown(phone, "text=不需要")
     phone.uncheck("#materials input[value=m3]")
     phone.check("#materials input[value=m2]")
     phone.click("#materials button[type=submit]")
-    assert phone.is_visible("text=练习一：选材料 全部正确")
+    assert shown(phone, "text=练习一：选材料 全部正确")
     # 2. channel
     phone.check("#channel input[value=c1]")
     phone.click("#channel button[type=submit]")
@@ -82,7 +83,7 @@ def test_agent_completes_a_module_practice_and_check(live_server, phone):
     for index in range(4):
         phone.select_option(f"select[name=pos-{index}]", str(index + 1))
     phone.click("#order button[type=submit]")
-    assert phone.is_visible("text=练习三：排步骤 全部正确")
+    assert shown(phone, "text=练习三：排步骤 全部正确")
     # 4. the form replica
     phone.fill("#f-name", "张阿大")
     phone.fill("#f-id_number", "330624195003150016")
@@ -90,7 +91,7 @@ def test_agent_completes_a_module_practice_and_check(live_server, phone):
     phone.fill("#f-phone", "13857512345")
     phone.select_option("#f-relation", "子女")
     phone.click("#form button[type=submit]")
-    assert phone.is_visible("text=表单填写正确")
+    assert shown(phone, "text=表单填写正确")
     # the short check
     phone.check("input[name=q-0][value='0']")
     phone.check("input[name=q-1][value=false]")
@@ -99,9 +100,9 @@ def test_agent_completes_a_module_practice_and_check(live_server, phone):
     phone.check("input[name=q-3][value=false]")
     phone.check("input[name=q-4][value='0']")
     phone.click("#check button[type=submit]")
-    assert phone.is_visible("text=本模块已通过")
+    assert shown(phone, "text=本模块已通过")
     phone.goto(f"{base}/learn/")
-    assert phone.is_visible("text=✓ 已通过")
+    assert shown(phone, "text=✓ 已通过")
 
 
 def test_read_aloud_buttons_say_when_speech_is_unavailable(live_server, phone):
@@ -120,7 +121,7 @@ def test_read_aloud_buttons_say_when_speech_is_unavailable(live_server, phone):
         assert (
             phone.locator("text=无法朗读").count() + phone.locator("text=不支持朗读").count() == 1
         )
-        assert phone.is_visible("#readaloud-note")
+        assert shown(phone, "#readaloud-note")
         assert phone.locator(".btn-read:visible").count() == 0
         # In large type the section headings keep their width (no button squeezed beside).
         phone.click("#large-type-toggle")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.waits import shown
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -25,12 +26,12 @@ def test_expert_reorders_adds_previews_and_saves_on_a_phone(live_server, phone):
     phone.fill("#f-title", "死亡待遇申领（手机上改）")
     phone.click("button[value=preview]")
     # The agent's page, with the new title, every part, and a bar to save.
-    assert phone.is_visible("text=预览：代办员看到的页面。")
+    assert shown(phone, "text=预览：代办员看到的页面。")
     assert phone.text_content("h1").strip().startswith("死亡待遇申领（手机上改）")
     for part in ("#guide", "#materials", "#order", "#form", "#check"):
-        assert phone.is_visible(part)
+        assert shown(phone, part)
     phone.click(".preview-bar button[value=save]")
-    assert phone.is_visible("text=已保存为第 2 版")
+    assert shown(phone, "text=已保存为第 2 版")
     phone.goto(f"{base}/learn/{slug}/edit")
     assert phone.input_value("input[name=materials-1-name]") == "死亡证明"
     assert phone.input_value("textarea[name=mistakes-3-mistake]") == "没核对银行卡户名"

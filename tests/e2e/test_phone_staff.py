@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.waits import shown
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -36,7 +37,7 @@ def test_menu_opens_without_javascript(live_server, browser):
     try:
         _login(page, live_server["url"], "admin-t")
         page.click("summary:has-text('菜单')")
-        assert page.is_visible("nav >> text=账号")
+        assert shown(page, "nav >> text=账号")
     finally:
         ctx.close()
 
@@ -46,7 +47,7 @@ def test_wide_screen_shows_the_whole_menu(live_server, browser):
     page = ctx.new_page()
     try:
         _login(page, live_server["url"], "head-east")
-        assert page.is_visible("nav >> text=操作记录")
+        assert shown(page, "nav >> text=操作记录")
         assert not page.is_visible("summary:has-text('菜单')")
     finally:
         ctx.close()

@@ -10,6 +10,7 @@ from academy.extensions import db
 from academy.simulations import rules, services
 from academy.simulations.models import SimRun
 from tests.e2e.test_journeys import _login
+from tests.e2e.waits import shown
 from tests.simcases import load_case, sample_case
 
 pytestmark = pytest.mark.e2e
@@ -70,7 +71,7 @@ def test_agent_plays_a_case_to_the_debrief_on_a_phone(live_server, phone, case_s
     phone.wait_for_url("**/simulations/")
     phone.click("#case-e2e-pension button:has-text('开始')")
     phone.wait_for_url("**/simulations/runs/*")
-    assert phone.is_visible("svg.avatar")
+    assert shown(phone, "svg.avatar")
     overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the player scrolls sideways by {overflow}px"
 
@@ -104,10 +105,10 @@ def test_agent_plays_a_case_to_the_debrief_on_a_phone(live_server, phone, case_s
         phone.wait_for_load_state()
     assert reloaded and offline_tried
     phone.wait_for_url("**/debrief")
-    assert phone.is_visible("text=结局：一次办结")
-    assert phone.is_visible("#dimension-scores")
-    assert phone.is_visible("text=要一次性告知村民的事")
-    assert phone.is_visible("text=还有 1 条答复待专家评分")
+    assert shown(phone, "text=结局：一次办结")
+    assert shown(phone, "#dimension-scores")
+    assert shown(phone, "text=要一次性告知村民的事")
+    assert shown(phone, "text=还有 1 条答复待专家评分")
     overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the debrief scrolls sideways by {overflow}px"
     with live_server["app"].app_context():
