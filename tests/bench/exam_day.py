@@ -198,9 +198,6 @@ def seed_agents(
 def prepare(url: str, n: int, questions: int, minutes: int, spare: int = 0) -> Setup:
     """Schema, content, N agents with users (and ``spare`` more, kept out of the load for the
     fixed-concurrency comparison), and one published exam; committed."""
-    from academy.db import utcnow
-    from academy.exams import services
-    from academy.exams.models import Exam, ExamSection, ExamStatus, Layout
     from academy.extensions import db
 
     started = time.perf_counter()
@@ -208,46 +205,62 @@ def prepare(url: str, n: int, questions: int, minutes: int, spare: int = 0) -> S
     with app.app_context():
         how = build_schema(app)
         load_reference_content()
-        usernames = [f"cand{i + 1:05d}" for i in range(n + spare)]
-        agent_ids, user_ids = seed_agents(
-            "考试日基准县", usernames, "考生", "139", townships=max(1, math.ceil(n / 40))
-        )
-        d1 = round(questions * 0.4)
-        d2 = round(questions * 0.4)
-        exam = Exam(
-            title="考试日基准：业务知识综合测试",
-            description="负载基准用考试。",
-            status=ExamStatus.PUBLISHED,
-            time_limit_minutes=min(600, minutes),
-            attempts_allowed=1,
-            pass_percent=60.0,
-            layout=Layout.ALL_ON_ONE,
-            shuffle_questions=True,
-            shuffle_answers=True,
-            published_at=utcnow(),
-        )
-        exam.sections = [
-            ExamSection(
-                position=1,
-                title="综合",
-                points=2.0,
-                item_ids=[],
-                qtypes=[],
-                question_ids=[],
-                counts={"1": d1, "2": d2, "3": questions - d1 - d2},
-            )
-        ]
-        db.session.add(exam)
-        db.session.flush()
-        problems = services.blueprint_problems(exam)
-        if problems:
-            raise SystemExit("exam blueprint cannot be drawn: " + " ".join(problems))
+        cands = seed_candidates(n + spare)
+        exam_id = seed_exam(questions, minutes)
         db.session.commit()
-        exam_id = exam.id
         db.session.remove()
         db.engine.dispose()
-    cands = list(zip(usernames, user_ids, agent_ids, strict=True))
     return Setup(url, exam_id, cands[:n], time.perf_counter() - started, how, cands[n:])
+
+
+def seed_candidates(n: int) -> list[tuple[str, int, int]]:
+    """N candidates ``cand00001…`` (username, user id, agent id), 40 to a township."""
+    usernames = [f"cand{i + 1:05d}" for i in range(n)]
+    agent_ids, user_ids = seed_agents(
+        "考试日基准县", usernames, "考生", "139", townships=max(1, math.ceil(n / 40))
+    )
+    return list(zip(usernames, user_ids, agent_ids, strict=True))
+
+
+def seed_exam(questions: int, minutes: int) -> int:
+    """One published exam, all on one page, drawing ``questions`` questions 40/40/20 % from
+    difficulties 1/2/3 of every shipped bank; flushed, its id returned."""
+    from academy.db import utcnow
+    from academy.exams import services
+    from academy.exams.models import Exam, ExamSection, ExamStatus, Layout
+    from academy.extensions import db
+
+    d1 = round(questions * 0.4)
+    d2 = round(questions * 0.4)
+    exam = Exam(
+        title="考试日基准：业务知识综合测试",
+        description="负载基准用考试。",
+        status=ExamStatus.PUBLISHED,
+        time_limit_minutes=min(600, minutes),
+        attempts_allowed=1,
+        pass_percent=60.0,
+        layout=Layout.ALL_ON_ONE,
+        shuffle_questions=True,
+        shuffle_answers=True,
+        published_at=utcnow(),
+    )
+    exam.sections = [
+        ExamSection(
+            position=1,
+            title="综合",
+            points=2.0,
+            item_ids=[],
+            qtypes=[],
+            question_ids=[],
+            counts={"1": d1, "2": d2, "3": questions - d1 - d2},
+        )
+    ]
+    db.session.add(exam)
+    db.session.flush()
+    problems = services.blueprint_problems(exam)
+    if problems:
+        raise SystemExit("exam blueprint cannot be drawn: " + " ".join(problems))
+    return exam.id
 
 
 # --------------------------------------------------------------------------------------

@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     def prepare_users(url):
-        usernames, slugs, _ = prepare(url, args.players)
-        return usernames, slugs
+        setup = prepare(url, args.players)
+        return setup.usernames, setup.slugs
 
     run_profile(args, "bench_profile_sim", "simulation", OPS, prepare_users, play)
     return 0

@@ -18,6 +18,11 @@ the debrief and starts another case, until ``--duration`` seconds after the logi
 Every step POST carries the page's seq; a 302 is a step taken, a 409 a refusal (counted apart:
 with one tab per player there should be none).
 
+``--with-exam N`` runs N exam candidates (exam_day's, saving every ``--save-interval`` s) against
+the same server at the same time, and compares the step's p50/p95/p99 with the answer save's
+over the same minutes (after the exam's start spike), as a whole and per 30-second slice:
+separate runs of the two benches differ from each other by more than the two requests do.
+
 Also timed: validating every case file (the simulations part of ``content check``) and the
 whole ``content check`` (courses, banks and cases), each the best of 3.
 
@@ -36,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -43,13 +49,19 @@ import sqlalchemy as sa
 from tests.bench.exam_day import (
     DEFAULT_DB,
     PASSWORD,
+    Candidate,
+    Phases,
+    Plan,
     Server,
     Stats,
     _request,
+    candidate_run,
     csrf_of,
     fmt,
     pct,
     seed_agents,
+    seed_candidates,
+    seed_exam,
 )
 from tests.bench.province import (
     REPO_ROOT,
@@ -95,7 +107,17 @@ def step_form(page: str, csrf: str, rng: random.Random) -> list[tuple[str, str]]
     return data
 
 
-def prepare(url: str, n: int) -> tuple[list[str], list[str], float]:
+@dataclass
+class Setup:
+    usernames: list[str]
+    slugs: list[str]
+    seconds: float
+    exam_id: int | None = None
+    candidates: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+def prepare(url: str, n: int, exam_candidates: int = 0, questions: int = 50) -> Setup:
+    """Schema, content, N players; with ``exam_candidates``, exam_day's candidates and exam."""
     from academy.extensions import db
     from academy.simulations.services import live_cases
 
@@ -107,10 +129,14 @@ def prepare(url: str, n: int) -> tuple[list[str], list[str], float]:
         usernames = [f"sim{i + 1:05d}" for i in range(n)]
         seed_agents("模拟基准县", usernames, "代办员", "137")
         slugs = [c.slug for c in live_cases()]
+        exam_id, cands = None, []
+        if exam_candidates:
+            cands = seed_candidates(exam_candidates)
+            exam_id = seed_exam(questions, minutes=120)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
-    return usernames, slugs, time.perf_counter() - started
+    return Setup(usernames, slugs, time.perf_counter() - started, exam_id, cands)
 
 
 def time_content_check() -> tuple[float, float, int]:
@@ -135,7 +161,7 @@ def time_content_check() -> tuple[float, float, int]:
     return min(cases), min(whole), len(docs)
 
 
-async def player(i, username, slugs, base, args, t0, stats, connector, rng, counts):
+async def player(i, username, slugs, base, args, t0, stats, connector, rng, counts, points):
     import aiohttp
 
     loop = asyncio.get_running_loop()
@@ -196,9 +222,12 @@ async def player(i, username, slugs, base, args, t0, stats, connector, rng, coun
                     return
                 data = step_form(page, csrf, rng)
                 await asyncio.sleep(args.think * rng.uniform(0.8, 1.2))
+                sent = time.perf_counter()
                 status, _ = await _request(
                     s, "POST", f"{url}/step", "step", stats, expect=(302,), data=data
                 )
+                if status == 302:
+                    points.append((loop.time(), (time.perf_counter() - sent) * 1000))
                 if status == 409:
                     counts["refused"] += 1
                 elif status != 302:
@@ -210,37 +239,109 @@ async def player(i, username, slugs, base, args, t0, stats, connector, rng, coun
             counts["finished"] += 1
 
 
-async def run_load(usernames, slugs, server, args) -> tuple[Stats, Counter, float]:
+@dataclass
+class Load:
+    stats: Stats
+    counts: Counter
+    wall: float
+    t0: float
+    steps: list[tuple[float, float]]  # (loop time answered, ms) of every step taken
+    exam: Stats | None = None  # the exam's candidates (--with-exam), saves in save_points
+
+
+def exam_plan(args) -> Plan:
+    """exam_day's phases fitted to the players' run: logins in the same window, starts over
+    ``--exam-spike`` s after it, saves until the players stop, submits just after."""
+    return Plan(
+        args.login_window,
+        args.exam_spike,
+        args.duration - args.exam_spike,
+        args.save_interval,
+        5.0,
+        False,
+    )
+
+
+async def run_load(setup: Setup, server: Server, args) -> Load:
     import aiohttp
 
     stats = Stats()
     counts: Counter = Counter()
+    points: list[tuple[float, float]] = []
     rng = random.Random(args.seed)
     connector = aiohttp.TCPConnector(limit=0)
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     started = time.perf_counter()
-    try:
-        await asyncio.gather(
-            *(
-                player(
-                    i,
-                    u,
-                    slugs,
-                    server.base,
-                    args,
-                    t0,
-                    stats,
-                    connector,
-                    random.Random(rng.random()),
-                    counts,
-                )
-                for i, u in enumerate(usernames)
-            )
+    work = [
+        player(
+            i,
+            u,
+            setup.slugs,
+            server.base,
+            args,
+            t0,
+            stats,
+            connector,
+            random.Random(rng.random()),
+            counts,
+            points,
         )
+        for i, u in enumerate(setup.usernames)
+    ]
+    exam = None
+    if setup.candidates:
+        exam, plan = Stats(), exam_plan(args)
+        phases = Phases([plan.login_window + plan.spike + plan.duration])
+        work += [
+            candidate_run(
+                Candidate(i + 1, u, uid, aid),
+                server.base,
+                setup.exam_id,
+                plan,
+                phases,
+                t0,
+                exam,
+                connector,
+                random.Random(rng.random()),
+            )
+            for i, (u, uid, aid) in enumerate(setup.candidates)
+        ]
+    try:
+        await asyncio.gather(*work)
     finally:
         await connector.close()
-    return stats, counts, time.perf_counter() - started
+    return Load(stats, counts, time.perf_counter() - started, t0, points, exam)
+
+
+SLICE_S = 30.0
+
+
+def same_minutes(load: Load, args) -> dict:
+    """Steps and saves answered in the same minutes: after the exam's start spike and the
+    players' first think, until the players stop. The whole window, then per slice."""
+    start = load.t0 + args.login_window + max(args.exam_spike, args.think)
+    end = load.t0 + args.login_window + args.duration
+
+    def within(points, a, b):
+        return [ms for t, ms in points if a <= t < b]
+
+    steps = within(load.steps, start, end)
+    saves = within(load.exam.save_points, start, end)
+    slices = []
+    a = start
+    while a + SLICE_S / 2 <= end:
+        b = min(end, a + SLICE_S)
+        st, sv = within(load.steps, a, b), within(load.exam.save_points, a, b)
+        if st and sv:
+            slices.append((a - load.t0, b - load.t0, len(st), pct(st, 95), len(sv), pct(sv, 95)))
+        a = b
+    return {
+        "window": (start - load.t0, end - load.t0),
+        "steps": steps,
+        "saves": saves,
+        "slices": slices,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,6 +360,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="start playing right after one's own login (logins and steps overlap)",
     )
+    ap.add_argument(
+        "--with-exam",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N exam candidates saving answers against the same server at the same time",
+    )
+    ap.add_argument("--exam-spike", type=float, default=20.0, help="their starts, s")
+    ap.add_argument("--save-interval", type=float, default=5.0, help="their saves, s (± 20 %%)")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--seed", type=int, default=2026)
     args = ap.parse_args(argv)
@@ -278,14 +388,19 @@ def main(argv: list[str] | None = None) -> int:
     recreate_schema(admin, schema)
     try:
         print(f"== {n} players: set-up in schema {schema} …", flush=True)
-        usernames, slugs, took = prepare(url, n)
-        print(f"   set-up {took:.1f} s ({len(slugs)} cases)", flush=True)
+        setup = prepare(url, n, args.with_exam)
+        print(f"   set-up {setup.seconds:.1f} s ({len(setup.slugs)} cases)", flush=True)
+        if args.with_exam:
+            print(
+                f"   with {args.with_exam} exam candidates on the same server: starts over "
+                f"{args.exam_spike:g} s after the logins, a save every {args.save_interval:g} s"
+            )
         with tempfile.TemporaryDirectory() as tmp:
-            server = Server("gunicorn", url, args.workers, 1, n, Path(tmp))
+            server = Server("gunicorn", url, args.workers, 1, n + args.with_exam, Path(tmp))
             server.start({"LEARNING_EVENTS": "1"})
             print(f"   server {server.describe()} at {server.base}", flush=True)
             try:
-                stats, counts, wall = asyncio.run(run_load(usernames, slugs, server, args))
+                load = asyncio.run(run_load(setup, server, args))
             finally:
                 server.stop()
     finally:
@@ -293,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             with admin.begin() as conn:
                 conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         admin.dispose()
+    stats, counts, wall = load.stats, load.counts, load.wall
     print(
         f"   {wall:.0f} s: runs {counts['runs']}, finished {counts['finished']}, "
         f"steps {counts['steps']}, refused {counts['refused']}"
@@ -306,6 +422,34 @@ def main(argv: list[str] | None = None) -> int:
         )
         for ex in stats.examples[op]:
             print(f"      e.g. {ex}")
+    if load.exam is not None:
+        print("   exam candidates:")
+        for op in ("login", "start", "page", "save", "submit"):
+            lat = load.exam.lat[op]
+            print(
+                f"   {op:<10}{len(lat):>6}{fmt(pct(lat, 50)):>8}{fmt(pct(lat, 95)):>8}"
+                f"{fmt(pct(lat, 99)):>8}{load.exam.outcomes[op]['error']:>8}"
+            )
+            for ex in load.exam.examples[op]:
+                print(f"      e.g. {ex}")
+        same = same_minutes(load, args)
+        a, b = same["window"]
+        print(f"   the same minutes ({a:.0f}–{b:.0f} s):  n     p50     p95     p99")
+        for label, lat in (("step", same["steps"]), ("save", same["saves"])):
+            print(
+                f"   {label:<27}{len(lat):>6}{fmt(pct(lat, 50)):>8}{fmt(pct(lat, 95)):>8}"
+                f"{fmt(pct(lat, 99)):>8}"
+            )
+        slices = same["slices"]
+        won = sum(1 for *_, st95, _, sv95 in slices if st95 <= sv95)
+        print(
+            f"   per {SLICE_S:.0f} s slice, step p95 ≤ save p95 in {won} of {len(same['slices'])}:"
+        )
+        for a, b, nst, st95, nsv, sv95 in slices:
+            print(
+                f"      {a:>4.0f}–{b:<4.0f} s  step {st95:5.1f} ms (n {nst:>4})  "
+                f"save {sv95:5.1f} ms (n {nsv:>4})"
+            )
     steps = stats.lat["step"]
     out = {
         "players": n,
@@ -320,6 +464,16 @@ def main(argv: list[str] | None = None) -> int:
         "cases_check_ms": round(cases_ms, 1),
         "content_check_ms": round(check_ms, 1),
     }
+    if load.exam is not None:
+        out |= {
+            "exam_candidates": args.with_exam,
+            "same_minutes_step_p95_ms": round(pct(same["steps"], 95), 1),
+            "same_minutes_save_p95_ms": round(pct(same["saves"], 95), 1),
+            "same_minutes_step_p50_ms": round(pct(same["steps"], 50), 1),
+            "same_minutes_save_p50_ms": round(pct(same["saves"], 50), 1),
+            "slices_step_p95_le_save": f"{won}/{len(same['slices'])}",
+            "exam_errors": sum(load.exam.outcomes[op]["error"] for op in load.exam.outcomes),
+        }
     print(json.dumps(out, ensure_ascii=False))
     return 0
 
