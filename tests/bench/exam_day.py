@@ -764,8 +764,11 @@ class Phases:
         self.current = 0
 
 
-async def _request(session, method, url, op, stats, *, expect, data=None, headers=None):
-    """One timed request. Returns (status, text) or (None, None) on connection errors."""
+async def _request(
+    session, method, url, op, stats, *, expect, data=None, headers=None, header=None
+):
+    """One timed request. Returns (status, text) — with ``header``, (status, that response
+    header's value) — or (None, None) on connection errors."""
     t0 = time.perf_counter()
     try:
         async with session.request(
@@ -773,6 +776,8 @@ async def _request(session, method, url, op, stats, *, expect, data=None, header
         ) as r:
             text = await r.text()
             status = r.status
+            if header is not None and status in expect:
+                text = r.headers.get(header, "")
     except Exception as err:  # connection refused/reset, timeouts: errors of the run
         ms = (time.perf_counter() - t0) * 1000
         stats.add(op, ms, "error", f"{err.__class__.__name__}: {str(err)[:120]}")

@@ -207,11 +207,12 @@ async def player(i, username, slugs, base, args, t0, stats, connector, rng, coun
                 stats,
                 expect=(302,),
                 data={"csrf_token": csrf, "fresh": "1"},
+                header="Location",
             )
             if status != 302:
                 return
             counts["runs"] += 1
-            run_id = RUN.search(moved).group(1)  # the redirect's body links the new run
+            run_id = RUN.search(moved).group(1)  # the redirect's Location: the new run
             url = f"/simulations/runs/{run_id}"
             while loop.time() < end:
                 status, page = await _request(s, "GET", url, "page", stats, expect=(200, 302))
@@ -223,11 +224,20 @@ async def player(i, username, slugs, base, args, t0, stats, connector, rng, coun
                 data = step_form(page, csrf, rng)
                 await asyncio.sleep(args.think * rng.uniform(0.8, 1.2))
                 sent = time.perf_counter()
-                status, _ = await _request(
-                    s, "POST", f"{url}/step", "step", stats, expect=(302,), data=data
+                status, moved = await _request(
+                    s,
+                    "POST",
+                    f"{url}/step",
+                    "step",
+                    stats,
+                    expect=(302,),
+                    data=data,
+                    header="Location",
                 )
                 if status == 302:
-                    points.append((loop.time(), (time.perf_counter() - sent) * 1000))
+                    took = (time.perf_counter() - sent) * 1000
+                    kind = "end" if moved.endswith("/debrief") else SCENE.search(page).group(2)
+                    points.append((loop.time(), took, kind))
                 if status == 409:
                     counts["refused"] += 1
                 elif status != 302:
@@ -245,7 +255,8 @@ class Load:
     counts: Counter
     wall: float
     t0: float
-    steps: list[tuple[float, float]]  # (loop time answered, ms) of every step taken
+    # (loop time answered, ms, the step's kind or "end": it ended the case) of every step
+    steps: list[tuple[float, float, str]]
     exam: Stats | None = None  # the exam's candidates (--with-exam), saves in save_points
 
 
@@ -267,7 +278,7 @@ async def run_load(setup: Setup, server: Server, args) -> Load:
 
     stats = Stats()
     counts: Counter = Counter()
-    points: list[tuple[float, float]] = []
+    points: list[tuple[float, float, str]] = []
     rng = random.Random(args.seed)
     connector = aiohttp.TCPConnector(limit=0)
     loop = asyncio.get_running_loop()
@@ -324,7 +335,7 @@ def same_minutes(load: Load, args) -> dict:
     end = load.t0 + args.login_window + args.duration
 
     def within(points, a, b):
-        return [ms for t, ms in points if a <= t < b]
+        return [ms for t, ms, *_ in points if a <= t < b]
 
     steps = within(load.steps, start, end)
     saves = within(load.exam.save_points, start, end)
@@ -336,11 +347,16 @@ def same_minutes(load: Load, args) -> dict:
         if st and sv:
             slices.append((a - load.t0, b - load.t0, len(st), pct(st, 95), len(sv), pct(sv, 95)))
         a = b
+    kinds: dict[str, list[float]] = {}
+    for t, ms, kind in load.steps:
+        if start <= t < end:
+            kinds.setdefault(kind, []).append(ms)
     return {
         "window": (start - load.t0, end - load.t0),
         "steps": steps,
         "saves": saves,
         "slices": slices,
+        "kinds": kinds,
     }
 
 
@@ -439,6 +455,11 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"   {label:<27}{len(lat):>6}{fmt(pct(lat, 50)):>8}{fmt(pct(lat, 95)):>8}"
                 f"{fmt(pct(lat, 99)):>8}"
+            )
+        for kind, lat in sorted(same["kinds"].items(), key=lambda kv: -len(kv[1])):
+            print(
+                f"     step: {kind:<20}{len(lat):>6}{fmt(pct(lat, 50)):>8}"
+                f"{fmt(pct(lat, 95)):>8}{fmt(pct(lat, 99)):>8}"
             )
         slices = same["slices"]
         won = sum(1 for *_, st95, _, sv95 in slices if st95 <= sv95)

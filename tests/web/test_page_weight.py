@@ -32,3 +32,14 @@ def test_every_shipped_module_page_is_under_100kb(app, world, login_as):
             and b"http://" not in resp.data
             and b"https://" not in resp.data
         )
+
+
+def test_a_redirect_after_a_post_carries_no_page_under_it(client, world, login_as):
+    """The phone follows the Location; the HTML page Werkzeug would write under it is never
+    shown — nothing but the headers goes over the village's link."""
+    resp = client.get("/home")  # not signed in: sent to the login page
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert resp.data == b"" and resp.headers["Content-Length"] == "0"
+    signed_in = login_as(world.agent_user)
+    resp = signed_in.get("/login")
+    assert resp.status_code == 302 and resp.data == b""
