@@ -155,21 +155,32 @@ def prepared_events(events: Iterable[dict]) -> list[tuple[Shape, dict]]:
     return [p for p in (_prepared(**e) for e in events) if p is not None]
 
 
-def insert_events_from(source: sa.FromClause, shapes: tuple[Shape, ...]) -> sa.Insert:
+def insert_events_from(
+    source: sa.FromClause, shapes: tuple[Shape, ...], at: sa.ColumnElement | None = None
+) -> sa.Insert:
     """An INSERT of one event per shape for each row ``source`` yields (none when it yields
     none): a statement that writes something (a CTE) and logs it in one round trip.
-    Parameters ``<column>_e<i>`` (see ``event_params``)."""
+    Parameters ``<column>_e<i>`` (see ``event_params``); ``at``: the events' moment read
+    from ``source`` instead (``event_params(…, dated=False)``)."""
     selects = []
     for i, shape in enumerate(shapes):
         values = _values(*shape, suffix=f"_e{i}", typed=True)
+        if at is not None:
+            values["at"] = at
         selects.append(sa.select(*(v.label(c) for c, v in values.items())).select_from(source))
     rows = selects[0] if len(selects) == 1 else sa.union_all(*selects)
     return sa.insert(LearningEvent.__table__).from_select(list(values), rows)  # same columns
 
 
-def event_params(prepared: list[tuple[Shape, dict]]) -> dict:
-    """The parameters of ``insert_events_from``'s statement for these prepared events."""
-    return {f"{k}_e{i}": v for i, (_, params) in enumerate(prepared) for k, v in params.items()}
+def event_params(prepared: list[tuple[Shape, dict]], dated: bool = True) -> dict:
+    """The parameters of ``insert_events_from``'s statement for these prepared events
+    (without their ``at`` when the statement reads it from its source: ``dated=False``)."""
+    return {
+        f"{k}_e{i}": v
+        for i, (_, params) in enumerate(prepared)
+        for k, v in params.items()
+        if dated or k != "at"
+    }
 
 
 def record_event(*args, **kwargs) -> None:

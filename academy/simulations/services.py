@@ -430,10 +430,16 @@ _AT_SEQ = (
 # A step that does not end the case moves the run on; the one that ends it also finishes and
 # scores the run (both statements built once)
 _SCORE_COLUMNS = ("score", "auto_score", "dimension_scores", "pending_marks")
+# ``at``: the step's moment, one parameter for the run's update time, its finish time and
+# (on PostgreSQL, read back from the CTE) the steps' and events' ``at``
 _ADVANCE = (
     sa.update(_RUNS)
     .where(*_AT_SEQ)
-    .values(seq=sa.bindparam("new_seq"), current_step=sa.bindparam("next_step"))
+    .values(
+        seq=sa.bindparam("new_seq"),
+        current_step=sa.bindparam("next_step"),
+        updated_at=sa.bindparam("at"),
+    )
 )
 _FINISH = (
     sa.update(_RUNS)
@@ -441,8 +447,10 @@ _FINISH = (
     .values(
         seq=sa.bindparam("new_seq"),
         current_step=sa.bindparam("next_step"),
+        updated_at=sa.bindparam("at"),
         state=RunState.FINISHED,
-        **{c: sa.bindparam(f"new_{c}") for c in ("outcome", "finished_at", *_SCORE_COLUMNS)},
+        finished_at=sa.bindparam("at"),
+        **{c: sa.bindparam(f"new_{c}") for c in ("outcome", *_SCORE_COLUMNS)},
     )
 )
 _STEPS = RunStep.__table__
@@ -466,16 +474,29 @@ _STEP_COLUMNS = (
 )  # fmt: skip
 
 
+_FROM_MOVED = ("run_id", "at")  # a stored step's columns the moved run gives (PostgreSQL)
+
+
 def _moved_then_stored(move: sa.Update, rows: int, shapes: tuple = ()) -> sa.Insert:
     """PostgreSQL: one statement that moves the run on (``move``, guarded by its seq, in a
-    CTE) and inserts ``rows`` steps (bind parameters ``<column>_<i>``) and the learning
-    events of ``shapes`` (activity.services.insert_events_from) only if it did. Returns a
-    row for each step stored, or for each event when there are events."""
-    moved = move.returning(_RUNS.c.id).cte("moved")
+    CTE) and inserts ``rows`` steps (bind parameters ``<column>_<i>``; the run and the
+    moment read from the moved run) and the learning events of ``shapes``
+    (activity.services.insert_events_from, dated the same) only if it did. Returns a row
+    for each step stored, or for each event when there are events.
+
+    A case's last step, with the end reached and two events, stays under 50 parameters:
+    beyond that psycopg parses the statement's text again on every execution (≈0.4 ms)."""
+    moved = move.returning(_RUNS.c.id, _RUNS.c.updated_at).cte("moved")
+    given = {"run_id": moved.c.id, "at": moved.c.updated_at}
     selects = [
         sa.select(
-            *(  # typed casts: a UNION of bare parameters leaves PostgreSQL guessing text
-                sa.cast(sa.bindparam(f"{c}_{i}", type_=_STEPS.c[c].type), _STEPS.c[c].type).label(c)
+            *(
+                # typed casts: a UNION of bare parameters leaves PostgreSQL guessing text
+                given[c].label(c)
+                if c in given
+                else sa.cast(
+                    sa.bindparam(f"{c}_{i}", type_=_STEPS.c[c].type), _STEPS.c[c].type
+                ).label(c)
                 for c in _STEP_COLUMNS
             )
         ).select_from(moved)
@@ -487,8 +508,8 @@ def _moved_then_stored(move: sa.Update, rows: int, shapes: tuple = ()) -> sa.Ins
     if not shapes:
         return stored
     # a data-modifying CTE runs whether or not the statement reads it: add_cte renders it
-    logged = insert_events_from(moved, shapes).add_cte(stored.cte("stored"))
-    return logged.returning(sa.literal_column("1"))
+    logged = insert_events_from(moved, shapes, at=moved.c.updated_at)
+    return logged.add_cte(stored.cte("stored")).returning(sa.literal_column("1"))
 
 
 _ADVANCE_AND_STORE = _moved_then_stored(_ADVANCE, 1)
@@ -507,7 +528,12 @@ def _move_and_store(conn, finishing: bool, params: dict, rows: list[dict], event
         conn.execute(_INSERT_STEP, rows)
         record_events(events)
         return True
-    values = {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in _STEP_COLUMNS}
+    values = {
+        f"{c}_{i}": row[c]
+        for i, row in enumerate(rows)
+        for c in _STEP_COLUMNS
+        if c not in _FROM_MOVED
+    }
     prepared = prepared_events(events)
     if not prepared:  # an author's preview, or events switched off
         stmt = _FINISH_AND_STORE if finishing else _ADVANCE_AND_STORE
@@ -516,7 +542,7 @@ def _move_and_store(conn, finishing: bool, params: dict, rows: list[dict], event
     stmt = _LOGGED.get((finishing, shapes))
     if stmt is None:
         stmt = _LOGGED[(finishing, shapes)] = _moved_then_stored(move, len(rows), shapes)
-    found = conn.execute(stmt, {**params, **values, **event_params(prepared)}).all()
+    found = conn.execute(stmt, {**params, **values, **event_params(prepared, dated=False)}).all()
     return len(found) == len(prepared)
 
 
@@ -570,8 +596,9 @@ def take_step_quickly(
         path += [rules.PathStep(step_id, response, taken), rules.PathStep(end["id"], None, ended)]
         score = rules.score_run(case, row.seed, path, _marks(earlier))
     params = {"run_id": run_id, "at_seq": seq, "new_seq": seq + 1, "next_step": taken.next}
+    params["at"] = now
     if score is not None:
-        params.update(new_seq=seq + 2, new_outcome=end["outcome"], new_finished_at=now)
+        params.update(new_seq=seq + 2, new_outcome=end["outcome"])
         params.update({f"new_{c}": v for c, v in _score_columns(score).items()})
     logged = row.agent_id and not row.preview
     events = []
