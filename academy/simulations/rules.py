@@ -280,6 +280,19 @@ class Case:
         """Step id → step (built once: ``step`` is asked for on every move)."""
         return {s["id"]: s for s in self.doc["steps"]}
 
+    @cached_property
+    def before_an_end(self) -> frozenset[str]:
+        """Ids of the steps from which some way out reaches an end (whose step may finish
+        the run and have it scored)."""
+        return frozenset(
+            sid
+            for sid, step in self.steps.items()
+            if any(
+                self.steps.get(t, {}).get("kind") == "end"
+                for t in STEP_KINDS[step["kind"]].targets(step)
+            )
+        )
+
     @property
     def start(self) -> str:
         return self.doc.get("start") or self.doc["steps"][0]["id"]

@@ -14,6 +14,7 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import defer, joinedload, selectinload
@@ -421,6 +422,36 @@ _RUN_BY_ACCOUNT = (
     )
     .where(SessionIdentity.account_matches())
 )
+_STEPS = RunStep.__table__
+
+
+def _earlier_steps() -> sa.ScalarSelect:
+    """PostgreSQL: the run's steps so far as one JSON array of [step_id, kind, response,
+    result, mark] in order — read with the run when the step posted may end the case, so
+    that scoring it needs no SELECT of its own."""
+    from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+    row = sa.func.json_build_array(*(_STEPS.c[c] for c in _Earlier._fields))
+    return (
+        sa.select(sa.func.json_agg(aggregate_order_by(row, _STEPS.c.seq), type_=sa.JSON))
+        .where(_STEPS.c.run_id == SimRun.id)
+        .scalar_subquery()
+    )
+
+
+class _Earlier(NamedTuple):
+    step_id: str
+    kind: str
+    response: Any
+    result: dict
+    mark: float | None
+
+
+_RUN_AND_PATH_BY_ACCOUNT = _RUN_BY_ACCOUNT.add_columns(_earlier_steps().label("earlier"))
+# Step ids that lead to an end in some case this process has loaded (_case_of_version): a
+# step posted with one of them reads the run's path with the run (PostgreSQL). A guess:
+# wrong either way, the path is read by a statement of its own or not used.
+_BEFORE_AN_END: set[str] = set()
 _RUNS = SimRun.__table__
 _AT_SEQ = (
     _RUNS.c.id == sa.bindparam("run_id"),
@@ -453,9 +484,8 @@ _FINISH = (
         **{c: sa.bindparam(f"new_{c}") for c in ("outcome", *_SCORE_COLUMNS)},
     )
 )
-_STEPS = RunStep.__table__
 _PATH_OF_RUN = (
-    sa.select(_STEPS.c.step_id, _STEPS.c.kind, _STEPS.c.response, _STEPS.c.result, _STEPS.c.mark)
+    sa.select(*(_STEPS.c[c] for c in _Earlier._fields))
     .where(_STEPS.c.run_id == sa.bindparam("run_id"))
     .order_by(_STEPS.c.seq)
 )
@@ -556,11 +586,12 @@ def take_step_quickly(
     (``run_for`` + ``submit_step``), which gives the same answer as ever.
     Raises NotSignedIn for a session whose account is gone, LookupError for a run that is
     not theirs (a 404, like ``run_for``)."""
-    row = (
-        db.session.connection()
-        .execute(_RUN_BY_ACCOUNT, {"run_id": run_id, **identity.params()})
-        .first()
-    )
+    conn = db.session.connection()
+    with_path = step_id in _BEFORE_AN_END and conn.dialect.name == "postgresql"
+    row = conn.execute(
+        _RUN_AND_PATH_BY_ACCOUNT if with_path else _RUN_BY_ACCOUNT,
+        {"run_id": run_id, **identity.params()},
+    ).first()
     if row is None:
         raise NotSignedIn()
     if not identity.permitted(row.role):
@@ -584,14 +615,16 @@ def take_step_quickly(
     if not taken.next:
         return None
     end = case.step(taken.next) if case.step(taken.next)["kind"] == "end" else None
-    conn = db.session.connection()
     now = utcnow()
     rows = [{"run_id": run_id, "at": now, **_step_row(step, response, taken, seq)}]
     score = None
     if end is not None:  # the case ends here: score the whole path now
         ended = rules.take_step(case, end["id"], None, row.seed)
         rows.append({"run_id": run_id, "at": now, **_end_row(end, ended, seq + 1)})
-        earlier = conn.execute(_PATH_OF_RUN, {"run_id": run_id}).all()
+        if with_path:
+            earlier = [_Earlier(*s) for s in row.earlier or ()]
+        else:
+            earlier = conn.execute(_PATH_OF_RUN, {"run_id": run_id}).all()
         path = _path(earlier)
         path += [rules.PathStep(step_id, response, taken), rules.PathStep(end["id"], None, ended)]
         score = rules.score_run(case, row.seed, path, _marks(earlier))
@@ -645,6 +678,7 @@ def _case_of_version(version_id: int, created_at: datetime) -> rules.Case:
         if len(_CASES) >= _CASES_KEPT:
             _CASES.clear()
         case = _CASES[key] = rules.Case(document)
+        _BEFORE_AN_END.update(case.before_an_end)
     return case
 
 
