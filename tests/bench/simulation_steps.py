@@ -230,13 +230,17 @@ async def player(i, username, slugs, base, args, t0, stats, connector, rng, coun
                     f"{url}/step",
                     "step",
                     stats,
-                    expect=(302,),
+                    expect=(302, 409),  # 409: refused (a form answer the step does not take)
                     data=data,
                     header="Location",
                 )
-                if status == 302:
+                if status in (302, 409):
                     took = (time.perf_counter() - sent) * 1000
-                    kind = "end" if moved.endswith("/debrief") else SCENE.search(page).group(2)
+                    kind = SCENE.search(page).group(2)
+                    if status == 409:
+                        kind = "refused"
+                    elif moved.endswith("/debrief"):
+                        kind = "end"
                     points.append((loop.time(), took, kind))
                 if status == 409:
                     counts["refused"] += 1
