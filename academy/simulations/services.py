@@ -628,8 +628,13 @@ def take_step_quickly(
         path = _path(earlier)
         path += [rules.PathStep(step_id, response, taken), rules.PathStep(end["id"], None, ended)]
         score = rules.score_run(case, row.seed, path, _marks(earlier))
-    params = {"run_id": run_id, "at_seq": seq, "new_seq": seq + 1, "next_step": taken.next}
-    params["at"] = now
+    params = {
+        "run_id": run_id,
+        "at_seq": seq,
+        "new_seq": seq + 1,
+        "next_step": taken.next,
+        "at": now,
+    }
     if score is not None:
         params.update(new_seq=seq + 2, new_outcome=end["outcome"])
         params.update({f"new_{c}": v for c, v in _score_columns(score).items()})
