@@ -425,6 +425,14 @@ _RUN_BY_ACCOUNT = (
 _STEPS = RunStep.__table__
 
 
+class _Earlier(NamedTuple):
+    step_id: str
+    kind: str
+    response: Any
+    result: dict
+    mark: float | None
+
+
 def _earlier_steps() -> sa.ScalarSelect:
     """PostgreSQL: the run's steps so far as one JSON array of [step_id, kind, response,
     result, mark] in order — read with the run when the step posted may end the case, so
@@ -437,14 +445,6 @@ def _earlier_steps() -> sa.ScalarSelect:
         .where(_STEPS.c.run_id == SimRun.id)
         .scalar_subquery()
     )
-
-
-class _Earlier(NamedTuple):
-    step_id: str
-    kind: str
-    response: Any
-    result: dict
-    mark: float | None
 
 
 _RUN_AND_PATH_BY_ACCOUNT = _RUN_BY_ACCOUNT.add_columns(_earlier_steps().label("earlier"))
@@ -498,7 +498,7 @@ _LATEST = tuple(  # the run page's: the latest step's columns beside the run
     .label(f"last_{c}")
     for c in ("step_id", "kind", "result")
 )
-_INSERT_STEP = sa.insert(RunStep.__table__)
+_INSERT_STEP = sa.insert(_STEPS)
 _STEP_COLUMNS = (
     "run_id", "at", "seq", "step_id", "kind", "response", "result", "option", "fraction", "pending"
 )  # fmt: skip
